@@ -1,0 +1,156 @@
+//! The reverse sweep: adjoints of every node, through the rule table in `ir::ops`.
+//!
+//! One backward walk in id order, accumulating with `+`, so a value used twice gets two
+//! contributions. Inside an `if`, adjoints live in a mirror of the arm (a branch on the same
+//! condition in the backward code); a contribution to a value defined outside the arm leaves
+//! it through a `Phi` whose other arm contributes zero, once the walk has passed the whole
+//! branch.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::Span;
+
+use crate::ir::graph::ROOT;
+use crate::ir::ops::{self, NoRule};
+use crate::ir::{BlockId, Graph, Id, Kind, Op};
+
+/// A node the sweep could not go through, with the span of the source expression if known.
+pub(crate) struct SweepError {
+    pub span: Option<Span>,
+    pub message: String,
+}
+
+/// Runs the reverse sweep from `output` seeded with `seed`. Returns the adjoint of every
+/// node that existed before the sweep (`None`: no path to the output, or not active).
+pub(crate) fn reverse(g: &mut Graph, output: Id, seed: Id) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
+    g.clear_mirrors();
+    // Nothing after the output can be on a path to it.
+    let n = output.index() + 1;
+    let mut sweep = Sweep { adj: vec![None; n], pending: BTreeMap::new(), errors: Vec::new() };
+    sweep.adj[output.index()] = Some(seed);
+    // Branches in order of decreasing start: inner branches finish before outer ones.
+    let mut order: Vec<u32> = (0..g.branches.len() as u32).filter(|&b| (g.branches[b as usize].start as usize) < n).collect();
+    order.sort_by_key(|&b| std::cmp::Reverse(g.branches[b as usize].start));
+    let mut next = 0;
+    for i in (0..n).rev() {
+        let id = g.id(i);
+        while next < order.len() && g.branches[order[next] as usize].start as usize > id.index() {
+            sweep.finish_branch(g, order[next]);
+            next += 1;
+        }
+        let Some(d) = sweep.adj[id.index()] else { continue };
+        if !g.is_active(id) {
+            continue;
+        }
+        let block = g.block_of(id);
+        g.current = g.mirror_block(block);
+        if let Op::Phi(b) = g[id].op {
+            let br = g.branches[b as usize].clone();
+            let (t, e) = (g[id].args[0], g[id].args[1]);
+            sweep.contribute(g, t, d, br.then_block);
+            sweep.contribute(g, e, d, br.else_block);
+            continue;
+        }
+        match ops::vjp(g, id, d) {
+            Ok(contributions) => {
+                for (arg, c) in contributions {
+                    sweep.contribute(g, arg, c, block);
+                }
+            }
+            Err(why) => sweep.errors.push(describe(g, id, why)),
+        }
+    }
+    while next < order.len() {
+        sweep.finish_branch(g, order[next]);
+        next += 1;
+    }
+    g.current = ROOT;
+    if sweep.errors.is_empty() {
+        Ok(sweep.adj)
+    } else {
+        Err(sweep.errors)
+    }
+}
+
+struct Sweep {
+    adj: Vec<Option<Id>>,
+    /// Per branch: contributions from its arms to values defined outside it, waiting for the
+    /// walk to leave the branch. Keyed by target id, so the output is deterministic.
+    pending: BTreeMap<u32, BTreeMap<Id, (Option<Id>, Option<Id>)>>,
+    errors: Vec<SweepError>,
+}
+
+impl Sweep {
+    /// Adds `c`, computed in (the mirror of) `from`, to the adjoint of `target`.
+    fn contribute(&mut self, g: &mut Graph, target: Id, c: Id, from: BlockId) {
+        if !g.is_active(target) {
+            return;
+        }
+        let home = g.block_of(target);
+        let here = g.mirror_block(from);
+        g.current = here;
+        if home == from {
+            let slot = &mut self.adj[target.index()];
+            *slot = Some(match *slot {
+                None => c,
+                Some(prev) => g.plus(prev, c),
+            });
+            return;
+        }
+        let (b, is_then) = g.arm_of(from).expect("a target outside the block means the block is an arm");
+        let entry = self.pending.entry(b).or_default().entry(target).or_insert((None, None));
+        let side = if is_then { &mut entry.0 } else { &mut entry.1 };
+        *side = Some(match *side {
+            None => c,
+            Some(prev) => g.plus(prev, c),
+        });
+    }
+
+    /// Moves the pending contributions of branch `b` out of its mirror into the parent.
+    fn finish_branch(&mut self, g: &mut Graph, b: u32) {
+        let Some(targets) = self.pending.remove(&b) else { return };
+        let br = g.branches[b as usize].clone();
+        let parent = g.parent(br.then_block).expect("arm has a parent");
+        let then_m = g.mirror_block(br.then_block);
+        let else_m = g.mirror_block(br.else_block);
+        let mirror_branch = g.arm_of(then_m).expect("mirror is an arm").0;
+        for (target, (t, e)) in targets {
+            g.current = then_m;
+            let t = t.unwrap_or_else(|| zero_like(g, target));
+            g.current = else_m;
+            let e = e.unwrap_or_else(|| zero_like(g, target));
+            g.current = g.mirror_block(parent);
+            let phi = g.add_raw(Op::Phi(mirror_branch), vec![t, e]);
+            self.contribute(g, target, phi, parent);
+        }
+    }
+}
+
+fn zero_like(g: &mut Graph, like: Id) -> Id {
+    if g.kind(like) == Kind::Scalar {
+        g.constant(0.0)
+    } else {
+        g.add_raw(Op::ZerosLike, vec![like])
+    }
+}
+
+fn describe(g: &Graph, id: Id, why: NoRule) -> SweepError {
+    let span = g.opaque(id).map(|o| o.span).or_else(|| match g[id].op {
+        Op::Call(k) | Op::Pullback(k) => Some(g.calls[k as usize].span),
+        _ => None,
+    });
+    let message = match why {
+        NoRule::Opaque => "this expression depends on a differentiated value but has no derivative rule; \
+             write it with operators and the supported float methods, or move it into a \
+             function with `#[differentiable(vjp = rule)]`"
+            .to_string(),
+        NoRule::ClampBound => "the bounds of `clamp` depend on a differentiated value; \
+             use `x.max(lo).min(hi)` to differentiate through the bounds"
+            .to_string(),
+        NoRule::SecondOrder => format!(
+            "second derivatives through `{}` are not supported; compute this Hessian another way",
+            ops::name(g[id].op)
+        ),
+    };
+    SweepError { span, message }
+}

@@ -1,0 +1,3 @@
+//! From the graph to output: Rust code (`rust`).
+
+pub(crate) mod rust;

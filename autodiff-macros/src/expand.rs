@@ -1,0 +1,383 @@
+//! parse → check → lower → differentiate → emit, and the items generated for one function.
+
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use quote::{format_ident, quote, ToTokens};
+use syn::{Ident, ItemFn};
+
+use crate::args::Args;
+use crate::diff;
+use crate::emit::rust::{pullback_ident, Emitter};
+use crate::errors::Errors;
+use crate::fallback;
+use crate::ir::graph::ROOT;
+use crate::ir::{Graph, Id, Kind, Op};
+use crate::parse::body::{self, Lowered};
+use crate::parse::power;
+use crate::parse::sig::Sig;
+
+/// The entry point: `#[differentiable(args)] item`.
+pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args: Args = match syn::parse2(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let func = syn::parse2::<ItemFn>(rewrite_body(item.clone())).ok();
+            return fallback::expand(e, func.as_ref(), None);
+        }
+    };
+    let func: ItemFn = match syn::parse2(rewrite_body(item.clone())) {
+        Ok(f) => f,
+        Err(_) => return not_a_function(item),
+    };
+    let errors = Errors::default();
+    let Some(sig) = Sig::from_syn(&func, &args, &errors) else {
+        return fallback::expand(errors.finish().unwrap_err(), Some(&func), None);
+    };
+    if let Some(rule) = &args.vjp {
+        // The body is the user's own: keep it exactly as written.
+        let original: ItemFn = syn::parse2(item).expect("parsed above");
+        return Items::new(&original, &sig).custom_rule(rule);
+    }
+    let Some(lowered) = body::lower(&sig, &func.block, &errors) else {
+        return fallback::expand(errors.finish().unwrap_err(), Some(&func), Some(&sig));
+    };
+    match Items::new(&func, &sig).generate(lowered) {
+        Ok(tokens) => tokens,
+        Err(e) => fallback::expand(e, Some(&func), Some(&sig)),
+    }
+}
+
+/// Runs the `**` pass over the function body (the last brace group of the item).
+fn rewrite_body(item: TokenStream) -> TokenStream {
+    let mut trees: Vec<TokenTree> = item.into_iter().collect();
+    if let Some(TokenTree::Group(g)) = trees.last() {
+        if g.delimiter() == Delimiter::Brace {
+            let mut body = Group::new(Delimiter::Brace, power::rewrite(g.stream()));
+            body.set_span(g.span());
+            *trees.last_mut().unwrap() = TokenTree::Group(body);
+        }
+    }
+    trees.into_iter().collect()
+}
+
+fn not_a_function(item: TokenStream) -> TokenStream {
+    let msg = "#[differentiable] applies to a function, such as `fn f(x: f64) -> f64 { .. }`";
+    let at: TokenStream = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Struct(s)) => s.struct_token.into_token_stream(),
+        Ok(syn::Item::Enum(e)) => e.enum_token.into_token_stream(),
+        Ok(syn::Item::Impl(i)) => i.impl_token.into_token_stream(),
+        Ok(syn::Item::Trait(t)) => t.trait_token.into_token_stream(),
+        Ok(syn::Item::Mod(m)) => m.mod_token.into_token_stream(),
+        Ok(syn::Item::Const(c)) => c.const_token.into_token_stream(),
+        Ok(syn::Item::Static(s)) => s.static_token.into_token_stream(),
+        Ok(syn::Item::Type(t)) => t.type_token.into_token_stream(),
+        _ => item.clone(),
+    };
+    let err = syn::Error::new_spanned(at, msg).into_compile_error();
+    quote!(#err #item)
+}
+
+/// The items generated beside `f`, sharing its signature.
+pub(crate) struct Items<'a> {
+    func: &'a ItemFn,
+    sig: &'a Sig,
+}
+
+impl<'a> Items<'a> {
+    pub fn new(func: &'a ItemFn, sig: &'a Sig) -> Items<'a> {
+        Items { func, sig }
+    }
+
+    fn ident(&self, suffix: &str) -> Ident {
+        let base = &self.func.sig.ident;
+        let mut id = format_ident!("{}_{}", base, suffix);
+        id.set_span(base.span());
+        id
+    }
+
+    /// The gradient type: one parameter's type, or a tuple in parameter order.
+    fn grad_type(&self) -> TokenStream {
+        let tys: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| match &p.ty {
+                syn::Type::Reference(r) => r.elem.to_token_stream(),
+                t => t.to_token_stream(),
+            })
+            .collect();
+        if tys.len() == 1 {
+            tys[0].clone()
+        } else {
+            quote!((#(#tys),*))
+        }
+    }
+
+    fn pullback_type(&self) -> TokenStream {
+        let tys = self.sig.params.iter().map(|p| {
+            if p.diff {
+                match &p.ty {
+                    syn::Type::Reference(r) => r.elem.to_token_stream(),
+                    t => t.to_token_stream(),
+                }
+            } else {
+                quote!(::autodiff::__private::NoGrad)
+            }
+        });
+        quote!((#(#tys,)*))
+    }
+
+    fn cotangent_type(&self) -> TokenStream {
+        let r = &self.sig.ret_ty;
+        if self.sig.ret_kind == Kind::Tensor {
+            quote!(&#r)
+        } else {
+            r.to_token_stream()
+        }
+    }
+
+    /// Signatures of the generated items (for the fallback's stubs and for `generate`).
+    pub fn headers(&self) -> Vec<TokenStream> {
+        let vis = &self.func.vis;
+        let (impl_generics, where_clause) = (&self.func.sig.generics.params, &self.func.sig.generics.where_clause);
+        let inputs = &self.func.sig.inputs;
+        let r = &self.sig.ret_ty;
+        let g = self.grad_type();
+        let name = self.func.sig.ident.to_string();
+        let mut out = Vec::new();
+        if self.sig.ret_kind == Kind::Scalar {
+            let grad = self.ident("grad");
+            let doc = format!("The gradient of [`{name}`] with respect to its differentiated parameters.");
+            out.push(quote!(#[doc = #doc] #vis fn #grad<#impl_generics>(#inputs) -> #g #where_clause));
+            let vg = self.ident("value_and_grad");
+            let doc = format!("The value of [`{name}`] and its gradient, from one forward and one backward pass.");
+            out.push(quote!(#[doc = #doc] #vis fn #vg<#impl_generics>(#inputs) -> (#r, #g) #where_clause));
+        }
+        let vjp = self.ident("vjp");
+        let cot = self.cotangent_type();
+        let doc = format!("The vector-Jacobian product of [`{name}`]: the gradient of `<cotangent, {name}(..)>`.");
+        out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#inputs, cotangent: #cot) -> #g #where_clause));
+        let pb = pullback_ident(&self.func.sig.ident);
+        let pbt = self.pullback_type();
+        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#inputs, cotangent: &#r) -> #pbt #where_clause));
+        out
+    }
+
+    /// `f` itself and every generated item, from the lowered body.
+    fn generate(&self, lowered: Lowered) -> syn::Result<TokenStream> {
+        let Lowered { graph: mut g, output, params } = lowered;
+        let errors = Errors::default();
+        let sweep = |g: &mut Graph, seed: Id| match diff::reverse(g, output, seed) {
+            Ok(adj) => Some(adj),
+            Err(list) => {
+                for e in list {
+                    errors.at_span(e.span.unwrap_or_else(|| self.func.sig.ident.span()), e.message);
+                }
+                None
+            }
+        };
+        let one = g.constant(1.0);
+        let adj_one = if self.sig.ret_kind == Kind::Scalar { sweep(&mut g, one) } else { None };
+        g.current = ROOT;
+        let cot = g.add_raw(Op::Cotangent, vec![]);
+        let adj_cot = sweep(&mut g, cot);
+        errors.finish()?;
+        let adj_cot = adj_cot.expect("no errors");
+
+        let mut out = TokenStream::new();
+        // f: the forward pass.
+        {
+            let mut e = Emitter::new(&g, self.sig, &[output]);
+            let stmts = e.statements();
+            let value = e.owned(output);
+            let attrs = &self.func.attrs;
+            let vis = &self.func.vis;
+            let fsig = &self.func.sig;
+            out.extend(quote! {
+                #(#attrs)*
+                #vis #fsig {
+                    #stmts
+                    #value
+                }
+            });
+        }
+        let headers = self.headers();
+        let mut headers = headers.into_iter();
+        if let Some(adj) = &adj_one {
+            let (roots, grad) = self.gradient(&g, adj, &params);
+            let mut e = Emitter::new(&g, self.sig, &roots);
+            let stmts = e.statements();
+            let value = grad(&e);
+            let header = headers.next().expect("grad header");
+            out.extend(quote!(#[allow(unused_variables)] #header { #stmts #value }));
+
+            let mut with_value = roots.clone();
+            with_value.push(output);
+            let mut e = Emitter::new(&g, self.sig, &with_value);
+            let stmts = e.statements();
+            let value = e.owned(output);
+            let grads = grad(&e);
+            let header = headers.next().expect("value_and_grad header");
+            out.extend(quote!(#[allow(unused_variables)] #header { #stmts (#value, #grads) }));
+        }
+        let (roots, grad) = self.gradient(&g, &adj_cot, &params);
+        {
+            let mut e = Emitter::new(&g, self.sig, &roots);
+            let stmts = e.statements();
+            let value = grad(&e);
+            let header = headers.next().expect("vjp header");
+            out.extend(quote!(#[allow(unused_variables)] #header { #stmts #value }));
+        }
+        {
+            let mut e = Emitter::new(&g, self.sig, &roots);
+            let stmts = e.statements();
+            let parts = self.sig.params.iter().enumerate().map(|(i, p)| {
+                if p.diff {
+                    self.param_grad(&e, &g, &adj_cot, &params, i)
+                } else {
+                    quote!(::autodiff::__private::NoGrad)
+                }
+            });
+            let deref = if self.sig.ret_kind == Kind::Scalar {
+                quote!(let cotangent = *cotangent;)
+            } else {
+                quote!()
+            };
+            let header = headers.next().expect("pullback header");
+            out.extend(quote!(#[allow(unused_variables)] #header { #deref #stmts (#(#parts,)*) }));
+        }
+        Ok(out)
+    }
+
+    /// The nodes a gradient needs, and a writer of the gradient expression.
+    #[allow(clippy::type_complexity)]
+    fn gradient<'b>(&'b self, g: &'b Graph, adj: &'b [Option<Id>], params: &'b [Id]) -> (Vec<Id>, Box<dyn Fn(&Emitter) -> TokenStream + 'b>) {
+        let mut roots = Vec::new();
+        for (i, _) in self.sig.diff_params() {
+            roots.extend(adj_of(adj, params[i]));
+            for (_, e) in elements(g, params[i]) {
+                roots.extend(adj_of(adj, e));
+            }
+        }
+        let write = move |e: &Emitter| -> TokenStream {
+            let parts: Vec<TokenStream> = self.sig.diff_params().map(|(i, _)| self.param_grad(e, g, adj, params, i)).collect();
+            if parts.len() == 1 {
+                parts[0].clone()
+            } else {
+                quote!((#(#parts),*))
+            }
+        };
+        (roots, Box::new(write))
+    }
+
+    /// The gradient of parameter `i` as an expression.
+    fn param_grad(&self, e: &Emitter, g: &Graph, adj: &[Option<Id>], params: &[Id], i: usize) -> TokenStream {
+        let p = &self.sig.params[i];
+        let whole = adj_of(adj, params[i]);
+        let zero = e.literal(0.0, true);
+        match p.kind {
+            Kind::Array => {
+                let len = p.array_len.as_ref().expect("array length");
+                let base = match whole {
+                    Some(w) => e.owned(w),
+                    None => quote!([#zero; #len]),
+                };
+                let parts: Vec<TokenStream> = elements(g, params[i])
+                    .into_iter()
+                    .filter_map(|(k, el)| {
+                        let a = adj_of(adj, el)?;
+                        let k = proc_macro2::Literal::usize_unsuffixed(k as usize);
+                        let v = e.operand(a);
+                        Some(if whole.is_some() { quote!(__g[#k] = __g[#k] + #v;) } else { quote!(__g[#k] = #v;) })
+                    })
+                    .collect();
+                if parts.is_empty() {
+                    base
+                } else {
+                    quote!({ let mut __g = #base; #(#parts)* __g })
+                }
+            }
+            Kind::Tensor => match whole {
+                Some(w) => e.owned(w),
+                None => {
+                    let x = &p.ident;
+                    let r = if p.by_ref { quote!(#x) } else { quote!(&#x) };
+                    quote!(::autodiff::__private::zeros_like(#r))
+                }
+            },
+            _ => match whole {
+                Some(w) => e.owned(w),
+                None => zero,
+            },
+        }
+    }
+
+    /// The items for `#[differentiable(vjp = rule)]`: the body is not differentiated; every
+    /// derivative comes from `rule(params.., cotangent)`.
+    fn custom_rule(&self, rule: &syn::Path) -> TokenStream {
+        let func = self.func;
+        let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
+        let cloned: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| {
+                let x = &p.ident;
+                if p.kind == Kind::Tensor && !p.by_ref {
+                    quote!(::core::clone::Clone::clone(&#x))
+                } else {
+                    quote!(#x)
+                }
+            })
+            .collect();
+        let f = &func.sig.ident;
+        let float = &self.sig.float;
+        let one = quote!(<#float as ::autodiff::__private::Float>::one());
+        let mut out = func.to_token_stream();
+        let mut headers = self.headers().into_iter();
+        if self.sig.ret_kind == Kind::Scalar {
+            let h = headers.next().unwrap();
+            out.extend(quote!(#h { #rule(#(#names,)* #one) }));
+            let h = headers.next().unwrap();
+            out.extend(quote!(#h { let __value = #f(#(#cloned),*); (__value, #rule(#(#names,)* #one)) }));
+        }
+        let h = headers.next().unwrap();
+        out.extend(quote!(#h { #rule(#(#names,)* cotangent) }));
+        let h = headers.next().unwrap();
+        let cot = if self.sig.ret_kind == Kind::Scalar { quote!(*cotangent) } else { quote!(cotangent) };
+        let k = self.sig.diff_params().count();
+        let mut j = 0;
+        let parts: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| {
+                if !p.diff {
+                    return quote!(::autodiff::__private::NoGrad);
+                }
+                let part = if k == 1 {
+                    quote!(__g)
+                } else {
+                    let idx = syn::Index::from(j);
+                    quote!(__g.#idx)
+                };
+                j += 1;
+                part
+            })
+            .collect();
+        out.extend(quote!(#h { let __g = #rule(#(#names,)* #cot); (#(#parts,)*) }));
+        out
+    }
+}
+
+fn adj_of(adj: &[Option<Id>], id: Id) -> Option<Id> {
+    adj.get(id.index()).copied().flatten()
+}
+
+/// The `x[k]` nodes of an array parameter.
+fn elements(g: &Graph, param: Id) -> Vec<(u32, Id)> {
+    g.ids()
+        .filter_map(|id| match g[id].op {
+            Op::Index(k) if g[id].args[0] == param => Some((k, id)),
+            _ => None,
+        })
+        .collect()
+}

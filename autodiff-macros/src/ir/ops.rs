@@ -1,0 +1,804 @@
+//! THE op table: every operation's name, result kind, folding, and derivative rule.
+//!
+//! Adding an operation is one variant plus one arm in each `match` below; the matches have
+//! no `_ =>` arm, so a new variant does not compile until its rule is written.
+
+use super::graph::{Graph, Id, Kind};
+
+/// An operation. Payloads are part of the op (`Powi(3)`); operands are `Id`s.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Op {
+    // Leaves.
+    /// The i-th parameter of the function.
+    Param(u16),
+    /// A float constant (`f64::to_bits`, so it hashes).
+    Const(u64),
+    /// The seed of `_vjp`: the cotangent parameter.
+    Cotangent,
+    /// An expression kept as written: `Graph::opaques[k]`; operands are the locals it reads.
+    Opaque(u32),
+
+    // Structure.
+    /// `x[k]` for a constant `k`, on a `[T; N]` parameter.
+    Index(u32),
+    /// A call of another differentiable function: `Graph::calls[k]`.
+    Call(u32),
+    /// The call's pullback: operands are the call's arguments, then the cotangent.
+    Pullback(u32),
+    /// Component `i` of a pullback's gradient tuple.
+    Project(u32),
+    /// The value of an `if`: `Graph::branches[b]`; operands are the `then` and `else` values.
+    Phi(u32),
+
+    // Booleans (conditions): not differentiable, never active.
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    Not,
+    And,
+    Or,
+
+    // Arithmetic.
+    Neg,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Powi(i32),
+    Powf,
+    Sqrt,
+    Cbrt,
+    Exp,
+    Exp2,
+    ExpM1,
+    Ln,
+    Ln1p,
+    Log,
+    Log2,
+    Log10,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Atan2,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Abs,
+    Signum,
+    Recip,
+    Floor,
+    Ceil,
+    Round,
+    Trunc,
+    Hypot,
+    Max,
+    Min,
+    Clamp,
+    MulAdd,
+    Sigmoid,
+    Relu,
+    Softplus,
+
+    // Tensors.
+    Sum,
+    Mean,
+    SumAxis(u32),
+    MeanAxis(u32),
+    Matmul,
+    Dot,
+    Transpose,
+    /// `x.reshape(shape)`: the shape expression is `Graph::opaques[k]`.
+    Reshape(u32),
+
+    // Derivative helpers.
+    /// PyTorch's `sign`: 0 at 0 (`f64::signum(0.0)` is 1).
+    Sgn,
+    /// 1 where x > 0, else 0 (`relu`'s derivative; 0 at the kink).
+    Step,
+    /// 1 where a > b, 0.5 where a == b, 0 where a < b (`max`'s derivative, ties split).
+    MaxWeight,
+    /// 1 strictly inside (lo, hi), else 0 (`clamp`'s derivative).
+    ClampWeight,
+    /// ∂(x^y)/∂x = y·x^(y-1), and 0 where y = 0.
+    PowfGradX,
+    /// ∂(x^y)/∂y = x^y·ln x, and 0 where x = 0 and y >= 0.
+    PowfGradY,
+    /// Sum a contribution back to the shape of its operand (undo a broadcast).
+    SumTo,
+    /// Broadcast a value to the shape of the second operand.
+    BroadcastLike,
+    /// Number of elements, as a float (1 for a scalar).
+    Numel,
+    UnsumAxis(u32),
+    UnmeanAxis(u32),
+    MatmulGradLhs,
+    MatmulGradRhs,
+    ReshapeLike,
+    ZerosLike,
+}
+
+/// How an op is written in generated code.
+pub(crate) enum Style {
+    /// `a + b` on scalars, `__private::add(&a, &b)` otherwise.
+    Infix(&'static str),
+    /// `-a`.
+    Prefix(&'static str),
+    /// A method of `num_traits::Float`: `a.sin()` on scalars, `__private::sin(&a)` otherwise.
+    FloatMethod,
+    /// Always `__private::name(&a, ..)`.
+    Runtime,
+    /// Written by the emitter itself (leaves, structure).
+    Special,
+}
+
+/// The name used in generated code, formulas and traces.
+pub(crate) fn name(op: Op) -> &'static str {
+    match op {
+        Op::Param(_) => "param",
+        Op::Const(_) => "const",
+        Op::Cotangent => "cotangent",
+        Op::Opaque(_) => "expr",
+        Op::Index(_) => "index",
+        Op::Call(_) => "call",
+        Op::Pullback(_) => "pullback",
+        Op::Project(_) => "project",
+        Op::Phi(_) => "if",
+        Op::Lt => "lt",
+        Op::Le => "le",
+        Op::Gt => "gt",
+        Op::Ge => "ge",
+        Op::Eq => "eq",
+        Op::Ne => "ne",
+        Op::Not => "not",
+        Op::And => "and",
+        Op::Or => "or",
+        Op::Neg => "neg",
+        Op::Add => "add",
+        Op::Sub => "sub",
+        Op::Mul => "mul",
+        Op::Div => "div",
+        Op::Powi(_) => "powi",
+        Op::Powf => "powf",
+        Op::Sqrt => "sqrt",
+        Op::Cbrt => "cbrt",
+        Op::Exp => "exp",
+        Op::Exp2 => "exp2",
+        Op::ExpM1 => "exp_m1",
+        Op::Ln => "ln",
+        Op::Ln1p => "ln_1p",
+        Op::Log => "log",
+        Op::Log2 => "log2",
+        Op::Log10 => "log10",
+        Op::Sin => "sin",
+        Op::Cos => "cos",
+        Op::Tan => "tan",
+        Op::Asin => "asin",
+        Op::Acos => "acos",
+        Op::Atan => "atan",
+        Op::Atan2 => "atan2",
+        Op::Sinh => "sinh",
+        Op::Cosh => "cosh",
+        Op::Tanh => "tanh",
+        Op::Asinh => "asinh",
+        Op::Acosh => "acosh",
+        Op::Atanh => "atanh",
+        Op::Abs => "abs",
+        Op::Signum => "signum",
+        Op::Recip => "recip",
+        Op::Floor => "floor",
+        Op::Ceil => "ceil",
+        Op::Round => "round",
+        Op::Trunc => "trunc",
+        Op::Hypot => "hypot",
+        Op::Max => "max",
+        Op::Min => "min",
+        Op::Clamp => "clamp",
+        Op::MulAdd => "mul_add",
+        Op::Sigmoid => "sigmoid",
+        Op::Relu => "relu",
+        Op::Softplus => "softplus",
+        Op::Sum => "sum",
+        Op::Mean => "mean",
+        Op::SumAxis(_) => "sum_axis",
+        Op::MeanAxis(_) => "mean_axis",
+        Op::Matmul => "matmul",
+        Op::Dot => "dot",
+        Op::Transpose => "transpose",
+        Op::Reshape(_) => "reshape",
+        Op::Sgn => "sgn",
+        Op::Step => "step",
+        Op::MaxWeight => "max_weight",
+        Op::ClampWeight => "clamp_weight",
+        Op::PowfGradX => "powf_grad_x",
+        Op::PowfGradY => "powf_grad_y",
+        Op::SumTo => "sum_to",
+        Op::BroadcastLike => "broadcast_like",
+        Op::Numel => "numel",
+        Op::UnsumAxis(_) => "unsum_axis",
+        Op::UnmeanAxis(_) => "unmean_axis",
+        Op::MatmulGradLhs => "matmul_grad_lhs",
+        Op::MatmulGradRhs => "matmul_grad_rhs",
+        Op::ReshapeLike => "reshape_like",
+        Op::ZerosLike => "zeros_like",
+    }
+}
+
+pub(crate) fn style(op: Op) -> Style {
+    match op {
+        Op::Param(_) | Op::Const(_) | Op::Cotangent | Op::Opaque(_) | Op::Index(_) | Op::Call(_) => Style::Special,
+        Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
+        Op::SumAxis(_) | Op::MeanAxis(_) | Op::UnsumAxis(_) | Op::UnmeanAxis(_) | Op::Powi(_) => Style::Special,
+        Op::Lt => Style::Infix("<"),
+        Op::Le => Style::Infix("<="),
+        Op::Gt => Style::Infix(">"),
+        Op::Ge => Style::Infix(">="),
+        Op::Eq => Style::Infix("=="),
+        Op::Ne => Style::Infix("!="),
+        Op::And => Style::Infix("&&"),
+        Op::Or => Style::Infix("||"),
+        Op::Not => Style::Prefix("!"),
+        Op::Neg => Style::Prefix("-"),
+        Op::Add => Style::Infix("+"),
+        Op::Sub => Style::Infix("-"),
+        Op::Mul => Style::Infix("*"),
+        Op::Div => Style::Infix("/"),
+        Op::Powf | Op::Sqrt | Op::Cbrt | Op::Exp | Op::Exp2 | Op::ExpM1 | Op::Ln | Op::Ln1p | Op::Log => Style::FloatMethod,
+        Op::Log2 | Op::Log10 | Op::Sin | Op::Cos | Op::Tan | Op::Asin | Op::Acos | Op::Atan | Op::Atan2 => Style::FloatMethod,
+        Op::Sinh | Op::Cosh | Op::Tanh | Op::Asinh | Op::Acosh | Op::Atanh | Op::Abs | Op::Signum => Style::FloatMethod,
+        Op::Recip | Op::Floor | Op::Ceil | Op::Round | Op::Trunc | Op::Hypot | Op::Max | Op::Min => Style::FloatMethod,
+        Op::MulAdd => Style::FloatMethod,
+        Op::Clamp | Op::Sigmoid | Op::Relu | Op::Softplus | Op::Sum | Op::Mean => Style::Runtime,
+        Op::Matmul | Op::Dot | Op::Transpose | Op::Sgn | Op::Step | Op::MaxWeight | Op::ClampWeight => Style::Runtime,
+        Op::PowfGradX | Op::PowfGradY | Op::SumTo | Op::BroadcastLike | Op::Numel => Style::Runtime,
+        Op::MatmulGradLhs | Op::MatmulGradRhs | Op::ReshapeLike | Op::ZerosLike => Style::Runtime,
+    }
+}
+
+/// Methods a body may call on a differentiable value, with their operand count (receiver
+/// included). `powi`, `sum_axis`, `mean_axis` and `reshape` take a non-float argument and are
+/// recognised by the parser.
+pub(crate) const METHODS: &[(Op, usize)] = &[
+    (Op::Powf, 2),
+    (Op::Sqrt, 1),
+    (Op::Cbrt, 1),
+    (Op::Exp, 1),
+    (Op::Exp2, 1),
+    (Op::ExpM1, 1),
+    (Op::Ln, 1),
+    (Op::Ln1p, 1),
+    (Op::Log, 2),
+    (Op::Log2, 1),
+    (Op::Log10, 1),
+    (Op::Sin, 1),
+    (Op::Cos, 1),
+    (Op::Tan, 1),
+    (Op::Asin, 1),
+    (Op::Acos, 1),
+    (Op::Atan, 1),
+    (Op::Atan2, 2),
+    (Op::Sinh, 1),
+    (Op::Cosh, 1),
+    (Op::Tanh, 1),
+    (Op::Asinh, 1),
+    (Op::Acosh, 1),
+    (Op::Atanh, 1),
+    (Op::Abs, 1),
+    (Op::Signum, 1),
+    (Op::Recip, 1),
+    (Op::Floor, 1),
+    (Op::Ceil, 1),
+    (Op::Round, 1),
+    (Op::Trunc, 1),
+    (Op::Hypot, 2),
+    (Op::Max, 2),
+    (Op::Min, 2),
+    (Op::Clamp, 3),
+    (Op::MulAdd, 3),
+    (Op::Sigmoid, 1),
+    (Op::Relu, 1),
+    (Op::Softplus, 1),
+    (Op::Sum, 1),
+    (Op::Mean, 1),
+    (Op::Matmul, 2),
+    (Op::Dot, 2),
+    (Op::Transpose, 1),
+];
+
+/// The op a method name stands for, and its operand count.
+pub(crate) fn from_method(method: &str) -> Option<(Op, usize)> {
+    METHODS.iter().copied().find(|(op, _)| name(*op) == method)
+}
+
+/// Every method name a body may call, for error messages.
+pub(crate) fn method_names() -> String {
+    let mut names: Vec<&str> = METHODS.iter().map(|(op, _)| name(*op)).collect();
+    names.extend(["powi", "sum_axis", "mean_axis", "reshape"]);
+    names.join(", ")
+}
+
+/// Operations whose derivative is zero wherever it exists (and booleans): their results do
+/// not carry gradient.
+pub(crate) fn propagates_activity(op: Op) -> bool {
+    !matches!(
+        op,
+        Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or
+            | Op::Signum | Op::Floor | Op::Ceil | Op::Round | Op::Trunc
+            | Op::Sgn | Op::Step | Op::MaxWeight | Op::ClampWeight | Op::Numel | Op::ZerosLike
+    )
+}
+
+pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
+    let k = |i: usize| g.kind(args[i]);
+    match op {
+        Op::Param(i) => g.params[i as usize].kind,
+        Op::Const(_) | Op::Index(_) => Kind::Scalar,
+        Op::Cotangent => g.result_kind,
+        Op::Opaque(k) => g.opaques[k as usize].kind,
+        Op::Call(_) | Op::Pullback(_) => Kind::Unknown,
+        Op::Project(i) => g.kind(g[args[0]].args[i as usize]),
+        Op::Phi(_) => {
+            if k(0) == k(1) {
+                k(0)
+            } else {
+                k(0).join(k(1))
+            }
+        }
+        Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or => Kind::Bool,
+        Op::Neg | Op::Powi(_) | Op::Sqrt | Op::Cbrt | Op::Exp | Op::Exp2 | Op::ExpM1 | Op::Ln | Op::Ln1p => k(0),
+        Op::Log2 | Op::Log10 | Op::Sin | Op::Cos | Op::Tan | Op::Asin | Op::Acos | Op::Atan => k(0),
+        Op::Sinh | Op::Cosh | Op::Tanh | Op::Asinh | Op::Acosh | Op::Atanh | Op::Abs | Op::Signum => k(0),
+        Op::Recip | Op::Floor | Op::Ceil | Op::Round | Op::Trunc | Op::Sigmoid | Op::Relu | Op::Softplus => k(0),
+        Op::Clamp | Op::ClampWeight | Op::Sgn | Op::Step | Op::ZerosLike => k(0),
+        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Powf | Op::Log | Op::Atan2 | Op::Hypot => k(0).join(k(1)),
+        Op::Max | Op::Min | Op::MaxWeight | Op::PowfGradX | Op::PowfGradY => k(0).join(k(1)),
+        Op::MulAdd => k(0).join(k(1)).join(k(2)),
+        Op::Sum | Op::Mean | Op::Dot | Op::Numel => Kind::Scalar,
+        Op::SumAxis(_) | Op::MeanAxis(_) | Op::Matmul | Op::Transpose | Op::Reshape(_) => Kind::Tensor,
+        Op::SumTo | Op::BroadcastLike | Op::UnsumAxis(_) | Op::UnmeanAxis(_) | Op::ReshapeLike => k(1),
+        Op::MatmulGradLhs => k(1),
+        Op::MatmulGradRhs => k(2),
+    }
+}
+
+/// Evaluates an op on constant scalars (for folding), where that is exact to do in f64.
+fn eval(op: Op, a: &[f64]) -> Option<f64> {
+    Some(match op {
+        Op::Neg => -a[0],
+        Op::Add => a[0] + a[1],
+        Op::Sub => a[0] - a[1],
+        Op::Mul => a[0] * a[1],
+        Op::Div => a[0] / a[1],
+        Op::Powi(n) => a[0].powi(n),
+        Op::Powf => a[0].powf(a[1]),
+        Op::Sqrt => a[0].sqrt(),
+        Op::Exp => a[0].exp(),
+        Op::Ln => a[0].ln(),
+        Op::Abs => a[0].abs(),
+        Op::Recip => 1.0 / a[0],
+        _ => return None,
+    })
+}
+
+/// The smart-constructor rewrites: constant folding and identities that hold exactly in
+/// IEEE arithmetic for every value of the other operand. `None`: build the node as asked.
+pub(crate) fn simplify(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
+    let c = |g: &Graph, i: usize| g.as_const(args[i]);
+    let consts: Option<Vec<f64>> = args.iter().map(|&a| g.as_const(a)).collect();
+    if let Some(values) = consts {
+        if !args.is_empty() {
+            if let Some(v) = eval(op, &values) {
+                return Some(g.constant(v));
+            }
+        }
+    }
+    match op {
+        Op::Add => match (c(g, 0), c(g, 1)) {
+            (Some(z), _) if z == 0.0 => Some(args[1]),
+            (_, Some(z)) if z == 0.0 => Some(args[0]),
+            _ => None,
+        },
+        Op::Sub => match (c(g, 0), c(g, 1)) {
+            (_, Some(z)) if z == 0.0 => Some(args[0]),
+            (Some(z), _) if z == 0.0 => Some(g.neg(args[1])),
+            _ => None,
+        },
+        Op::Mul => {
+            // Constants first: `c * x`, and `c1 * (c2 * x)` is `(c1 c2) * x`.
+            if c(g, 0).is_none() && c(g, 1).is_some() {
+                return Some(g.mul(args[1], args[0]));
+            }
+            let k = c(g, 0)?;
+            let x = args[1];
+            if k == 1.0 {
+                return Some(x);
+            }
+            if k == -1.0 {
+                return Some(g.neg(x));
+            }
+            if g[x].op == Op::Mul {
+                if let Some(k2) = g.as_const(g[x].args[0]) {
+                    let inner = g[x].args[1];
+                    let kk = g.constant(k * k2);
+                    return Some(g.mul(kk, inner));
+                }
+            }
+            if g[x].op == Op::Neg {
+                let inner = g[x].args[0];
+                let kk = g.constant(-k);
+                return Some(g.mul(kk, inner));
+            }
+            None
+        }
+        Op::Div => match c(g, 1) {
+            Some(one) if one == 1.0 => Some(args[0]),
+            _ => None,
+        },
+        Op::Neg => match g[args[0]].op {
+            Op::Neg => Some(g[args[0]].args[0]),
+            _ => None,
+        },
+        Op::Powi(1) => Some(args[0]),
+        _ => None,
+    }
+}
+
+/// Why a reverse sweep cannot go through a node.
+pub(crate) enum NoRule {
+    /// An expression kept as written depends on a differentiated value.
+    Opaque,
+    /// A `clamp` bound depends on a differentiated value.
+    ClampBound,
+    /// A second derivative through a call or a matrix product.
+    SecondOrder,
+}
+
+fn sum_to(g: &mut Graph, c: Id, like: Id) -> Id {
+    if g.kind(c) == Kind::Scalar && g.kind(like) == Kind::Scalar {
+        c
+    } else {
+        g.binary(Op::SumTo, c, like)
+    }
+}
+
+fn square(g: &mut Graph, x: Id) -> Id {
+    g.unary(Op::Powi(2), x)
+}
+
+/// `d / sqrt(1 - x²)`-style helper: `d / f`.
+fn over(g: &mut Graph, d: Id, f: Id) -> Id {
+    g.div(d, f)
+}
+
+/// The vector-Jacobian product of one node: given `d`, the adjoint of `out`, the
+/// contribution to each operand's adjoint. Contributions to the same operand are summed by
+/// the caller. Rules at non-differentiable points follow PyTorch (see `Sgn`, `Step`,
+/// `MaxWeight`, `ClampWeight`, `PowfGradX`, `PowfGradY`).
+pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule> {
+    let node = g[out].clone();
+    let a = |i: usize| node.args[i];
+    let one = |g: &mut Graph| g.constant(1.0);
+    Ok(match node.op {
+        // Leaves and booleans carry no gradient further.
+        Op::Param(_) | Op::Const(_) | Op::Cotangent => vec![],
+        Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or => vec![],
+        Op::Opaque(_) => return Err(NoRule::Opaque),
+        // The array gradient is assembled from its elements' adjoints by the emitter.
+        Op::Index(_) => vec![],
+        Op::Call(k) => {
+            let mut pb_args = node.args.clone();
+            pb_args.push(d);
+            let pb = g.add_raw(Op::Pullback(k), pb_args);
+            let mut out = Vec::new();
+            for (i, &arg) in node.args.iter().enumerate() {
+                if g.is_active(arg) {
+                    out.push((arg, g.add_raw(Op::Project(i as u32), vec![pb])));
+                }
+            }
+            out
+        }
+        Op::Pullback(_) | Op::Project(_) => return Err(NoRule::SecondOrder),
+        // Handled by the sweep itself, which knows the arms.
+        Op::Phi(_) => vec![],
+
+        Op::Neg => vec![(a(0), g.neg(d))],
+        Op::Add => vec![(a(0), sum_to(g, d, a(0))), (a(1), sum_to(g, d, a(1)))],
+        Op::Sub => {
+            let nd = g.neg(d);
+            vec![(a(0), sum_to(g, d, a(0))), (a(1), sum_to(g, nd, a(1)))]
+        }
+        Op::Mul => {
+            let da = g.mul(d, a(1));
+            let db = g.mul(d, a(0));
+            vec![(a(0), sum_to(g, da, a(0))), (a(1), sum_to(g, db, a(1)))]
+        }
+        Op::Div => {
+            // out = a / b: ∂a = d / b, ∂b = -d·out / b.
+            let da = g.div(d, a(1));
+            let mut res = vec![(a(0), sum_to(g, da, a(0)))];
+            if g.is_active(a(1)) {
+                let t = g.mul(d, out);
+                let t = g.div(t, a(1));
+                let db = g.neg(t);
+                res.push((a(1), sum_to(g, db, a(1))));
+            }
+            res
+        }
+        // x^n: n·x^(n-1); n = 0 gives no contribution at all (0 everywhere, x = 0 included).
+        Op::Powi(0) => vec![],
+        Op::Powi(n) => {
+            let k = g.constant(n as f64);
+            let p = g.unary(Op::Powi(n - 1), a(0));
+            let dp = g.mul(k, p);
+            vec![(a(0), g.mul(d, dp))]
+        }
+        Op::Powf => {
+            let (x, y) = (a(0), a(1));
+            let mut res = Vec::new();
+            if let Some(c) = g.as_const(y) {
+                if c != 0.0 {
+                    let k = g.constant(c);
+                    let c1 = g.constant(c - 1.0);
+                    let p = g.binary(Op::Powf, x, c1);
+                    let dp = g.mul(k, p);
+                    let dx = g.mul(d, dp);
+                    res.push((x, sum_to(g, dx, x)));
+                }
+            } else {
+                if g.is_active(x) {
+                    let w = g.binary(Op::PowfGradX, x, y);
+                    let dx = g.mul(d, w);
+                    res.push((x, sum_to(g, dx, x)));
+                }
+                if g.is_active(y) {
+                    let w = g.binary(Op::PowfGradY, x, y);
+                    let dy = g.mul(d, w);
+                    res.push((y, sum_to(g, dy, y)));
+                }
+            }
+            res
+        }
+        Op::PowfGradX => {
+            // y·x^(y-1): ∂x = y·(y-1)·x^(y-2), ∂y = x^(y-1)·(1 + y ln x).
+            let (x, y) = (a(0), a(1));
+            let o = one(g);
+            let y1 = g.minus(y, o);
+            let w = g.binary(Op::PowfGradX, x, y1);
+            let dx = g.mul(y, w);
+            let dx = g.mul(d, dx);
+            let p = g.binary(Op::Powf, x, y1);
+            let lx = g.unary(Op::Ln, x);
+            let yl = g.mul(y, lx);
+            let s = g.plus(o, yl);
+            let dy = g.mul(p, s);
+            let dy = g.mul(d, dy);
+            vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
+        }
+        Op::PowfGradY => {
+            // x^y·ln x: ∂x = x^(y-1)·(y ln x + 1), ∂y = x^y·(ln x)².
+            let (x, y) = (a(0), a(1));
+            let o = one(g);
+            let y1 = g.minus(y, o);
+            let p1 = g.binary(Op::Powf, x, y1);
+            let lx = g.unary(Op::Ln, x);
+            let yl = g.mul(y, lx);
+            let s = g.plus(yl, o);
+            let dx = g.mul(p1, s);
+            let dx = g.mul(d, dx);
+            let p = g.binary(Op::Powf, x, y);
+            let l2 = square(g, lx);
+            let dy = g.mul(p, l2);
+            let dy = g.mul(d, dy);
+            vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
+        }
+        Op::Sqrt => {
+            // 1 / (2 sqrt x): +inf at 0.
+            let two = g.constant(2.0);
+            let den = g.mul(two, out);
+            vec![(a(0), over(g, d, den))]
+        }
+        Op::Cbrt => {
+            let three = g.constant(3.0);
+            let sq = square(g, out);
+            let den = g.mul(three, sq);
+            vec![(a(0), over(g, d, den))]
+        }
+        Op::Exp => vec![(a(0), g.mul(d, out))],
+        Op::Exp2 => {
+            let ln2 = g.constant(std::f64::consts::LN_2);
+            let t = g.mul(ln2, out);
+            vec![(a(0), g.mul(d, t))]
+        }
+        Op::ExpM1 => {
+            let o = one(g);
+            let t = g.plus(out, o);
+            vec![(a(0), g.mul(d, t))]
+        }
+        Op::Ln => vec![(a(0), over(g, d, a(0)))],
+        Op::Ln1p => {
+            let o = one(g);
+            let t = g.plus(a(0), o);
+            vec![(a(0), over(g, d, t))]
+        }
+        Op::Log2 | Op::Log10 => {
+            let base = if node.op == Op::Log2 { std::f64::consts::LN_2 } else { std::f64::consts::LN_10 };
+            let k = g.constant(base);
+            let t = g.mul(k, a(0));
+            vec![(a(0), over(g, d, t))]
+        }
+        Op::Log => {
+            // log_b x = ln x / ln b: ∂x = d / (x ln b), ∂b = -d·out / (b ln b).
+            let (x, b) = (a(0), a(1));
+            let lb = g.unary(Op::Ln, b);
+            let t = g.mul(x, lb);
+            let dx = over(g, d, t);
+            let mut res = vec![(x, sum_to(g, dx, x))];
+            if g.is_active(b) {
+                let n = g.mul(d, out);
+                let den = g.mul(b, lb);
+                let q = g.div(n, den);
+                let db = g.neg(q);
+                res.push((b, sum_to(g, db, b)));
+            }
+            res
+        }
+        Op::Sin => {
+            let c = g.unary(Op::Cos, a(0));
+            vec![(a(0), g.mul(d, c))]
+        }
+        Op::Cos => {
+            let s = g.unary(Op::Sin, a(0));
+            let t = g.mul(d, s);
+            vec![(a(0), g.neg(t))]
+        }
+        Op::Tan => {
+            let o = one(g);
+            let sq = square(g, out);
+            let t = g.plus(o, sq);
+            vec![(a(0), g.mul(d, t))]
+        }
+        Op::Asin | Op::Acos => {
+            let o = one(g);
+            let sq = square(g, a(0));
+            let t = g.minus(o, sq);
+            let r = g.unary(Op::Sqrt, t);
+            let q = over(g, d, r);
+            vec![(a(0), if node.op == Op::Asin { q } else { g.neg(q) })]
+        }
+        Op::Atan => {
+            let o = one(g);
+            let sq = square(g, a(0));
+            let t = g.plus(o, sq);
+            vec![(a(0), over(g, d, t))]
+        }
+        Op::Atan2 => {
+            // atan2(y, x): ∂y = d·x / (x² + y²), ∂x = -d·y / (x² + y²).
+            let (y, x) = (a(0), a(1));
+            let x2 = square(g, x);
+            let y2 = square(g, y);
+            let r = g.plus(x2, y2);
+            let dy = g.mul(d, x);
+            let dy = g.div(dy, r);
+            let dx = g.mul(d, y);
+            let dx = g.div(dx, r);
+            let dx = g.neg(dx);
+            vec![(y, sum_to(g, dy, y)), (x, sum_to(g, dx, x))]
+        }
+        Op::Sinh => {
+            let c = g.unary(Op::Cosh, a(0));
+            vec![(a(0), g.mul(d, c))]
+        }
+        Op::Cosh => {
+            let s = g.unary(Op::Sinh, a(0));
+            vec![(a(0), g.mul(d, s))]
+        }
+        Op::Tanh => {
+            let o = one(g);
+            let sq = square(g, out);
+            let t = g.minus(o, sq);
+            vec![(a(0), g.mul(d, t))]
+        }
+        Op::Asinh | Op::Acosh => {
+            let o = one(g);
+            let sq = square(g, a(0));
+            let t = if node.op == Op::Asinh { g.plus(sq, o) } else { g.minus(sq, o) };
+            let r = g.unary(Op::Sqrt, t);
+            vec![(a(0), over(g, d, r))]
+        }
+        Op::Atanh => {
+            let o = one(g);
+            let sq = square(g, a(0));
+            let t = g.minus(o, sq);
+            vec![(a(0), over(g, d, t))]
+        }
+        // |x|: sign(x), and 0 at 0 (the minimum-norm subgradient).
+        Op::Abs => {
+            let s = g.unary(Op::Sgn, a(0));
+            vec![(a(0), g.mul(d, s))]
+        }
+        // Piecewise constant: derivative 0 wherever it exists.
+        Op::Signum | Op::Floor | Op::Ceil | Op::Round | Op::Trunc => vec![],
+        Op::Sgn | Op::Step | Op::MaxWeight | Op::ClampWeight | Op::Numel | Op::ZerosLike => vec![],
+        Op::Recip => {
+            let sq = square(g, out);
+            let t = g.mul(d, sq);
+            vec![(a(0), g.neg(t))]
+        }
+        Op::Hypot => {
+            let (x, y) = (a(0), a(1));
+            let dx = g.mul(d, x);
+            let dx = g.div(dx, out);
+            let dy = g.mul(d, y);
+            let dy = g.div(dy, out);
+            vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
+        }
+        // max(a, b): 1 to the larger, 0.5 to each at a tie.
+        Op::Max | Op::Min => {
+            let (x, y) = (a(0), a(1));
+            let (wx, wy) = if node.op == Op::Max { ((x, y), (y, x)) } else { ((y, x), (x, y)) };
+            let wa = g.binary(Op::MaxWeight, wx.0, wx.1);
+            let wb = g.binary(Op::MaxWeight, wy.0, wy.1);
+            let dx = g.mul(d, wa);
+            let dy = g.mul(d, wb);
+            vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
+        }
+        // clamp(x, lo, hi): 1 strictly inside, 0 at and beyond the bounds.
+        Op::Clamp => {
+            if g.is_active(a(1)) || g.is_active(a(2)) {
+                return Err(NoRule::ClampBound);
+            }
+            let w = g.add(Op::ClampWeight, vec![a(0), a(1), a(2)]);
+            vec![(a(0), g.mul(d, w))]
+        }
+        Op::MulAdd => {
+            let da = g.mul(d, a(1));
+            let db = g.mul(d, a(0));
+            vec![(a(0), da), (a(1), db), (a(2), d)]
+        }
+        Op::Sigmoid => {
+            let o = one(g);
+            let t = g.minus(o, out);
+            let t = g.mul(out, t);
+            vec![(a(0), g.mul(d, t))]
+        }
+        // relu: 1 where x > 0, 0 at and below 0.
+        Op::Relu => {
+            let s = g.unary(Op::Step, a(0));
+            vec![(a(0), g.mul(d, s))]
+        }
+        Op::Softplus => {
+            let s = g.unary(Op::Sigmoid, a(0));
+            vec![(a(0), g.mul(d, s))]
+        }
+        Op::Sum => vec![(a(0), g.binary(Op::BroadcastLike, d, a(0)))],
+        Op::Mean => {
+            let b = g.binary(Op::BroadcastLike, d, a(0));
+            let n = g.unary(Op::Numel, a(0));
+            vec![(a(0), g.div(b, n))]
+        }
+        Op::SumAxis(k) => vec![(a(0), g.binary(Op::UnsumAxis(k), d, a(0)))],
+        Op::MeanAxis(k) => vec![(a(0), g.binary(Op::UnmeanAxis(k), d, a(0)))],
+        Op::Matmul => {
+            let da = g.add(Op::MatmulGradLhs, vec![d, a(0), a(1)]);
+            let db = g.add(Op::MatmulGradRhs, vec![d, a(0), a(1)]);
+            vec![(a(0), da), (a(1), db)]
+        }
+        Op::MatmulGradLhs | Op::MatmulGradRhs => return Err(NoRule::SecondOrder),
+        Op::Dot => vec![(a(0), g.mul(d, a(1))), (a(1), g.mul(d, a(0)))],
+        Op::Transpose => vec![(a(0), g.unary(Op::Transpose, d))],
+        Op::Reshape(_) => vec![(a(0), g.binary(Op::ReshapeLike, d, a(0)))],
+        Op::ReshapeLike => vec![(a(0), g.binary(Op::ReshapeLike, d, a(0)))],
+        Op::SumTo => vec![(a(0), g.binary(Op::BroadcastLike, d, a(0)))],
+        Op::BroadcastLike => vec![(a(0), sum_to(g, d, a(0)))],
+        Op::UnsumAxis(k) => vec![(a(0), g.unary(Op::SumAxis(k), d))],
+        Op::UnmeanAxis(k) => vec![(a(0), g.unary(Op::MeanAxis(k), d))],
+    })
+}

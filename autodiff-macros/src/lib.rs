@@ -1,0 +1,24 @@
+//! The `#[differentiable]` attribute: a small compiler from a Rust function body to its
+//! gradient, written as plain Rust.
+//!
+//! Pipeline (one module each): `parse::power` (the `**` token pass) → `parse::sig` and
+//! `parse::body` (syntax → `ir::Graph`) → `diff` (reverse sweep through the rule table in
+//! `ir::ops`) → `emit` (graph → Rust). `expand` strings them together; `fallback` keeps a
+//! failed expansion from cascading into secondary rustc errors.
+
+mod args;
+mod diff;
+mod emit;
+mod errors;
+mod expand;
+mod fallback;
+mod ir;
+mod parse;
+
+use proc_macro::TokenStream;
+
+/// Differentiates a function at compile time. See the `autodiff` crate for the guide.
+#[proc_macro_attribute]
+pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::differentiable(args.into(), item.into()).into()
+}

@@ -1,0 +1,700 @@
+//! The body: `syn::Block` → `ir::Graph`. Unsupported syntax is reported here, at its token.
+
+use proc_macro2::{Ident, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr, ExprIf, Lit, Pat, Stmt, UnOp};
+
+use super::power::POW;
+use super::sig::Sig;
+use crate::errors::Errors;
+use crate::ir::graph::{Opaque, ParamInfo, ROOT};
+use crate::ir::ops;
+use crate::ir::{Graph, Id, Kind, Op};
+
+/// The lowered body: the graph, the output node, and the parameters' nodes.
+pub(crate) struct Lowered {
+    pub graph: Graph,
+    pub output: Id,
+    pub params: Vec<Id>,
+}
+
+/// Lowers a body. Every unsupported construct is recorded in `errors`; the result is `None`
+/// if there was any.
+pub(crate) fn lower(sig: &Sig, block: &syn::Block, errors: &Errors) -> Option<Lowered> {
+    let infos = sig
+        .params
+        .iter()
+        .map(|p| ParamInfo { name: p.ident.to_string(), kind: p.kind, active: p.diff, by_ref: p.by_ref })
+        .collect();
+    let mut graph = Graph::new(infos, sig.ret_kind);
+    let params: Vec<Id> = (0..sig.params.len()).map(|i| graph.param(i)).collect();
+    let env = sig.params.iter().zip(&params).map(|(p, &id)| (p.ident.to_string(), Some(id))).collect();
+    let mut lower = Lower { g: graph, errors, env, sig, failed: false };
+    let flow = lower.stmts(&block.stmts, Mode::Top);
+    let output = match flow {
+        Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
+        Flow::Open(None) => {
+            if !lower.failed {
+                let span = block.brace_token.span.close();
+                errors.at_span(span, "the body has no final value; end it with an expression of the return type");
+            }
+            None
+        }
+    };
+    if lower.failed || !errors.is_empty() {
+        return None;
+    }
+    Some(Lowered { graph: lower.g, output: output?, params })
+}
+
+/// Where a statement sequence is: the function body, an arm of one of its `if`s, or a block
+/// inside an expression.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Top,
+    Arm,
+    Inner,
+}
+
+enum Flow {
+    /// Falls through, with the block's value if it has one.
+    Open(Option<Id>),
+    /// The function's result is decided.
+    Return(Id),
+}
+
+struct Lower<'a> {
+    g: Graph,
+    errors: &'a Errors,
+    /// Variables in scope, innermost last; `None` for `let x;` not yet assigned.
+    env: Vec<(String, Option<Id>)>,
+    sig: &'a Sig,
+    failed: bool,
+}
+
+impl Lower<'_> {
+    fn error(&mut self, tokens: impl ToTokens, msg: impl std::fmt::Display) -> Option<Id> {
+        self.errors.at(tokens, msg);
+        self.failed = true;
+        None
+    }
+
+    fn lookup(&self, name: &str) -> Option<Option<Id>> {
+        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    fn assign(&mut self, name: &str, v: Id) -> bool {
+        match self.env.iter_mut().rev().find(|(n, _)| n == name) {
+            Some(slot) => {
+                slot.1 = Some(v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt], mode: Mode) -> Flow {
+        for (i, stmt) in stmts.iter().enumerate() {
+            let last = i + 1 == stmts.len();
+            match stmt {
+                Stmt::Local(local) => self.local(local),
+                Stmt::Item(item) => {
+                    self.error(item, "items are not supported inside a #[differentiable] body; define them outside the function");
+                }
+                Stmt::Macro(m) => {
+                    self.error(&m.mac.path, "macro calls are not supported in a #[differentiable] body; compute the value with expressions, or outside the function");
+                }
+                Stmt::Expr(expr, semi) => match expr {
+                    Expr::Return(r) => {
+                        if mode == Mode::Inner || (mode == Mode::Arm && !last) {
+                            self.error(r.return_token, "`return` is supported only at the end of the body or at the end of an `if` arm at the top of the body; write the `if`/`else` as an expression instead");
+                            continue;
+                        }
+                        let Some(e) = &r.expr else {
+                            self.error(r.return_token, "`return` needs a value in a #[differentiable] function");
+                            continue;
+                        };
+                        match self.expr(e) {
+                            Some(v) => return Flow::Return(v),
+                            None => continue,
+                        }
+                    }
+                    Expr::If(ifx) if semi.is_some() || !last => {
+                        let rest = if mode == Mode::Top { Some(&stmts[i + 1..]) } else { None };
+                        if let Some(Flow::Return(v)) = self.lower_if(ifx, rest, mode) {
+                            return Flow::Return(v);
+                        }
+                    }
+                    Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
+                    Expr::Binary(b) if compound(&b.op).is_some() => self.assignment(&b.left, compound(&b.op), &b.right),
+                    _ if last && semi.is_none() => return Flow::Open(self.expr(expr)),
+                    Expr::If(_) => unreachable!("handled above"),
+                    _ => {
+                        self.error(expr, "this statement has no effect: a #[differentiable] body is pure; use its value in a `let` or in the result");
+                    }
+                },
+            }
+        }
+        Flow::Open(None)
+    }
+
+    fn local(&mut self, local: &syn::Local) {
+        let (ident, _ty) = match &local.pat {
+            Pat::Ident(p) if p.subpat.is_none() => (p.ident.clone(), None),
+            Pat::Type(t) => match &*t.pat {
+                Pat::Ident(p) if p.subpat.is_none() => (p.ident.clone(), Some(&t.ty)),
+                other => {
+                    self.error(other, "destructuring `let` is not supported in a #[differentiable] body; bind one name per `let`");
+                    return;
+                }
+            },
+            Pat::Wild(_) => return,
+            other => {
+                self.error(other, "destructuring `let` is not supported in a #[differentiable] body; bind one name per `let`");
+                return;
+            }
+        };
+        if let Some(init) = &local.init {
+            if let Some((_, diverge)) = &init.diverge {
+                self.error(diverge, "`let ... else` is not supported in a #[differentiable] body");
+                return;
+            }
+        }
+        let value = match &local.init {
+            Some(init) => match self.expr(&init.expr) {
+                Some(v) => Some(v),
+                None => return,
+            },
+            None => None,
+        };
+        self.env.push((ident.to_string(), value));
+    }
+
+    fn assignment(&mut self, left: &Expr, op: Option<Op>, right: &Expr) {
+        let name = match left {
+            Expr::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().unwrap().to_string(),
+            other => {
+                self.error(other, "only local variables can be assigned in a #[differentiable] body; bind a new name with `let`");
+                return;
+            }
+        };
+        let Some(current) = self.lookup(&name) else {
+            self.error(left, format!("cannot find variable `{name}` in this body"));
+            return;
+        };
+        let Some(rhs) = self.expr(right) else { return };
+        let value = match op {
+            None => rhs,
+            Some(op) => {
+                let Some(cur) = current else {
+                    self.error(left, format!("`{name}` is used before it is assigned"));
+                    return;
+                };
+                self.g.binary(op, cur, rhs)
+            }
+        };
+        self.assign(&name, value);
+    }
+
+    /// Lowers an `if`. At the top of the body (`rest` given), an arm that returns makes the
+    /// statements after the `if` the other arm's continuation.
+    fn lower_if(&mut self, ifx: &ExprIf, rest: Option<&[Stmt]>, mode: Mode) -> Option<Flow> {
+        let cond = self.condition(&ifx.cond)?;
+        let branch = self.g.new_branch(cond);
+        let (then_block, else_block) = {
+            let b = &self.g.branches[branch as usize];
+            (b.then_block, b.else_block)
+        };
+        let parent = self.g.current;
+        let arm_mode = if mode == Mode::Inner { Mode::Inner } else { Mode::Arm };
+        let snapshot = self.env.clone();
+
+        self.g.current = then_block;
+        let then_flow = self.scoped(&ifx.then_branch.stmts, arm_mode);
+        let then_env = std::mem::replace(&mut self.env, snapshot.clone());
+
+        self.g.current = else_block;
+        let else_flow = match &ifx.else_branch {
+            None => Flow::Open(None),
+            Some((_, e)) => match &**e {
+                Expr::Block(b) => self.scoped(&b.block.stmts, arm_mode),
+                Expr::If(nested) => self.lower_if(nested, rest, mode).unwrap_or(Flow::Open(None)),
+                other => {
+                    self.error(other, "expected a block after `else`");
+                    Flow::Open(None)
+                }
+            },
+        };
+        let else_env = std::mem::replace(&mut self.env, snapshot.clone());
+
+        // A returning arm: the rest of the body continues in the other arm.
+        let continue_in = |lower: &mut Self, block, env: Vec<(String, Option<Id>)>| -> Option<Id> {
+            lower.g.current = block;
+            lower.env = env;
+            let flow = lower.stmts(rest.unwrap_or(&[]), Mode::Top);
+            match flow {
+                Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
+                Flow::Open(None) => None,
+            }
+        };
+        let (then_v, else_v, done) = match (then_flow, else_flow) {
+            (Flow::Open(t), Flow::Open(e)) => (t, e, false),
+            (Flow::Return(t), Flow::Return(e)) => (Some(t), Some(e), true),
+            (Flow::Return(t), Flow::Open(_)) if rest.is_some() => (Some(t), continue_in(self, else_block, else_env.clone()), true),
+            (Flow::Open(_), Flow::Return(e)) if rest.is_some() => (continue_in(self, then_block, then_env.clone()), Some(e), true),
+            _ => {
+                self.g.current = parent;
+                self.env = snapshot;
+                self.error(&ifx.if_token, "only one arm of this `if` returns, and the code after it is not at the top of the body; give both arms a `return` or none");
+                return None;
+            }
+        };
+        self.g.current = parent;
+        self.env = snapshot;
+        if done {
+            return match (then_v, else_v) {
+                (Some(t), Some(e)) => Some(Flow::Return(self.g.add_raw(Op::Phi(branch), vec![t, e]))),
+                _ => {
+                    self.failed = true;
+                    None
+                }
+            };
+        }
+        // Variables assigned in either arm meet in a Phi.
+        for i in 0..self.env.len() {
+            let (t, e) = (then_env[i].1, else_env[i].1);
+            if t != e {
+                if let (Some(t), Some(e)) = (t, e) {
+                    self.env[i].1 = Some(self.g.add_raw(Op::Phi(branch), vec![t, e]));
+                }
+            }
+        }
+        let value = match (then_v, else_v) {
+            (Some(t), Some(e)) => Some(self.g.add_raw(Op::Phi(branch), vec![t, e])),
+            _ => None,
+        };
+        Some(Flow::Open(value))
+    }
+
+    fn scoped(&mut self, stmts: &[Stmt], mode: Mode) -> Flow {
+        let depth = self.env.len();
+        let flow = self.stmts(stmts, mode);
+        self.env.truncate(depth);
+        flow
+    }
+
+    fn condition(&mut self, cond: &Expr) -> Option<Id> {
+        let c = self.expr(cond)?;
+        match self.g.kind(c) {
+            Kind::Bool | Kind::Unknown => Some(c),
+            _ => self.error(cond, "an `if` condition must be a comparison such as `x > 0`"),
+        }
+    }
+
+    /// Lowers an expression to a node.
+    fn expr(&mut self, e: &Expr) -> Option<Id> {
+        match e {
+            Expr::Lit(l) => match &l.lit {
+                Lit::Int(i) => match i.base10_parse::<f64>() {
+                    Ok(v) => Some(self.g.constant(v)),
+                    Err(err) => self.error(i, err),
+                },
+                Lit::Float(f) => match f.base10_parse::<f64>() {
+                    Ok(v) => Some(self.g.constant(v)),
+                    Err(err) => self.error(f, err),
+                },
+                Lit::Bool(_) => Some(self.opaque(e, Kind::Bool)),
+                other => self.error(other, "only number literals can be used as values in a #[differentiable] body"),
+            },
+            Expr::Path(p) => {
+                if let Some(id) = p.path.get_ident() {
+                    match self.lookup(&id.to_string()) {
+                        Some(Some(v)) => return Some(v),
+                        Some(None) => return self.error(id, format!("`{id}` is used before it is assigned")),
+                        None => {}
+                    }
+                }
+                Some(self.opaque(e, Kind::Unknown))
+            }
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Reference(r) if r.mutability.is_none() => self.expr(&r.expr),
+            Expr::Binary(b) => self.binary(e, b),
+            Expr::Unary(u) => self.unary(e, u),
+            Expr::MethodCall(m) => self.method(e, m),
+            Expr::Call(c) => self.call(e, c),
+            Expr::If(ifx) => match self.lower_if(ifx, None, Mode::Inner)? {
+                Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
+                Flow::Open(None) => self.error(&ifx.if_token, "this `if` has no value: give it an `else` arm and end both arms with an expression"),
+            },
+            Expr::Block(b) if b.label.is_none() => match self.scoped(&b.block.stmts, Mode::Inner) {
+                Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
+                Flow::Open(None) => self.error(b, "this block has no value; end it with an expression"),
+            },
+            Expr::Cast(c) => self.cast(e, c),
+            Expr::Index(ix) => self.index(e, ix),
+            _ => self.unsupported(e),
+        }
+    }
+
+    /// A construct the differentiator does not know: kept as written if it does not touch a
+    /// differentiated value, else an error naming what to write instead.
+    fn unsupported(&mut self, e: &Expr) -> Option<Id> {
+        if !self.touches_active(e) {
+            return Some(self.opaque(e, Kind::Unknown));
+        }
+        let (at, msg): (TokenStream, &str) = match e {
+            Expr::Match(m) => (m.match_token.to_token_stream(), "`match` is not supported in a #[differentiable] body; use `if`/`else`"),
+            Expr::While(w) => (w.while_token.to_token_stream(), "`while` loops are not supported in a #[differentiable] body; compute a fixed number of steps with straight-line code, or give the function a custom rule with `#[differentiable(vjp = rule)]`"),
+            Expr::Loop(l) => (l.loop_token.to_token_stream(), "`loop` is not supported in a #[differentiable] body; compute a fixed number of steps with straight-line code, or give the function a custom rule with `#[differentiable(vjp = rule)]`"),
+            Expr::ForLoop(f) => (f.for_token.to_token_stream(), "`for` loops over differentiated values are not supported yet; write the steps out, or give the function a custom rule with `#[differentiable(vjp = rule)]`"),
+            Expr::Closure(c) => (c.or1_token.to_token_stream(), "closures are not supported in a #[differentiable] body; write the expression inline or as another #[differentiable] function"),
+            Expr::Macro(m) => (m.mac.path.to_token_stream(), "macro calls are not supported in a #[differentiable] body; compute the value with expressions"),
+            Expr::Tuple(_) => (e.to_token_stream(), "tuples are not supported in a #[differentiable] body; return one float or tensor and use one `let` per value"),
+            Expr::Array(_) => (e.to_token_stream(), "array literals of differentiated values are not supported; use a `Tensor` or separate values"),
+            Expr::Field(_) => (e.to_token_stream(), "field access on a differentiated value is not supported"),
+            Expr::Assign(_) => (e.to_token_stream(), "an assignment has no value; assign in a statement of its own"),
+            _ => (e.to_token_stream(), "this expression is not supported in a #[differentiable] body"),
+        };
+        self.error(at, msg)
+    }
+
+    fn binary(&mut self, whole: &Expr, b: &syn::ExprBinary) -> Option<Id> {
+        let arith = match b.op {
+            BinOp::Add(_) => Some(Op::Add),
+            BinOp::Sub(_) => Some(Op::Sub),
+            BinOp::Mul(_) => Some(Op::Mul),
+            BinOp::Div(_) => Some(Op::Div),
+            _ => None,
+        };
+        let cmp = match b.op {
+            BinOp::Lt(_) => Some(Op::Lt),
+            BinOp::Le(_) => Some(Op::Le),
+            BinOp::Gt(_) => Some(Op::Gt),
+            BinOp::Ge(_) => Some(Op::Ge),
+            BinOp::Eq(_) => Some(Op::Eq),
+            BinOp::Ne(_) => Some(Op::Ne),
+            _ => None,
+        };
+        if let Some(op) = arith.or(cmp) {
+            let l = self.expr(&b.left)?;
+            let r = self.expr(&b.right)?;
+            let (lk, rk) = (self.g.kind(l), self.g.kind(r));
+            if lk == Kind::Int || rk == Kind::Int {
+                // Integer arithmetic (sizes, counters) is kept as written.
+                if self.g.is_active(l) || self.g.is_active(r) {
+                    let int_side = if lk == Kind::Int { &b.left } else { &b.right };
+                    return self.error(int_side, "this is an integer; convert it to the float type with `as` before mixing it with a differentiated value");
+                }
+                let kind = if cmp.is_some() { Kind::Bool } else { Kind::Int };
+                return Some(self.opaque(whole, kind));
+            }
+            return Some(self.g.binary(op, l, r));
+        }
+        match b.op {
+            BinOp::And(_) | BinOp::Or(_) => {
+                if !self.touches_active(whole) {
+                    return Some(self.opaque(whole, Kind::Bool));
+                }
+                let l = self.expr(&b.left)?;
+                let r = self.expr(&b.right)?;
+                let op = if matches!(b.op, BinOp::And(_)) { Op::And } else { Op::Or };
+                Some(self.g.binary(op, l, r))
+            }
+            BinOp::Rem(_) => {
+                if !self.touches_active(whole) {
+                    return Some(self.opaque(whole, Kind::Unknown));
+                }
+                self.error(b.op, "`%` is not supported on differentiated values; write `x - m * (x / m).trunc()`")
+            }
+            _ if compound(&b.op).is_some() || matches!(b.op, BinOp::RemAssign(_)) => {
+                self.error(b.op, "a compound assignment has no value; write it as a statement of its own")
+            }
+            _ => {
+                if !self.touches_active(whole) {
+                    return Some(self.opaque(whole, Kind::Unknown));
+                }
+                self.error(b.op, "bit and shift operators are not defined on floats; use arithmetic")
+            }
+        }
+    }
+
+    fn unary(&mut self, whole: &Expr, u: &syn::ExprUnary) -> Option<Id> {
+        match u.op {
+            UnOp::Neg(_) => {
+                let v = self.expr(&u.expr)?;
+                if self.g.kind(v) == Kind::Int {
+                    return Some(self.opaque(whole, Kind::Int));
+                }
+                Some(self.g.neg(v))
+            }
+            UnOp::Not(_) => {
+                if !self.touches_active(whole) {
+                    return Some(self.opaque(whole, Kind::Bool));
+                }
+                let v = self.expr(&u.expr)?;
+                Some(self.g.unary(Op::Not, v))
+            }
+            UnOp::Deref(_) => self.expr(&u.expr),
+            _ => self.unsupported(whole),
+        }
+    }
+
+    fn method(&mut self, whole: &Expr, m: &syn::ExprMethodCall) -> Option<Id> {
+        let name = m.method.to_string();
+        if matches!(name.as_str(), "is_nan" | "is_finite" | "is_infinite" | "is_sign_positive" | "is_sign_negative" | "is_normal") {
+            return Some(self.opaque(whole, Kind::Bool));
+        }
+        let known = ops::from_method(&name).is_some() || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape");
+        if !known || m.turbofish.is_some() {
+            if !self.touches_active(whole) {
+                return Some(self.opaque(whole, Kind::Unknown));
+            }
+            return self.error(&m.method, format!("unknown method `{name}` on a differentiated value; the methods with a derivative rule are: {}", ops::method_names()));
+        }
+        let receiver = self.expr(&m.receiver)?;
+        if !matches!(self.g.kind(receiver), Kind::Scalar | Kind::Tensor | Kind::Unknown) {
+            if !self.g.is_active(receiver) {
+                return Some(self.opaque(whole, Kind::Unknown));
+            }
+            return self.error(&m.receiver, "this value has no float methods");
+        }
+        let args: Vec<&Expr> = m.args.iter().collect();
+        self.apply_method(&name, &m.method, receiver, &args, whole)
+    }
+
+    /// `receiver.name(args)`, also for `f64::name(receiver, args)`.
+    fn apply_method(&mut self, name: &str, at: &Ident, receiver: Id, args: &[&Expr], whole: &Expr) -> Option<Id> {
+        let literal_arg = |lower: &mut Self, what: &str| -> Option<i64> {
+            match args {
+                [a] => match int_literal(a) {
+                    Some(n) => Some(n),
+                    None => lower.error(a, format!("`{name}` needs an integer literal {what} here")).map(|_| 0),
+                },
+                _ => lower.error(at, format!("`{name}` takes one argument")).map(|_| 0),
+            }
+        };
+        match name {
+            "powi" => {
+                if args.len() == 1 && int_literal(args[0]).is_none() {
+                    if !self.touches_active(whole) {
+                        return Some(self.opaque(whole, Kind::Unknown));
+                    }
+                    return self.error(args[0], "`powi` needs an integer literal exponent here; use `powf` for a variable exponent");
+                }
+                let n = literal_arg(self, "exponent")?;
+                return Some(self.g.unary(Op::Powi(n as i32), receiver));
+            }
+            "sum_axis" | "mean_axis" => {
+                let k = literal_arg(self, "axis")? as u32;
+                let op = if name == "sum_axis" { Op::SumAxis(k) } else { Op::MeanAxis(k) };
+                return Some(self.g.unary(op, receiver));
+            }
+            "reshape" => {
+                let [shape] = args else { return self.error(at, "`reshape` takes one argument, the new shape") };
+                if self.touches_active(shape) {
+                    return self.error(shape, "the shape given to `reshape` must not depend on a differentiated value");
+                }
+                let (k, deps) = self.opaque_entry(shape, Kind::Unknown);
+                let mut all = vec![receiver];
+                all.extend(deps);
+                return Some(self.g.add_raw(Op::Reshape(k), all));
+            }
+            _ => {}
+        }
+        let (op, arity) = ops::from_method(name).expect("checked by the caller");
+        if args.len() + 1 != arity {
+            let n = arity - 1;
+            return self.error(at, format!("`{name}` takes {n} argument{}", if n == 1 { "" } else { "s" }));
+        }
+        let mut operands = vec![receiver];
+        for a in args {
+            operands.push(self.expr(a)?);
+        }
+        if op == Op::MulAdd && operands.iter().any(|&o| self.g.kind(o) != Kind::Scalar) {
+            let p = self.g.mul(operands[0], operands[1]);
+            return Some(self.g.plus(p, operands[2]));
+        }
+        Some(self.g.add(op, operands))
+    }
+
+    fn call(&mut self, whole: &Expr, c: &syn::ExprCall) -> Option<Id> {
+        let path = match &*c.func {
+            Expr::Path(p) if p.qself.is_none() => &p.path,
+            _ => return self.unsupported(whole),
+        };
+        if path.is_ident(POW) && c.args.len() == 2 {
+            return self.pow(&c.args[0], &c.args[1]);
+        }
+        // `f64::sin(x)`, `T::max(a, b)`: a method in function form.
+        if path.segments.len() == 2 && !c.args.is_empty() {
+            let ty = path.segments[0].ident.to_string();
+            let method = &path.segments[1].ident;
+            let is_float_ty = ty == "f64" || ty == "f32" || ty == "Float" || ty == self.sig.float.to_string();
+            let known = ops::from_method(&method.to_string()).is_some() || method == "powi";
+            if is_float_ty && known && self.touches_active(whole) {
+                let receiver = self.expr(&c.args[0])?;
+                let rest: Vec<&Expr> = c.args.iter().skip(1).collect();
+                return self.apply_method(&method.to_string(), method, receiver, &rest, whole);
+            }
+        }
+        if !self.touches_active(whole) {
+            return Some(self.opaque(whole, Kind::Unknown));
+        }
+        let mut args = Vec::new();
+        let mut by_ref = Vec::new();
+        for a in &c.args {
+            let (inner, r) = match a {
+                Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
+                other => (other, false),
+            };
+            args.push(self.expr(inner)?);
+            by_ref.push(r);
+        }
+        self.g.calls.push(crate::ir::graph::CallSite { path: path.clone(), by_ref, span: path.span() });
+        let k = (self.g.calls.len() - 1) as u32;
+        Some(self.g.add_raw(Op::Call(k), args))
+    }
+
+    /// `base ** exponent`: an integer literal exponent is exact `powi`, anything else `powf`.
+    fn pow(&mut self, base: &Expr, exponent: &Expr) -> Option<Id> {
+        let b = self.expr(base)?;
+        if let Some(n) = int_literal(exponent) {
+            if let Ok(n) = i32::try_from(n) {
+                return Some(self.g.unary(Op::Powi(n), b));
+            }
+        }
+        let e = self.expr(exponent)?;
+        Some(self.g.binary(Op::Powf, b, e))
+    }
+
+    fn cast(&mut self, whole: &Expr, c: &syn::ExprCast) -> Option<Id> {
+        let target = c.ty.to_token_stream().to_string();
+        let to_float = target == "f64" || target == "f32" || target == self.sig.float.to_string();
+        if !self.touches_active(&c.expr) {
+            return Some(self.opaque(whole, if to_float { Kind::Scalar } else { Kind::Unknown }));
+        }
+        let v = self.expr(&c.expr)?;
+        if to_float && self.g.kind(v) == Kind::Scalar {
+            return Some(v);
+        }
+        self.error(&c.ty, format!("casting a differentiated value to `{target}` has no derivative; keep it a float (use `floor`, `round` or `trunc` for integral values)"))
+    }
+
+    fn index(&mut self, whole: &Expr, ix: &syn::ExprIndex) -> Option<Id> {
+        if !self.touches_active(whole) {
+            return Some(self.opaque(whole, Kind::Unknown));
+        }
+        let base = self.expr(&ix.expr)?;
+        if self.g.kind(base) != Kind::Array {
+            return self.error(&ix.expr, "only `[T; N]` parameters can be indexed in a #[differentiable] body");
+        }
+        let Some(k) = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok()) else {
+            return self.error(&ix.index, "an array must be indexed with an integer literal here, such as `x[0]`");
+        };
+        // Element reads live in the root block, beside the parameter.
+        let here = std::mem::replace(&mut self.g.current, ROOT);
+        let id = self.g.add_raw(Op::Index(k), vec![base]);
+        self.g.current = here;
+        Some(id)
+    }
+
+    /// Whether `e` reads a local variable or parameter that depends on a differentiated one.
+    fn touches_active(&self, e: &impl ToTokens) -> bool {
+        let mut found = false;
+        self.visit_locals(e.to_token_stream(), &mut |_, id| found |= id.is_some_and(|id| self.g.is_active(id)));
+        found
+    }
+
+    fn visit_locals(&self, tokens: TokenStream, f: &mut dyn FnMut(&Ident, Option<Id>)) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tt) in trees.iter().enumerate() {
+            match tt {
+                TokenTree::Group(g) => self.visit_locals(g.stream(), f),
+                TokenTree::Ident(id) if is_local_position(&trees, i) => {
+                    if let Some(v) = self.lookup(&id.to_string()) {
+                        f(id, v);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// An expression kept as written, reading the current values of the locals it names.
+    fn opaque(&mut self, e: &Expr, kind: Kind) -> Id {
+        let (k, deps) = self.opaque_entry(e, kind);
+        self.g.add_raw(Op::Opaque(k), deps)
+    }
+
+    fn opaque_entry(&mut self, e: &Expr, kind: Kind) -> (u32, Vec<Id>) {
+        let mut deps = Vec::new();
+        let tokens = self.substitute(e.to_token_stream(), &mut deps);
+        self.g.opaques.push(Opaque { tokens, span: e.span(), kind });
+        ((self.g.opaques.len() - 1) as u32, deps)
+    }
+
+    fn substitute(&self, tokens: TokenStream, deps: &mut Vec<Id>) -> TokenStream {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(trees.len());
+        for (i, tt) in trees.iter().enumerate() {
+            match tt {
+                TokenTree::Group(g) => {
+                    let mut ng = proc_macro2::Group::new(g.delimiter(), self.substitute(g.stream(), deps));
+                    ng.set_span(g.span());
+                    out.push(TokenTree::Group(ng));
+                }
+                TokenTree::Ident(id) if id == POW => {
+                    out.extend(quote!(::autodiff::__private::pow));
+                }
+                TokenTree::Ident(id) if is_local_position(&trees, i) => match self.lookup(&id.to_string()) {
+                    Some(Some(v)) => {
+                        let k = deps.iter().position(|&d| d == v).unwrap_or_else(|| {
+                            deps.push(v);
+                            deps.len() - 1
+                        });
+                        out.push(TokenTree::Ident(Ident::new(&format!("__ad_ref{k}"), id.span())));
+                    }
+                    _ => out.push(tt.clone()),
+                },
+                _ => out.push(tt.clone()),
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// An identifier that can name a local: not a field or method after `.`, not a path segment.
+fn is_local_position(trees: &[TokenTree], i: usize) -> bool {
+    let punct = |j: usize, c: char| matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let after_dot = i > 0 && punct(i - 1, '.') && !(i > 1 && punct(i - 2, '.'));
+    let after_path = i > 1 && punct(i - 1, ':') && punct(i - 2, ':');
+    let before_path = punct(i + 1, ':') && punct(i + 2, ':');
+    let macro_name = punct(i + 1, '!');
+    !(after_dot || after_path || before_path || macro_name)
+}
+
+/// An integer literal, possibly negated or in parentheses.
+fn int_literal(e: &Expr) -> Option<i64> {
+    match e {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Int(i) => i.base10_parse().ok(),
+            _ => None,
+        },
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => int_literal(&u.expr).map(|n| -n),
+        Expr::Paren(p) => int_literal(&p.expr),
+        Expr::Group(g) => int_literal(&g.expr),
+        _ => None,
+    }
+}
+
+fn compound(op: &BinOp) -> Option<Op> {
+    match op {
+        BinOp::AddAssign(_) => Some(Op::Add),
+        BinOp::SubAssign(_) => Some(Op::Sub),
+        BinOp::MulAssign(_) => Some(Op::Mul),
+        BinOp::DivAssign(_) => Some(Op::Div),
+        _ => None,
+    }
+}

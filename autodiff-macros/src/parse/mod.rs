@@ -1,0 +1,5 @@
+//! From tokens to the expression graph.
+
+pub(crate) mod body;
+pub(crate) mod power;
+pub(crate) mod sig;

@@ -1,0 +1,214 @@
+//! The signature: which parameters are differentiated, their kinds, the float type.
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::{FnArg, GenericParam, Ident, ItemFn, Pat, ReturnType, Type, TypeParamBound, WherePredicate};
+
+use crate::args::Args;
+use crate::errors::Errors;
+use crate::ir::Kind;
+
+/// One parameter of the function.
+pub(crate) struct Param {
+    pub ident: Ident,
+    /// The type as written.
+    pub ty: Type,
+    pub kind: Kind,
+    /// Differentiated (in `wrt`, or by default a float, array or tensor).
+    pub diff: bool,
+    /// Passed as `&[T; N]` or `&Tensor<T>`.
+    pub by_ref: bool,
+    /// `N` of a `[T; N]` parameter.
+    pub array_len: Option<syn::Expr>,
+}
+
+/// The checked signature.
+pub(crate) struct Sig {
+    pub params: Vec<Param>,
+    /// The function's float type: `f64`, `f32`, or the generic `T: Float`.
+    pub float: TokenStream,
+    pub generic_float: bool,
+    pub ret_kind: Kind,
+    pub ret_ty: Type,
+}
+
+impl Sig {
+    pub fn from_syn(item: &ItemFn, args: &Args, errors: &Errors) -> Option<Sig> {
+        let floats = float_generics(item);
+        let is_float = |ty: &Type| float_name(ty, &floats).is_some();
+        let mut params = Vec::new();
+        let mut ok = true;
+        for input in &item.sig.inputs {
+            let pat_ty = match input {
+                FnArg::Receiver(r) => {
+                    errors.at(r, "methods are not supported by #[differentiable] yet; write a free function that takes the value as a parameter");
+                    ok = false;
+                    continue;
+                }
+                FnArg::Typed(t) => t,
+            };
+            let ident = match &*pat_ty.pat {
+                Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => p.ident.clone(),
+                other => {
+                    errors.at(other, "patterns are not supported as parameters of a #[differentiable] function; bind a name and destructure it in the body");
+                    ok = false;
+                    continue;
+                }
+            };
+            let ty = (*pat_ty.ty).clone();
+            if let Type::Reference(r) = &ty {
+                if let Some(m) = &r.mutability {
+                    errors.at(m, "mutable reference parameters are not supported: a #[differentiable] function must be pure; take the value or a shared reference `&`");
+                    ok = false;
+                    continue;
+                }
+            }
+            let (inner, by_ref) = match &ty {
+                Type::Reference(r) => (&*r.elem, true),
+                t => (t, false),
+            };
+            let (kind, array_len) = classify(inner, &is_float);
+            let kind = if by_ref && kind == Kind::Scalar { Kind::Unknown } else { kind };
+            let diff = matches!(kind, Kind::Scalar | Kind::Array | Kind::Tensor);
+            params.push(Param { ident, ty, kind, diff, by_ref, array_len });
+        }
+        if let Some(wrt) = &args.wrt {
+            for p in &mut params {
+                p.diff = false;
+            }
+            for name in wrt {
+                match params.iter_mut().find(|p| p.ident == *name) {
+                    None => {
+                        errors.at(name, format!("`wrt({name})`: no parameter named `{name}`"));
+                        ok = false;
+                    }
+                    Some(p) if !matches!(p.kind, Kind::Scalar | Kind::Array | Kind::Tensor) => {
+                        let ty = p.ty.to_token_stream();
+                        errors.at(name, format!("`{name}` has type `{ty}`, which cannot be differentiated; differentiate floats, `[T; N]` arrays and tensors"));
+                        ok = false;
+                    }
+                    Some(p) => p.diff = true,
+                }
+            }
+        }
+        let (ret_kind, ret_ty) = match &item.sig.output {
+            ReturnType::Default => {
+                errors.at(&item.sig.ident, "a #[differentiable] function must return a value to differentiate; add a return type such as `-> f64`");
+                return None;
+            }
+            ReturnType::Type(_, ty) => {
+                let (kind, _) = classify(ty, &is_float);
+                if !matches!(kind, Kind::Scalar | Kind::Tensor) {
+                    errors.at(ty, "the result of a #[differentiable] function must be a float (`f64`, `f32`, `T: Float`) or a `Tensor<T>`");
+                    ok = false;
+                }
+                (kind, (**ty).clone())
+            }
+        };
+        if ok && !params.iter().any(|p| p.diff) && args.vjp.is_none() {
+            errors.at(&item.sig.ident, "no parameter to differentiate: give the function a float, `[T; N]` or `Tensor<T>` parameter");
+            ok = false;
+        }
+        if !ok {
+            return None;
+        }
+        // The float type: the first float-typed parameter's, else the result's.
+        let float = params
+            .iter()
+            .map(|p| &p.ty)
+            .chain(std::iter::once(&ret_ty))
+            .find_map(|ty| element_float(ty, &floats))
+            .unwrap_or_else(|| quote!(f64));
+        let generic_float = floats.iter().any(|f| float.to_string() == f.to_string());
+        Some(Sig { params, float, generic_float, ret_kind, ret_ty })
+    }
+
+    pub fn diff_params(&self) -> impl Iterator<Item = (usize, &Param)> {
+        self.params.iter().enumerate().filter(|(_, p)| p.diff)
+    }
+}
+
+/// Generic type parameters bounded by `Float` (any path ending in `Float`).
+fn float_generics(item: &ItemFn) -> Vec<Ident> {
+    let is_float_bound = |b: &TypeParamBound| matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Float"));
+    let mut out = Vec::new();
+    for gp in &item.sig.generics.params {
+        if let GenericParam::Type(t) = gp {
+            if t.bounds.iter().any(is_float_bound) {
+                out.push(t.ident.clone());
+            }
+        }
+    }
+    if let Some(wc) = &item.sig.generics.where_clause {
+        for pred in &wc.predicates {
+            if let WherePredicate::Type(pt) = pred {
+                if let Type::Path(p) = &pt.bounded_ty {
+                    if let Some(id) = p.path.get_ident() {
+                        if pt.bounds.iter().any(is_float_bound) {
+                            out.push(id.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `f64`, `f32` or a Float generic, by name.
+fn float_name(ty: &Type, floats: &[Ident]) -> Option<TokenStream> {
+    let Type::Path(p) = ty else { return None };
+    let id = p.path.get_ident()?;
+    if id == "f64" || id == "f32" || floats.contains(id) {
+        Some(id.to_token_stream())
+    } else {
+        None
+    }
+}
+
+/// The float type inside a parameter type: `f64`, `[f64; N]`, `Tensor<f64>`, behind `&`.
+fn element_float(ty: &Type, floats: &[Ident]) -> Option<TokenStream> {
+    match ty {
+        Type::Reference(r) => element_float(&r.elem, floats),
+        Type::Array(a) => float_name(&a.elem, floats),
+        Type::Path(p) => {
+            if let Some(f) = float_name(ty, floats) {
+                return Some(f);
+            }
+            let last = p.path.segments.last()?;
+            if last.ident != "Tensor" {
+                return None;
+            }
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|arg| match arg {
+                    syn::GenericArgument::Type(t) => float_name(t, floats),
+                    _ => None,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn classify(ty: &Type, is_float: &dyn Fn(&Type) -> bool) -> (Kind, Option<syn::Expr>) {
+    if is_float(ty) {
+        return (Kind::Scalar, None);
+    }
+    match ty {
+        Type::Array(a) if is_float(&a.elem) => (Kind::Array, Some(a.len.clone())),
+        Type::Path(p) => {
+            let Some(last) = p.path.segments.last() else { return (Kind::Unknown, None) };
+            let name = last.ident.to_string();
+            match name.as_str() {
+                "Tensor" => (Kind::Tensor, None),
+                "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "i8" | "i16" | "i32" | "i64" | "i128" => {
+                    (Kind::Int, None)
+                }
+                "bool" => (Kind::Bool, None),
+                _ => (Kind::Unknown, None),
+            }
+        }
+        _ => (Kind::Unknown, None),
+    }
+}

@@ -1,0 +1,389 @@
+//! Hidden helpers for generated code. Not a public API: names and signatures may change in
+//! any release.
+//!
+//! The macro does not know whether a value is a float or a tensor; it calls these functions,
+//! and the traits below give each one meaning for `T: Float`, `Tensor<T>`, and mixtures.
+
+use num_traits::{NumCast, One, ToPrimitive, Zero};
+
+pub use num_traits::Float;
+
+use crate::Tensor;
+
+/// A float constant of the function's float type.
+#[inline(always)]
+pub fn lit<T: Float>(v: f64) -> T {
+    <T as NumCast>::from(v).expect("every f64 converts to a float type")
+}
+
+/// A value of a differentiable function: a float or a tensor of floats.
+pub trait Value: Clone {
+    type Elem: Float;
+    /// Applies `f` element-wise.
+    fn map_elems(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self;
+    fn total(&self) -> Self::Elem;
+    fn count(&self) -> usize;
+    fn zeros(&self) -> Self;
+}
+
+impl<T: Float> Value for T {
+    type Elem = T;
+    #[inline(always)]
+    fn map_elems(&self, f: impl Fn(T) -> T) -> T {
+        f(*self)
+    }
+    #[inline(always)]
+    fn total(&self) -> T {
+        *self
+    }
+    #[inline(always)]
+    fn count(&self) -> usize {
+        1
+    }
+    #[inline(always)]
+    fn zeros(&self) -> T {
+        T::zero()
+    }
+}
+
+impl<T: Float> Value for Tensor<T> {
+    type Elem = T;
+    fn map_elems(&self, f: impl Fn(T) -> T) -> Tensor<T> {
+        self.map(f)
+    }
+    fn total(&self) -> T {
+        self.sum()
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn zeros(&self) -> Tensor<T> {
+        Tensor::zeros(self.shape())
+    }
+}
+
+/// Element-wise binary operations with broadcasting, for every pairing of float and tensor.
+pub trait Binary<Rhs> {
+    type Elem: Float;
+    type Output;
+    fn zip_elems(&self, rhs: &Rhs, op: &'static str, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem) -> Self::Output;
+}
+
+impl<T: Float> Binary<T> for T {
+    type Elem = T;
+    type Output = T;
+    #[inline(always)]
+    fn zip_elems(&self, rhs: &T, _op: &'static str, f: impl Fn(T, T) -> T) -> T {
+        f(*self, *rhs)
+    }
+}
+
+impl<T: Float> Binary<Tensor<T>> for Tensor<T> {
+    type Elem = T;
+    type Output = Tensor<T>;
+    #[track_caller]
+    fn zip_elems(&self, rhs: &Tensor<T>, op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
+        match self.zip_map(rhs, op, f) {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+impl<T: Float> Binary<T> for Tensor<T> {
+    type Elem = T;
+    type Output = Tensor<T>;
+    fn zip_elems(&self, rhs: &T, _op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
+        let r = *rhs;
+        self.map(|x| f(x, r))
+    }
+}
+
+impl<T: Float> Binary<Tensor<T>> for T {
+    type Elem = T;
+    type Output = Tensor<T>;
+    fn zip_elems(&self, rhs: &Tensor<T>, _op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
+        let l = *self;
+        rhs.map(|y| f(l, y))
+    }
+}
+
+macro_rules! unary {
+    ($($name:ident => $f:expr;)*) => {$(
+        #[inline(always)]
+        pub fn $name<V: Value>(x: &V) -> V {
+            x.map_elems($f)
+        }
+    )*};
+}
+
+unary! {
+    neg => |x| -x;
+    sqrt => |x| x.sqrt();
+    cbrt => |x| x.cbrt();
+    exp => |x| x.exp();
+    exp2 => |x| x.exp2();
+    exp_m1 => |x| x.exp_m1();
+    ln => |x| x.ln();
+    ln_1p => |x| x.ln_1p();
+    log2 => |x| x.log2();
+    log10 => |x| x.log10();
+    sin => |x| x.sin();
+    cos => |x| x.cos();
+    tan => |x| x.tan();
+    asin => |x| x.asin();
+    acos => |x| x.acos();
+    atan => |x| x.atan();
+    sinh => |x| x.sinh();
+    cosh => |x| x.cosh();
+    tanh => |x| x.tanh();
+    asinh => |x| x.asinh();
+    acosh => |x| x.acosh();
+    atanh => |x| x.atanh();
+    abs => |x| x.abs();
+    signum => |x| x.signum();
+    recip => |x| x.recip();
+    floor => |x| x.floor();
+    ceil => |x| x.ceil();
+    round => |x| x.round();
+    trunc => |x| x.trunc();
+    sigmoid => crate::activations::sigmoid;
+    relu => crate::activations::relu;
+    softplus => crate::activations::softplus;
+    sgn => |x| if x > V::Elem::zero() { V::Elem::one() } else if x < V::Elem::zero() { -V::Elem::one() } else { x * V::Elem::zero() };
+    step => |x| if x > V::Elem::zero() { V::Elem::one() } else { V::Elem::zero() };
+}
+
+#[inline(always)]
+pub fn powi<V: Value>(x: &V, n: i32) -> V {
+    x.map_elems(|v| v.powi(n))
+}
+
+macro_rules! binary {
+    ($($name:ident => $f:expr;)*) => {$(
+        #[inline(always)]
+        #[track_caller]
+        pub fn $name<A: Binary<B>, B>(a: &A, b: &B) -> A::Output {
+            a.zip_elems(b, stringify!($name), $f)
+        }
+    )*};
+}
+
+binary! {
+    add => |x, y| x + y;
+    sub => |x, y| x - y;
+    mul => |x, y| x * y;
+    div => |x, y| x / y;
+    powf => |x, y| x.powf(y);
+    log => |x, y| x.log(y);
+    atan2 => |x, y| x.atan2(y);
+    hypot => |x, y| x.hypot(y);
+    max => |x, y| x.max(y);
+    min => |x, y| x.min(y);
+    max_weight => |x, y| {
+        let one = A::Elem::one();
+        if x > y { one } else if x == y { one / (one + one) } else { A::Elem::zero() }
+    };
+    powf_grad_x => |x, y| if y == A::Elem::zero() { A::Elem::zero() } else { y * x.powf(y - A::Elem::one()) };
+    powf_grad_y => |x, y| if x == A::Elem::zero() && y >= A::Elem::zero() { A::Elem::zero() } else { x.powf(y) * x.ln() };
+}
+
+#[inline(always)]
+pub fn clamp<V: Value>(x: &V, lo: &V::Elem, hi: &V::Elem) -> V {
+    let (lo, hi) = (*lo, *hi);
+    x.map_elems(|v| if v < lo { lo } else if v > hi { hi } else { v })
+}
+
+/// 1 strictly inside `(lo, hi)`, else 0: `clamp`'s derivative.
+#[inline(always)]
+pub fn clamp_weight<V: Value>(x: &V, lo: &V::Elem, hi: &V::Elem) -> V {
+    let (lo, hi) = (*lo, *hi);
+    x.map_elems(|v| if v > lo && v < hi { V::Elem::one() } else { V::Elem::zero() })
+}
+
+#[inline(always)]
+pub fn sum<V: Value>(x: &V) -> V::Elem {
+    x.total()
+}
+
+#[inline(always)]
+pub fn mean<V: Value>(x: &V) -> V::Elem {
+    x.total() / lit::<V::Elem>(x.count() as f64)
+}
+
+#[inline(always)]
+pub fn numel<V: Value>(x: &V) -> V::Elem {
+    lit::<V::Elem>(x.count() as f64)
+}
+
+#[inline(always)]
+pub fn zeros_like<V: Value>(x: &V) -> V {
+    x.zeros()
+}
+
+/// Sums a contribution back to the shape of the operand it belongs to.
+pub trait SumTo<Like> {
+    fn sum_to(&self, like: &Like) -> Like;
+}
+
+impl<T: Float> SumTo<T> for T {
+    #[inline(always)]
+    fn sum_to(&self, _like: &T) -> T {
+        *self
+    }
+}
+
+impl<T: Float> SumTo<Tensor<T>> for Tensor<T> {
+    fn sum_to(&self, like: &Tensor<T>) -> Tensor<T> {
+        if self.shape() == like.shape() {
+            self.clone()
+        } else {
+            self.sum_to_shape(like.shape())
+        }
+    }
+}
+
+impl<T: Float> SumTo<T> for Tensor<T> {
+    fn sum_to(&self, _like: &T) -> T {
+        self.sum()
+    }
+}
+
+impl<T: Float> SumTo<Tensor<T>> for T {
+    fn sum_to(&self, like: &Tensor<T>) -> Tensor<T> {
+        Tensor::full(like.shape(), *self)
+    }
+}
+
+#[inline(always)]
+pub fn sum_to<C: SumTo<L>, L>(c: &C, like: &L) -> L {
+    c.sum_to(like)
+}
+
+/// Broadcasts a value to the shape of another (the adjoint of a reduction).
+pub trait BroadcastTo<Like> {
+    fn broadcast_like(&self, like: &Like) -> Like;
+}
+
+impl<T: Float> BroadcastTo<T> for T {
+    #[inline(always)]
+    fn broadcast_like(&self, _like: &T) -> T {
+        *self
+    }
+}
+
+impl<T: Float> BroadcastTo<Tensor<T>> for T {
+    fn broadcast_like(&self, like: &Tensor<T>) -> Tensor<T> {
+        Tensor::full(like.shape(), *self)
+    }
+}
+
+impl<T: Float> BroadcastTo<Tensor<T>> for Tensor<T> {
+    fn broadcast_like(&self, like: &Tensor<T>) -> Tensor<T> {
+        if self.shape() == like.shape() {
+            self.clone()
+        } else {
+            self.broadcast_to(like.shape())
+        }
+    }
+}
+
+impl<T: Float> BroadcastTo<T> for Tensor<T> {
+    fn broadcast_like(&self, _like: &T) -> T {
+        self.sum()
+    }
+}
+
+#[inline(always)]
+pub fn broadcast_like<D: BroadcastTo<L>, L>(d: &D, like: &L) -> L {
+    d.broadcast_like(like)
+}
+
+pub fn sum_axis<T: Float>(x: &Tensor<T>, axis: usize) -> Tensor<T> {
+    x.sum_axis(axis)
+}
+
+pub fn mean_axis<T: Float>(x: &Tensor<T>, axis: usize) -> Tensor<T> {
+    x.mean_axis(axis)
+}
+
+/// The adjoint of `sum_axis(axis)`: `d` with the axis put back, broadcast to `like`.
+pub fn unsum_axis<T: Float>(d: &Tensor<T>, like: &Tensor<T>, axis: usize) -> Tensor<T> {
+    let mut kept = like.shape().to_vec();
+    kept[axis] = 1;
+    d.reshape(&kept).broadcast_to(like.shape())
+}
+
+/// The adjoint of `mean_axis(axis)`.
+pub fn unmean_axis<T: Float>(d: &Tensor<T>, like: &Tensor<T>, axis: usize) -> Tensor<T> {
+    let n = lit::<T>(like.shape()[axis] as f64);
+    unsum_axis(d, like, axis).map(|v| v / n)
+}
+
+pub fn matmul<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+    a.matmul(b)
+}
+
+pub fn dot<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> T {
+    a.dot(b)
+}
+
+pub fn transpose<T: Float>(a: &Tensor<T>) -> Tensor<T> {
+    a.transpose()
+}
+
+pub fn reshape<T: Float>(a: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
+    a.reshape(shape)
+}
+
+pub fn reshape_like<T: Float>(d: &Tensor<T>, like: &Tensor<T>) -> Tensor<T> {
+    d.reshape(like.shape())
+}
+
+fn outer<T: Float>(u: &Tensor<T>, v: &Tensor<T>) -> Tensor<T> {
+    u.reshape(&[u.len(), 1]).matmul(&v.reshape(&[1, v.len()]))
+}
+
+/// ∂(a @ b)/∂a applied to `d`, for the 1-D and 2-D cases of `matmul`.
+pub fn matmul_grad_lhs<T: Float>(d: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+    match (a.ndim(), b.ndim()) {
+        (2, 2) => d.matmul(&b.transpose()),
+        (2, 1) => outer(d, b),
+        (1, 2) => b.matmul(d),
+        _ => b.map(|v| v * d.sum()),
+    }
+}
+
+/// ∂(a @ b)/∂b applied to `d`.
+pub fn matmul_grad_rhs<T: Float>(d: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+    match (a.ndim(), b.ndim()) {
+        (2, 2) | (2, 1) => a.transpose().matmul(d),
+        (1, 2) => outer(a, d),
+        _ => a.map(|v| v * d.sum()),
+    }
+}
+
+/// `base ** exponent` in an expression kept as written.
+pub fn pow<T: Float, E: ToPrimitive>(base: T, exponent: E) -> T {
+    base.powf(<T as NumCast>::from(exponent).expect("exponent converts to the float type"))
+}
+
+/// The gradient slot of a parameter that the called function does not differentiate.
+#[derive(Clone, Copy, Debug)]
+pub struct NoGrad;
+
+/// A gradient a caller can use.
+#[diagnostic::on_unimplemented(
+    message = "a differentiated value is passed to a parameter that the called function does not differentiate",
+    label = "the callee's `wrt(..)` leaves this parameter out",
+    note = "add the parameter to the callee's `#[differentiable(wrt(..))]`, or pass a value that does not depend on a differentiated one"
+)]
+pub trait IsGrad {}
+
+impl<T: Float> IsGrad for T {}
+impl<T: Float> IsGrad for Tensor<T> {}
+
+#[inline(always)]
+pub fn expect_grad<G: IsGrad>(g: G) -> G {
+    g
+}

@@ -1,0 +1,426 @@
+//! Element kernels: the only loops over elements. Shape logic lives in the callers.
+//!
+//! Broadcast operands are read through strides (0 on stretched axes) while an
+//! odometer walks the rows of the output; each row is one tight loop over slices.
+
+use num_traits::Float;
+
+use crate::shape::{broadcast_shape, broadcast_strides, broadcasts_to, contiguous_strides, numel};
+use crate::{ShapeError, Tensor};
+
+impl<T: Float> Tensor<T> {
+    /// Applies `f` to every element, keeping the shape.
+    ///
+    /// ```
+    /// use autodiff_runtime::tensor;
+    ///
+    /// let t = tensor![[1., 2.], [3., 4.]];
+    /// let u = t.map(|x| 10. * x + 1.);
+    /// assert_eq!(u, tensor![[11., 21.], [31., 41.]]);
+    /// ```
+    pub fn map(&self, f: impl Fn(T) -> T) -> Tensor<T> {
+        Tensor::from_parts(
+            self.data.iter().map(|&x| f(x)).collect(),
+            self.shape.clone(),
+        )
+    }
+
+    /// Combines two tensors element by element with NumPy broadcasting; `op` names
+    /// the operation in the error.
+    ///
+    /// # Errors
+    ///
+    /// [`ShapeError::Broadcast`] if the shapes do not broadcast.
+    ///
+    /// ```
+    /// use autodiff_runtime::tensor;
+    ///
+    /// let x = tensor![1., 2., 3.];
+    /// let y = tensor![[4.], [5.]];
+    /// let z = x.zip_map(&y, "hypot", f64::hypot).unwrap();
+    /// assert_eq!(z.shape(), [2, 3]);
+    /// assert_eq!(z[[1, 0]], 1f64.hypot(5.));
+    ///
+    /// let err = x.zip_map(&tensor![1., 2.], "hypot", f64::hypot).unwrap_err();
+    /// assert_eq!(err.to_string(), "cannot broadcast shapes [3] and [2] for `hypot`");
+    /// ```
+    pub fn zip_map(
+        &self,
+        other: &Tensor<T>,
+        op: &'static str,
+        f: impl Fn(T, T) -> T,
+    ) -> Result<Tensor<T>, ShapeError> {
+        if self.shape == other.shape {
+            let data = self
+                .data
+                .iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| f(a, b))
+                .collect();
+            return Ok(Tensor::from_parts(data, self.shape.clone()));
+        }
+        let shape = broadcast_shape(op, &self.shape, &other.shape)?;
+        // A one-element operand: the result has as many elements as the other one.
+        if let [b] = other.data[..] {
+            return Ok(Tensor::from_parts(
+                self.data.iter().map(|&a| f(a, b)).collect(),
+                shape,
+            ));
+        }
+        if let [a] = self.data[..] {
+            return Ok(Tensor::from_parts(
+                other.data.iter().map(|&b| f(a, b)).collect(),
+                shape,
+            ));
+        }
+        let lhs_strides = broadcast_strides(&self.shape, &shape);
+        let rhs_strides = broadcast_strides(&other.shape, &shape);
+        let (n, sa, sb) = row(&shape, &lhs_strides, &rhs_strides);
+        let (a, b) = (&self.data[..], &other.data[..]);
+        let mut out = Vec::with_capacity(numel(&shape));
+        for_each_row(&shape, [&lhs_strides, &rhs_strides], |[oa, ob]| {
+            match (sa, sb) {
+                (0, 0) => out.extend(std::iter::repeat_n(f(a[oa], b[ob]), n)),
+                (0, _) => out.extend(b[ob..ob + n].iter().map(|&y| f(a[oa], y))),
+                (_, 0) => out.extend(a[oa..oa + n].iter().map(|&x| f(x, b[ob]))),
+                _ => out.extend(
+                    a[oa..oa + n]
+                        .iter()
+                        .zip(&b[ob..ob + n])
+                        .map(|(&x, &y)| f(x, y)),
+                ),
+            }
+        });
+        Ok(Tensor::from_parts(out, shape))
+    }
+
+    /// Applies `f` to every element in place.
+    pub(crate) fn map_assign(&mut self, f: impl Fn(T) -> T) {
+        for x in &mut self.data {
+            *x = f(*x);
+        }
+    }
+
+    /// `self[i] = f(self[i], other[i])` with `other` broadcast to `self`'s shape.
+    pub(crate) fn try_zip_assign(
+        &mut self,
+        other: &Tensor<T>,
+        op: &'static str,
+        f: impl Fn(T, T) -> T,
+    ) -> Result<(), ShapeError> {
+        if self.shape == other.shape {
+            for (x, &y) in self.data.iter_mut().zip(&other.data) {
+                *x = f(*x, y);
+            }
+            return Ok(());
+        }
+        if !broadcasts_to(&other.shape, &self.shape) {
+            return Err(ShapeError::BroadcastTo {
+                op,
+                from: other.shape.clone(),
+                to: self.shape.clone(),
+            });
+        }
+        if let [y] = other.data[..] {
+            self.map_assign(|x| f(x, y));
+            return Ok(());
+        }
+        let self_strides = contiguous_strides(&self.shape);
+        let other_strides = broadcast_strides(&other.shape, &self.shape);
+        let (n, _, sb) = row(&self.shape, &self_strides, &other_strides);
+        let (a, b) = (&mut self.data[..], &other.data[..]);
+        for_each_row(&self.shape, [&self_strides, &other_strides], |[oa, ob]| {
+            if sb == 0 {
+                a[oa..oa + n].iter_mut().for_each(|x| *x = f(*x, b[ob]));
+            } else {
+                a[oa..oa + n]
+                    .iter_mut()
+                    .zip(&b[ob..ob + n])
+                    .for_each(|(x, &y)| *x = f(*x, y));
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Length of the last axis of `shape` (1 for rank 0) and the two operands' strides along it.
+fn row(shape: &[usize], lhs: &[usize], rhs: &[usize]) -> (usize, usize, usize) {
+    (
+        shape.last().copied().unwrap_or(1),
+        lhs.last().copied().unwrap_or(0),
+        rhs.last().copied().unwrap_or(0),
+    )
+}
+
+/// Walks the rows of `shape` (every axis but the last) in row-major order and calls
+/// `f` with each operand's offset of the row start, read through its strides.
+/// Nothing is called for an empty shape; a 0-d shape has one row.
+pub(crate) fn for_each_row<const K: usize>(
+    shape: &[usize],
+    strides: [&[usize]; K],
+    mut f: impl FnMut([usize; K]),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let outer = shape.len().saturating_sub(1);
+    let mut index = vec![0; outer];
+    let mut offsets = [0; K];
+    loop {
+        f(offsets);
+        let mut axis = outer;
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            if index[axis] < shape[axis] {
+                for (offset, s) in offsets.iter_mut().zip(&strides) {
+                    *offset += s[axis];
+                }
+                break;
+            }
+            for (offset, s) in offsets.iter_mut().zip(&strides) {
+                *offset -= s[axis] * (shape[axis] - 1);
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
+/// Reads `data` through `strides` as a tensor of `shape`, contiguously (broadcast, transpose).
+pub(crate) fn gather<T: Float>(data: &[T], shape: &[usize], strides: &[usize]) -> Vec<T> {
+    let (n, s, _) = row(shape, strides, strides);
+    let mut out = Vec::with_capacity(numel(shape));
+    for_each_row(shape, [strides], |[o]| match s {
+        0 => out.extend(std::iter::repeat_n(data[o], n)),
+        1 => out.extend_from_slice(&data[o..o + n]),
+        _ => out.extend((0..n).map(|j| data[o + j * s])),
+    });
+    out
+}
+
+/// Sum of a tensor of `shape` into a buffer of `len` elements read through `strides`
+/// (0 on the axes being summed over): the reverse of [`gather`] with broadcast strides.
+pub(crate) fn scatter_add<T: Float>(
+    data: &[T],
+    shape: &[usize],
+    strides: &[usize],
+    len: usize,
+) -> Vec<T> {
+    let contiguous = contiguous_strides(shape);
+    let (n, _, s) = row(shape, &contiguous, strides);
+    let mut out = vec![T::zero(); len];
+    for_each_row(shape, [&contiguous, strides], |[i, o]| {
+        let src = &data[i..i + n];
+        if s == 0 {
+            out[o] = out[o] + sum(src);
+        } else {
+            out[o..o + n]
+                .iter_mut()
+                .zip(src)
+                .for_each(|(acc, &x)| *acc = *acc + x);
+        }
+    });
+    out
+}
+
+/// Pairwise sum, as NumPy computes it: eight interleaved partial sums per block of up
+/// to 128 elements (vectorisable), halves combined recursively (error O(log n)).
+pub(crate) fn sum<T: Float>(data: &[T]) -> T {
+    const BLOCK: usize = 128;
+    let n = data.len();
+    if n < 8 {
+        data.iter().fold(T::zero(), |acc, &x| acc + x)
+    } else if n <= BLOCK {
+        let mut r = [T::zero(); 8];
+        r.copy_from_slice(&data[..8]);
+        let chunks = data[8..].chunks_exact(8);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for (acc, &x) in r.iter_mut().zip(chunk) {
+                *acc = *acc + x;
+            }
+        }
+        let total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        tail.iter().fold(total, |acc, &x| acc + x)
+    } else {
+        let half = n / 2 - (n / 2) % 8;
+        sum(&data[..half]) + sum(&data[half..])
+    }
+}
+
+/// Sums a row-major `[outer, len, inner]` block over its middle axis, giving `[outer, inner]`.
+pub(crate) fn sum_axis<T: Float>(data: &[T], outer: usize, len: usize, inner: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); outer * inner];
+    if inner == 0 {
+        return out;
+    }
+    for (o, acc_row) in out.chunks_exact_mut(inner).enumerate() {
+        for k in 0..len {
+            let start = (o * len + k) * inner;
+            let src = &data[start..start + inner];
+            acc_row
+                .iter_mut()
+                .zip(src)
+                .for_each(|(acc, &x)| *acc = *acc + x);
+        }
+    }
+    out
+}
+
+/// Row-major `[m, k] x [k, n]` product, in i-k-j order: the innermost loop runs over
+/// a row of `b` and a row of the output, both contiguous.
+pub(crate) fn matmul<T: Float>(a: &[T], b: &[T], m: usize, k: usize, n: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); m * n];
+    if n == 0 {
+        return out;
+    }
+    for (a_row, out_row) in a
+        .chunks_exact(k.max(1))
+        .zip(out.chunks_exact_mut(n))
+        .take(m)
+    {
+        for (p, &aip) in a_row.iter().enumerate().take(k) {
+            let b_row = &b[p * n..(p + 1) * n];
+            out_row
+                .iter_mut()
+                .zip(b_row)
+                .for_each(|(acc, &bpj)| *acc = *acc + aip * bpj);
+        }
+    }
+    out
+}
+
+/// Inner product of two slices of equal length, summed in order.
+pub(crate) fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).fold(T::zero(), |acc, (&x, &y)| acc + x * y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor;
+
+    #[test]
+    fn zip_map_paths() {
+        // same shape
+        let a = tensor![[1., 2.], [3., 4.]];
+        let b = tensor![[10., 20.], [30., 40.]];
+        assert_eq!(
+            a.zip_map(&b, "add", |x, y| x + y).unwrap(),
+            tensor![[11., 22.], [33., 44.]]
+        );
+        // one-element operand on either side, with extra axes
+        let one = tensor![[[2.]]];
+        let r = a.zip_map(&one, "sub", |x, y| x - y).unwrap();
+        assert_eq!(
+            (r.shape(), r.to_vec()),
+            (&[1, 2, 2][..], vec![-1., 0., 1., 2.])
+        );
+        let r = one.zip_map(&a, "sub", |x, y| x - y).unwrap();
+        assert_eq!(
+            (r.shape(), r.to_vec()),
+            (&[1, 2, 2][..], vec![1., 0., -1., -2.])
+        );
+        // strided: row against column
+        let x = tensor![1., 2., 3.];
+        let y = tensor![[4.], [5.]];
+        let r = x.zip_map(&y, "mul", |p, q| p * q).unwrap();
+        assert_eq!(r, tensor![[4., 8., 12.], [5., 10., 15.]]);
+        let r = y.zip_map(&x, "sub", |p, q| p - q).unwrap();
+        assert_eq!(r, tensor![[3., 2., 1.], [4., 3., 2.]]);
+        // strided: both stride 0 on the last axis
+        let col = tensor![[1.], [2.]];
+        let r = col
+            .zip_map(&tensor![[[10.]], [[20.]]], "add", |p, q| p + q)
+            .unwrap();
+        assert_eq!(
+            (r.shape(), r.to_vec()),
+            (&[2, 2, 1][..], vec![11., 12., 21., 22.])
+        );
+        // 3-D against 2-D
+        let c = Tensor::arange(0., 12., 1.).reshape(&[2, 3, 2]);
+        let r = c.zip_map(
+            &tensor![[100., 200.], [300., 400.], [500., 600.]],
+            "add",
+            |p, q| p + q,
+        );
+        let expected = [
+            100., 201., 302., 403., 504., 605., 106., 207., 308., 409., 510., 611.,
+        ];
+        assert_eq!(r.unwrap().to_vec(), expected);
+        // size-0 axes
+        let e = Tensor::<f64>::zeros(&[0, 3]);
+        let r = e.zip_map(&x, "add", |p, q| p + q).unwrap();
+        assert_eq!((r.shape(), r.len()), (&[0, 3][..], 0));
+        // failure
+        let err = x
+            .zip_map(&tensor![1., 2.], "div", |p, q| p / q)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot broadcast shapes [3] and [2] for `div`"
+        );
+    }
+
+    #[test]
+    fn zip_assign() {
+        let mut a = tensor![[1., 2., 3.], [4., 5., 6.]];
+        a.try_zip_assign(&tensor![10., 20., 30.], "add_assign", |x, y| x + y)
+            .unwrap();
+        assert_eq!(a, tensor![[11., 22., 33.], [14., 25., 36.]]);
+        a.try_zip_assign(&tensor![[1.], [2.]], "mul_assign", |x, y| x * y)
+            .unwrap();
+        assert_eq!(a, tensor![[11., 22., 33.], [28., 50., 72.]]);
+        a.try_zip_assign(&Tensor::scalar(1.), "sub_assign", |x, y| x - y)
+            .unwrap();
+        assert_eq!(a, tensor![[10., 21., 32.], [27., 49., 71.]]);
+        let err = tensor![1., 2., 3.]
+            .try_zip_assign(&tensor![[1., 2., 3.]], "add_assign", |x, y| x + y)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot broadcast shape [1, 3] to [3] for `add_assign`"
+        );
+    }
+
+    #[test]
+    fn pairwise_sum() {
+        for n in [0_usize, 1, 7, 8, 9, 127, 128, 129, 1000, 4099] {
+            let data: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            assert_eq!(sum(&data), (n * n.saturating_sub(1) / 2) as f64, "n = {n}");
+        }
+        // 0.1 added 10^6 times: pairwise keeps the error tiny, a plain loop does not.
+        let data = vec![0.1_f32; 1_000_000];
+        assert!((sum(&data) - 100_000.).abs() < 1.0);
+    }
+
+    #[test]
+    fn gather_and_scatter() {
+        let data = [1., 2., 3.];
+        assert_eq!(gather(&data, &[2, 3], &[0, 1]), [1., 2., 3., 1., 2., 3.]);
+        assert_eq!(gather(&data, &[3, 2], &[1, 0]), [1., 1., 2., 2., 3., 3.]);
+        assert_eq!(
+            gather(&[1., 2., 3., 4., 5., 6.], &[3, 2], &[1, 3]),
+            [1., 4., 2., 5., 3., 6.]
+        );
+        assert_eq!(gather(&[5.], &[], &[]), [5.]);
+        let big = [1., 2., 3., 4., 5., 6.];
+        assert_eq!(scatter_add(&big, &[2, 3], &[0, 1], 3), [5., 7., 9.]);
+        assert_eq!(scatter_add(&big, &[2, 3], &[1, 0], 2), [6., 15.]);
+        assert_eq!(scatter_add(&big, &[2, 3], &[0, 0], 1), [21.]);
+    }
+
+    #[test]
+    fn matmul_dot_kernels() {
+        let a = [1., 2., 3., 4., 5., 6.]; // [2, 3]
+        let b = [7., 8., 9., 10., 11., 12.]; // [3, 2]
+        assert_eq!(matmul(&a, &b, 2, 3, 2), [58., 64., 139., 154.]);
+        assert_eq!(matmul::<f64>(&[], &[], 2, 0, 3), [0.; 6]);
+        assert_eq!(dot(&[1., 2., 3.], &[4., 5., 6.]), 32.);
+        assert_eq!(sum_axis(&a, 1, 2, 3), [5., 7., 9.]);
+        assert_eq!(sum_axis(&a, 2, 3, 1), [6., 15.]);
+    }
+}

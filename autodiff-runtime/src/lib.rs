@@ -1,0 +1,21 @@
+//! Runtime of the `autodiff` crate: the [`Tensor`] type with NumPy broadcasting,
+//! the float activations, and the hidden helpers that generated code calls.
+//!
+//! Users depend on the `autodiff` facade, which re-exports everything here.
+
+mod activations;
+mod display;
+mod error;
+mod kernels;
+mod linalg;
+mod ops;
+mod reduce;
+pub mod shape;
+mod tensor;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use activations::Activations;
+pub use error::ShapeError;
+pub use tensor::Tensor;
