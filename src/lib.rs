@@ -13,9 +13,9 @@
 //! ```
 
 pub use autodiff_macros::differentiable;
-pub use autodiff_runtime::{shape, tensor, Activations, ShapeError, Tensor};
 /// The float trait generic functions are written against (`T: Float`).
 pub use autodiff_runtime::__private::Float;
+pub use autodiff_runtime::{shape, tensor, Activations, ShapeError, Tensor};
 
 #[doc(hidden)]
 pub use autodiff_runtime::__private;

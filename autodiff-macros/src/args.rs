@@ -26,13 +26,19 @@ impl Parse for Args {
             if lookahead.peek(kw::wrt) {
                 let key: kw::wrt = input.parse()?;
                 if args.wrt.is_some() {
-                    return Err(syn::Error::new(key.span, "`wrt` is given twice; list every parameter in one `wrt(..)`"));
+                    return Err(syn::Error::new(
+                        key.span,
+                        "`wrt` is given twice; list every parameter in one `wrt(..)`",
+                    ));
                 }
                 let content;
                 syn::parenthesized!(content in input);
                 let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
                 if names.is_empty() {
-                    return Err(syn::Error::new(key.span, "`wrt()` names no parameter; list at least one, as in `wrt(x)`"));
+                    return Err(syn::Error::new(
+                        key.span,
+                        "`wrt()` names no parameter; list at least one, as in `wrt(x)`",
+                    ));
                 }
                 args.wrt = Some(names.into_iter().collect());
             } else if lookahead.peek(kw::vjp) {

@@ -22,14 +22,24 @@ pub(crate) struct SweepError {
 
 /// Runs the reverse sweep from `output` seeded with `seed`. Returns the adjoint of every
 /// node that existed before the sweep (`None`: no path to the output, or not active).
-pub(crate) fn reverse(g: &mut Graph, output: Id, seed: Id) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
+pub(crate) fn reverse(
+    g: &mut Graph,
+    output: Id,
+    seed: Id,
+) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
     g.clear_mirrors();
     // Nothing after the output can be on a path to it.
     let n = output.index() + 1;
-    let mut sweep = Sweep { adj: vec![None; n], pending: BTreeMap::new(), errors: Vec::new() };
+    let mut sweep = Sweep {
+        adj: vec![None; n],
+        pending: BTreeMap::new(),
+        errors: Vec::new(),
+    };
     sweep.adj[output.index()] = Some(seed);
     // Branches in order of decreasing start: inner branches finish before outer ones.
-    let mut order: Vec<u32> = (0..g.branches.len() as u32).filter(|&b| (g.branches[b as usize].start as usize) < n).collect();
+    let mut order: Vec<u32> = (0..g.branches.len() as u32)
+        .filter(|&b| (g.branches[b as usize].start as usize) < n)
+        .collect();
     order.sort_by_key(|&b| std::cmp::Reverse(g.branches[b as usize].start));
     let mut next = 0;
     for i in (0..n).rev() {
@@ -38,7 +48,9 @@ pub(crate) fn reverse(g: &mut Graph, output: Id, seed: Id) -> Result<Vec<Option<
             sweep.finish_branch(g, order[next]);
             next += 1;
         }
-        let Some(d) = sweep.adj[id.index()] else { continue };
+        let Some(d) = sweep.adj[id.index()] else {
+            continue;
+        };
         if !g.is_active(id) {
             continue;
         }
@@ -97,8 +109,15 @@ impl Sweep {
             });
             return;
         }
-        let (b, is_then) = g.arm_of(from).expect("a target outside the block means the block is an arm");
-        let entry = self.pending.entry(b).or_default().entry(target).or_insert((None, None));
+        let (b, is_then) = g
+            .arm_of(from)
+            .expect("a target outside the block means the block is an arm");
+        let entry = self
+            .pending
+            .entry(b)
+            .or_default()
+            .entry(target)
+            .or_insert((None, None));
         let side = if is_then { &mut entry.0 } else { &mut entry.1 };
         *side = Some(match *side {
             None => c,
@@ -108,7 +127,9 @@ impl Sweep {
 
     /// Moves the pending contributions of branch `b` out of its mirror into the parent.
     fn finish_branch(&mut self, g: &mut Graph, b: u32) {
-        let Some(targets) = self.pending.remove(&b) else { return };
+        let Some(targets) = self.pending.remove(&b) else {
+            return;
+        };
         let br = g.branches[b as usize].clone();
         let parent = g.parent(br.then_block).expect("arm has a parent");
         let then_m = g.mirror_block(br.then_block);
@@ -140,10 +161,12 @@ fn describe(g: &Graph, id: Id, why: NoRule) -> SweepError {
         _ => None,
     });
     let message = match why {
-        NoRule::Opaque => "this expression depends on a differentiated value but has no derivative rule; \
+        NoRule::Opaque => {
+            "this expression depends on a differentiated value but has no derivative rule; \
              write it with operators and the supported float methods, or move it into a \
              function with `#[differentiable(vjp = rule)]`"
-            .to_string(),
+                .to_string()
+        }
         NoRule::ClampBound => "the bounds of `clamp` depend on a differentiated value; \
              use `x.max(lo).min(hi)` to differentiate through the bounds"
             .to_string(),

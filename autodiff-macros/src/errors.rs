@@ -12,7 +12,9 @@ pub(crate) struct Errors(RefCell<Vec<syn::Error>>);
 impl Errors {
     /// Records an error spanning `tokens`.
     pub fn at(&self, tokens: impl ToTokens, msg: impl Display) {
-        self.0.borrow_mut().push(syn::Error::new_spanned(tokens, msg));
+        self.0
+            .borrow_mut()
+            .push(syn::Error::new_spanned(tokens, msg));
     }
 
     /// Records an error at one span.

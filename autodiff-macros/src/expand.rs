@@ -41,9 +41,43 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
         return fallback::expand(errors.finish().unwrap_err(), Some(&func), Some(&sig));
     };
     match Items::new(&func, &sig).generate(lowered) {
-        Ok(tokens) => tokens,
+        Ok(tokens) => {
+            debug_print(&func.sig.ident, &tokens);
+            tokens
+        }
         Err(e) => fallback::expand(e, Some(&func), Some(&sig)),
     }
+}
+
+/// `AUTODIFF_PRINT=f` (or `*`) prints the code generated for `f` while compiling,
+/// formatted by rustfmt when it is installed.
+fn debug_print(ident: &Ident, tokens: &TokenStream) {
+    let Ok(want) = std::env::var("AUTODIFF_PRINT") else {
+        return;
+    };
+    if want != "*" && want.split(',').all(|w| w.trim() != ident.to_string()) {
+        return;
+    }
+    let text = tokens.to_string();
+    let formatted = std::process::Command::new("rustfmt")
+        .args(["--edition", "2021", "--emit", "stdout"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take()?.write_all(text.as_bytes()).ok()?;
+            let out = child.wait_with_output().ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        });
+    eprintln!(
+        "// #[differentiable] expansion of `{ident}`\n{}",
+        formatted.unwrap_or(text)
+    );
 }
 
 /// Runs the `**` pass over the function body (the last brace group of the item).
@@ -137,7 +171,10 @@ impl<'a> Items<'a> {
     /// Signatures of the generated items (for the fallback's stubs and for `generate`).
     pub fn headers(&self) -> Vec<TokenStream> {
         let vis = &self.func.vis;
-        let (impl_generics, where_clause) = (&self.func.sig.generics.params, &self.func.sig.generics.where_clause);
+        let (impl_generics, where_clause) = (
+            &self.func.sig.generics.params,
+            &self.func.sig.generics.where_clause,
+        );
         let inputs = &self.func.sig.inputs;
         let r = &self.sig.ret_ty;
         let g = self.grad_type();
@@ -145,15 +182,23 @@ impl<'a> Items<'a> {
         let mut out = Vec::new();
         if self.sig.ret_kind == Kind::Scalar {
             let grad = self.ident("grad");
-            let doc = format!("The gradient of [`{name}`] with respect to its differentiated parameters.");
-            out.push(quote!(#[doc = #doc] #vis fn #grad<#impl_generics>(#inputs) -> #g #where_clause));
+            let doc = format!(
+                "The gradient of [`{name}`] with respect to its differentiated parameters."
+            );
+            out.push(
+                quote!(#[doc = #doc] #vis fn #grad<#impl_generics>(#inputs) -> #g #where_clause),
+            );
             let vg = self.ident("value_and_grad");
-            let doc = format!("The value of [`{name}`] and its gradient, from one forward and one backward pass.");
+            let doc = format!(
+                "The value of [`{name}`] and its gradient, from one forward and one backward pass."
+            );
             out.push(quote!(#[doc = #doc] #vis fn #vg<#impl_generics>(#inputs) -> (#r, #g) #where_clause));
         }
         let vjp = self.ident("vjp");
         let cot = self.cotangent_type();
-        let doc = format!("The vector-Jacobian product of [`{name}`]: the gradient of `<cotangent, {name}(..)>`.");
+        let doc = format!(
+            "The vector-Jacobian product of [`{name}`]: the gradient of `<cotangent, {name}(..)>`."
+        );
         out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#inputs, cotangent: #cot) -> #g #where_clause));
         let pb = pullback_ident(&self.func.sig.ident);
         let pbt = self.pullback_type();
@@ -163,19 +208,30 @@ impl<'a> Items<'a> {
 
     /// `f` itself and every generated item, from the lowered body.
     fn generate(&self, lowered: Lowered) -> syn::Result<TokenStream> {
-        let Lowered { graph: mut g, output, params } = lowered;
+        let Lowered {
+            graph: mut g,
+            output,
+            params,
+        } = lowered;
         let errors = Errors::default();
         let sweep = |g: &mut Graph, seed: Id| match diff::reverse(g, output, seed) {
             Ok(adj) => Some(adj),
             Err(list) => {
                 for e in list {
-                    errors.at_span(e.span.unwrap_or_else(|| self.func.sig.ident.span()), e.message);
+                    errors.at_span(
+                        e.span.unwrap_or_else(|| self.func.sig.ident.span()),
+                        e.message,
+                    );
                 }
                 None
             }
         };
         let one = g.constant(1.0);
-        let adj_one = if self.sig.ret_kind == Kind::Scalar { sweep(&mut g, one) } else { None };
+        let adj_one = if self.sig.ret_kind == Kind::Scalar {
+            sweep(&mut g, one)
+        } else {
+            None
+        };
         g.current = ROOT;
         let cot = g.add_raw(Op::Cotangent, vec![]);
         let adj_cot = sweep(&mut g, cot);
@@ -186,8 +242,9 @@ impl<'a> Items<'a> {
         // f: the forward pass.
         {
             let mut e = Emitter::new(&g, self.sig, &[output]);
+            e.tail(output);
             let stmts = e.statements();
-            let value = e.owned(output);
+            let value = e.value(output);
             let attrs = &self.func.attrs;
             let vis = &self.func.vis;
             let fsig = &self.func.sig;
@@ -204,6 +261,9 @@ impl<'a> Items<'a> {
         if let Some(adj) = &adj_one {
             let (roots, grad) = self.gradient(&g, adj, &params);
             let mut e = Emitter::new(&g, self.sig, &roots);
+            if let [only] = roots[..] {
+                e.tail(only);
+            }
             let stmts = e.statements();
             let value = grad(&e);
             let header = headers.next().expect("grad header");
@@ -213,14 +273,17 @@ impl<'a> Items<'a> {
             with_value.push(output);
             let mut e = Emitter::new(&g, self.sig, &with_value);
             let stmts = e.statements();
-            let value = e.owned(output);
             let grads = grad(&e);
+            let value = e.value(output);
             let header = headers.next().expect("value_and_grad header");
             out.extend(quote!(#[allow(unused_variables)] #header { #stmts (#value, #grads) }));
         }
         let (roots, grad) = self.gradient(&g, &adj_cot, &params);
         {
             let mut e = Emitter::new(&g, self.sig, &roots);
+            if let [only] = roots[..] {
+                e.tail(only);
+            }
             let stmts = e.statements();
             let value = grad(&e);
             let header = headers.next().expect("vjp header");
@@ -249,7 +312,12 @@ impl<'a> Items<'a> {
 
     /// The nodes a gradient needs, and a writer of the gradient expression.
     #[allow(clippy::type_complexity)]
-    fn gradient<'b>(&'b self, g: &'b Graph, adj: &'b [Option<Id>], params: &'b [Id]) -> (Vec<Id>, Box<dyn Fn(&Emitter) -> TokenStream + 'b>) {
+    fn gradient<'b>(
+        &'b self,
+        g: &'b Graph,
+        adj: &'b [Option<Id>],
+        params: &'b [Id],
+    ) -> (Vec<Id>, Box<dyn Fn(&Emitter) -> TokenStream + 'b>) {
         let mut roots = Vec::new();
         for (i, _) in self.sig.diff_params() {
             roots.extend(adj_of(adj, params[i]));
@@ -258,7 +326,11 @@ impl<'a> Items<'a> {
             }
         }
         let write = move |e: &Emitter| -> TokenStream {
-            let parts: Vec<TokenStream> = self.sig.diff_params().map(|(i, _)| self.param_grad(e, g, adj, params, i)).collect();
+            let parts: Vec<TokenStream> = self
+                .sig
+                .diff_params()
+                .map(|(i, _)| self.param_grad(e, g, adj, params, i))
+                .collect();
             if parts.len() == 1 {
                 parts[0].clone()
             } else {
@@ -269,7 +341,14 @@ impl<'a> Items<'a> {
     }
 
     /// The gradient of parameter `i` as an expression.
-    fn param_grad(&self, e: &Emitter, g: &Graph, adj: &[Option<Id>], params: &[Id], i: usize) -> TokenStream {
+    fn param_grad(
+        &self,
+        e: &Emitter,
+        g: &Graph,
+        adj: &[Option<Id>],
+        params: &[Id],
+        i: usize,
+    ) -> TokenStream {
         let p = &self.sig.params[i];
         let whole = adj_of(adj, params[i]);
         let zero = e.literal(0.0, true);
@@ -286,7 +365,11 @@ impl<'a> Items<'a> {
                         let a = adj_of(adj, el)?;
                         let k = proc_macro2::Literal::usize_unsuffixed(k as usize);
                         let v = e.operand(a);
-                        Some(if whole.is_some() { quote!(__g[#k] = __g[#k] + #v;) } else { quote!(__g[#k] = #v;) })
+                        Some(if whole.is_some() {
+                            quote!(__g[#k] = __g[#k] + #v;)
+                        } else {
+                            quote!(__g[#k] = #v;)
+                        })
                     })
                     .collect();
                 if parts.is_empty() {
@@ -296,7 +379,7 @@ impl<'a> Items<'a> {
                 }
             }
             Kind::Tensor => match whole {
-                Some(w) => e.owned(w),
+                Some(w) => e.value(w),
                 None => {
                     let x = &p.ident;
                     let r = if p.by_ref { quote!(#x) } else { quote!(&#x) };
@@ -304,7 +387,7 @@ impl<'a> Items<'a> {
                 }
             },
             _ => match whole {
-                Some(w) => e.owned(w),
+                Some(w) => e.value(w),
                 None => zero,
             },
         }
@@ -337,12 +420,18 @@ impl<'a> Items<'a> {
             let h = headers.next().unwrap();
             out.extend(quote!(#h { #rule(#(#names,)* #one) }));
             let h = headers.next().unwrap();
-            out.extend(quote!(#h { let __value = #f(#(#cloned),*); (__value, #rule(#(#names,)* #one)) }));
+            out.extend(
+                quote!(#h { let __value = #f(#(#cloned),*); (__value, #rule(#(#names,)* #one)) }),
+            );
         }
         let h = headers.next().unwrap();
         out.extend(quote!(#h { #rule(#(#names,)* cotangent) }));
         let h = headers.next().unwrap();
-        let cot = if self.sig.ret_kind == Kind::Scalar { quote!(*cotangent) } else { quote!(cotangent) };
+        let cot = if self.sig.ret_kind == Kind::Scalar {
+            quote!(*cotangent)
+        } else {
+            quote!(cotangent)
+        };
         let k = self.sig.diff_params().count();
         let mut j = 0;
         let parts: Vec<TokenStream> = self

@@ -66,7 +66,12 @@ impl<T: Float> Value for Tensor<T> {
 pub trait Binary<Rhs> {
     type Elem: Float;
     type Output;
-    fn zip_elems(&self, rhs: &Rhs, op: &'static str, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem) -> Self::Output;
+    fn zip_elems(
+        &self,
+        rhs: &Rhs,
+        op: &'static str,
+        f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem,
+    ) -> Self::Output;
 }
 
 impl<T: Float> Binary<T> for T {
@@ -191,14 +196,28 @@ binary! {
 #[inline(always)]
 pub fn clamp<V: Value>(x: &V, lo: &V::Elem, hi: &V::Elem) -> V {
     let (lo, hi) = (*lo, *hi);
-    x.map_elems(|v| if v < lo { lo } else if v > hi { hi } else { v })
+    x.map_elems(|v| {
+        if v < lo {
+            lo
+        } else if v > hi {
+            hi
+        } else {
+            v
+        }
+    })
 }
 
 /// 1 strictly inside `(lo, hi)`, else 0: `clamp`'s derivative.
 #[inline(always)]
 pub fn clamp_weight<V: Value>(x: &V, lo: &V::Elem, hi: &V::Elem) -> V {
     let (lo, hi) = (*lo, *hi);
-    x.map_elems(|v| if v > lo && v < hi { V::Elem::one() } else { V::Elem::zero() })
+    x.map_elems(|v| {
+        if v > lo && v < hi {
+            V::Elem::one()
+        } else {
+            V::Elem::zero()
+        }
+    })
 }
 
 #[inline(always)]

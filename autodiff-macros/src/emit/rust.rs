@@ -20,7 +20,11 @@ pub(crate) struct Emitter<'a> {
     g: &'a Graph,
     sig: &'a Sig,
     needed: Vec<bool>,
+    /// Nodes written in place at the end (a result used nowhere else) instead of in a `let`.
+    inline: HashSet<Id>,
     done_branches: HashSet<u32>,
+    /// Final values already moved out (a second use clones).
+    moved: std::cell::RefCell<HashSet<Id>>,
 }
 
 impl<'a> Emitter<'a> {
@@ -37,7 +41,44 @@ impl<'a> Emitter<'a> {
                 stack.push(g.branches[b as usize].cond);
             }
         }
-        Emitter { g, sig, needed, done_branches: HashSet::new() }
+        Emitter {
+            g,
+            sig,
+            needed,
+            inline: HashSet::new(),
+            done_branches: HashSet::new(),
+            moved: Default::default(),
+        }
+    }
+
+    /// Writes `id` in place as the final expression if nothing else uses it; call before
+    /// `statements`.
+    pub fn tail(&mut self, id: Id) {
+        let leaf = matches!(
+            self.g[id].op,
+            Op::Param(_) | Op::Const(_) | Op::Cotangent | Op::Phi(_)
+        );
+        let used = self
+            .g
+            .ids()
+            .any(|u| self.needed[u.index()] && self.g[u].args.contains(&id))
+            || self.g.branches.iter().any(|b| b.cond == id);
+        if !leaf && !used && self.g.block_of(id) == ROOT && self.g.kind(id) == Kind::Scalar {
+            self.inline.insert(id);
+        }
+    }
+
+    /// The final value of `id`: its expression if written in place, else its name.
+    pub fn value(&self, id: Id) -> TokenStream {
+        if self.inline.contains(&id) {
+            return self.expr(id);
+        }
+        let named = !matches!(self.g[id].op, Op::Param(_) | Op::Const(_) | Op::Cotangent);
+        if named && self.moved.borrow_mut().insert(id) {
+            self.operand(id)
+        } else {
+            self.owned(id)
+        }
     }
 
     /// The statements computing every needed node of the body.
@@ -48,7 +89,8 @@ impl<'a> Emitter<'a> {
     fn block(&mut self, block: BlockId) -> TokenStream {
         let mut out = TokenStream::new();
         for id in self.g.ids() {
-            if !self.needed[id.index()] || self.g.block_of(id) != block {
+            if !self.needed[id.index()] || self.g.block_of(id) != block || self.inline.contains(&id)
+            {
                 continue;
             }
             let node = &self.g[id];
@@ -72,7 +114,11 @@ impl<'a> Emitter<'a> {
     /// `let (__tA, __tB) = if c { ..; (a1, b1) } else { ..; (a2, b2) };` for every needed Phi
     /// of branch `b`.
     fn branch(&mut self, b: u32) -> TokenStream {
-        let phis: Vec<Id> = self.g.ids().filter(|&id| self.needed[id.index()] && self.g[id].op == Op::Phi(b)).collect();
+        let phis: Vec<Id> = self
+            .g
+            .ids()
+            .filter(|&id| self.needed[id.index()] && self.g[id].op == Op::Phi(b))
+            .collect();
         let br = self.g.branches[b as usize].clone();
         let cond = self.operand(br.cond);
         let then_body = self.block(br.then_block);
@@ -189,7 +235,11 @@ impl<'a> Emitter<'a> {
 
     /// Whether a node and its float operands are all plain scalars.
     fn scalar(&self, id: Id) -> bool {
-        self.g.kind(id) == Kind::Scalar && self.g[id].args.iter().all(|&a| self.g.kind(a) == Kind::Scalar)
+        self.g.kind(id) == Kind::Scalar
+            && self.g[id]
+                .args
+                .iter()
+                .all(|&a| self.g.kind(a) == Kind::Scalar)
     }
 
     /// The expression computing one node.
@@ -261,9 +311,11 @@ impl<'a> Emitter<'a> {
             Op::Powi(n) => {
                 if self.scalar(id) {
                     let x = self.operand(node.args[0]);
+                    let n = Literal::i32_unsuffixed(n);
                     quote!(#x.powi(#n))
                 } else {
                     let x = &refs[0];
+                    let n = Literal::i32_unsuffixed(n);
                     quote!(#rt::powi(#x, #n))
                 }
             }
@@ -318,11 +370,16 @@ impl<'a> Emitter<'a> {
             .flat_map(|tt| -> Vec<TokenTree> {
                 match tt {
                     TokenTree::Group(g) => {
-                        let mut ng = proc_macro2::Group::new(g.delimiter(), self.fill(g.stream(), deps));
+                        let mut ng =
+                            proc_macro2::Group::new(g.delimiter(), self.fill(g.stream(), deps));
                         ng.set_span(g.span());
                         vec![TokenTree::Group(ng)]
                     }
-                    TokenTree::Ident(ref id) => match id.to_string().strip_prefix("__ad_ref").and_then(|k| k.parse::<usize>().ok()) {
+                    TokenTree::Ident(ref id) => match id
+                        .to_string()
+                        .strip_prefix("__ad_ref")
+                        .and_then(|k| k.parse::<usize>().ok())
+                    {
                         Some(k) => {
                             let v = self.operand(deps[k]);
                             let mut ts: Vec<TokenTree> = v.into_iter().collect();

@@ -61,7 +61,9 @@ impl Kind {
     pub fn join(self, other: Kind) -> Kind {
         match (self, other) {
             (Kind::Scalar, Kind::Scalar) => Kind::Scalar,
-            (Kind::Tensor, Kind::Scalar | Kind::Tensor) | (Kind::Scalar, Kind::Tensor) => Kind::Tensor,
+            (Kind::Tensor, Kind::Scalar | Kind::Tensor) | (Kind::Scalar, Kind::Tensor) => {
+                Kind::Tensor
+            }
             _ => Kind::Unknown,
         }
     }
@@ -201,7 +203,11 @@ impl Graph {
     /// visible from the current block are recomputed in it first.
     pub fn add_raw(&mut self, op: Op, args: Vec<Id>) -> Id {
         let args: Vec<Id> = args.into_iter().map(|a| self.visible(a)).collect();
-        let node = Node { op, args, block: self.current };
+        let node = Node {
+            op,
+            args,
+            block: self.current,
+        };
         if let Some(&id) = self.dedup.get(&node) {
             return id;
         }
@@ -273,12 +279,19 @@ impl Graph {
         let parent = self.current;
         let then_block = self.new_block(parent);
         let else_block = self.new_block(parent);
-        self.branches.push(Branch { cond, then_block, else_block, start: self.nodes.len() as u32 });
+        self.branches.push(Branch {
+            cond,
+            then_block,
+            else_block,
+            start: self.nodes.len() as u32,
+        });
         (self.branches.len() - 1) as u32
     }
 
     pub fn new_block(&mut self, parent: BlockId) -> BlockId {
-        self.blocks.push(Block { parent: Some(parent) });
+        self.blocks.push(Block {
+            parent: Some(parent),
+        });
         BlockId((self.blocks.len() - 1) as u32)
     }
 
@@ -310,7 +323,10 @@ impl Graph {
         if let Op::Phi(b) = node.op {
             let copy = self.copy_branch(b);
             let (then_v, else_v) = (node.args[0], node.args[1]);
-            let (tb, eb) = (self.branches[copy as usize].then_block, self.branches[copy as usize].else_block);
+            let (tb, eb) = (
+                self.branches[copy as usize].then_block,
+                self.branches[copy as usize].else_block,
+            );
             let here = self.current;
             self.current = tb;
             let t = self.visible(then_v);
@@ -350,8 +366,15 @@ impl Graph {
         let cond = self.visible(cond);
         let m = self.new_branch(cond);
         self.current = here;
-        let (tb, eb) = (self.branches[m as usize].then_block, self.branches[m as usize].else_block);
-        let other = if is_then { self.branches[b as usize].else_block } else { self.branches[b as usize].then_block };
+        let (tb, eb) = (
+            self.branches[m as usize].then_block,
+            self.branches[m as usize].else_block,
+        );
+        let other = if is_then {
+            self.branches[b as usize].else_block
+        } else {
+            self.branches[b as usize].then_block
+        };
         self.mirror.insert(block, if is_then { tb } else { eb });
         self.mirror.insert(other, if is_then { eb } else { tb });
         self.mirror[&block]

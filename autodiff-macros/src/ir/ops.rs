@@ -234,9 +234,16 @@ pub(crate) fn name(op: Op) -> &'static str {
 
 pub(crate) fn style(op: Op) -> Style {
     match op {
-        Op::Param(_) | Op::Const(_) | Op::Cotangent | Op::Opaque(_) | Op::Index(_) | Op::Call(_) => Style::Special,
+        Op::Param(_)
+        | Op::Const(_)
+        | Op::Cotangent
+        | Op::Opaque(_)
+        | Op::Index(_)
+        | Op::Call(_) => Style::Special,
         Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
-        Op::SumAxis(_) | Op::MeanAxis(_) | Op::UnsumAxis(_) | Op::UnmeanAxis(_) | Op::Powi(_) => Style::Special,
+        Op::SumAxis(_) | Op::MeanAxis(_) | Op::UnsumAxis(_) | Op::UnmeanAxis(_) | Op::Powi(_) => {
+            Style::Special
+        }
         Op::Lt => Style::Infix("<"),
         Op::Le => Style::Infix("<="),
         Op::Gt => Style::Infix(">"),
@@ -251,13 +258,49 @@ pub(crate) fn style(op: Op) -> Style {
         Op::Sub => Style::Infix("-"),
         Op::Mul => Style::Infix("*"),
         Op::Div => Style::Infix("/"),
-        Op::Powf | Op::Sqrt | Op::Cbrt | Op::Exp | Op::Exp2 | Op::ExpM1 | Op::Ln | Op::Ln1p | Op::Log => Style::FloatMethod,
-        Op::Log2 | Op::Log10 | Op::Sin | Op::Cos | Op::Tan | Op::Asin | Op::Acos | Op::Atan | Op::Atan2 => Style::FloatMethod,
-        Op::Sinh | Op::Cosh | Op::Tanh | Op::Asinh | Op::Acosh | Op::Atanh | Op::Abs | Op::Signum => Style::FloatMethod,
-        Op::Recip | Op::Floor | Op::Ceil | Op::Round | Op::Trunc | Op::Hypot | Op::Max | Op::Min => Style::FloatMethod,
+        Op::Powf
+        | Op::Sqrt
+        | Op::Cbrt
+        | Op::Exp
+        | Op::Exp2
+        | Op::ExpM1
+        | Op::Ln
+        | Op::Ln1p
+        | Op::Log => Style::FloatMethod,
+        Op::Log2
+        | Op::Log10
+        | Op::Sin
+        | Op::Cos
+        | Op::Tan
+        | Op::Asin
+        | Op::Acos
+        | Op::Atan
+        | Op::Atan2 => Style::FloatMethod,
+        Op::Sinh
+        | Op::Cosh
+        | Op::Tanh
+        | Op::Asinh
+        | Op::Acosh
+        | Op::Atanh
+        | Op::Abs
+        | Op::Signum => Style::FloatMethod,
+        Op::Recip
+        | Op::Floor
+        | Op::Ceil
+        | Op::Round
+        | Op::Trunc
+        | Op::Hypot
+        | Op::Max
+        | Op::Min => Style::FloatMethod,
         Op::MulAdd => Style::FloatMethod,
         Op::Clamp | Op::Sigmoid | Op::Relu | Op::Softplus | Op::Sum | Op::Mean => Style::Runtime,
-        Op::Matmul | Op::Dot | Op::Transpose | Op::Sgn | Op::Step | Op::MaxWeight | Op::ClampWeight => Style::Runtime,
+        Op::Matmul
+        | Op::Dot
+        | Op::Transpose
+        | Op::Sgn
+        | Op::Step
+        | Op::MaxWeight
+        | Op::ClampWeight => Style::Runtime,
         Op::PowfGradX | Op::PowfGradY | Op::SumTo | Op::BroadcastLike | Op::Numel => Style::Runtime,
         Op::MatmulGradLhs | Op::MatmulGradRhs | Op::ReshapeLike | Op::ZerosLike => Style::Runtime,
     }
@@ -330,9 +373,26 @@ pub(crate) fn method_names() -> String {
 pub(crate) fn propagates_activity(op: Op) -> bool {
     !matches!(
         op,
-        Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or
-            | Op::Signum | Op::Floor | Op::Ceil | Op::Round | Op::Trunc
-            | Op::Sgn | Op::Step | Op::MaxWeight | Op::ClampWeight | Op::Numel | Op::ZerosLike
+        Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::Eq
+            | Op::Ne
+            | Op::Not
+            | Op::And
+            | Op::Or
+            | Op::Signum
+            | Op::Floor
+            | Op::Ceil
+            | Op::Round
+            | Op::Trunc
+            | Op::Sgn
+            | Op::Step
+            | Op::MaxWeight
+            | Op::ClampWeight
+            | Op::Numel
+            | Op::ZerosLike
     )
 }
 
@@ -352,18 +412,48 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
                 k(0).join(k(1))
             }
         }
-        Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or => Kind::Bool,
-        Op::Neg | Op::Powi(_) | Op::Sqrt | Op::Cbrt | Op::Exp | Op::Exp2 | Op::ExpM1 | Op::Ln | Op::Ln1p => k(0),
+        Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or => {
+            Kind::Bool
+        }
+        Op::Neg
+        | Op::Powi(_)
+        | Op::Sqrt
+        | Op::Cbrt
+        | Op::Exp
+        | Op::Exp2
+        | Op::ExpM1
+        | Op::Ln
+        | Op::Ln1p => k(0),
         Op::Log2 | Op::Log10 | Op::Sin | Op::Cos | Op::Tan | Op::Asin | Op::Acos | Op::Atan => k(0),
-        Op::Sinh | Op::Cosh | Op::Tanh | Op::Asinh | Op::Acosh | Op::Atanh | Op::Abs | Op::Signum => k(0),
-        Op::Recip | Op::Floor | Op::Ceil | Op::Round | Op::Trunc | Op::Sigmoid | Op::Relu | Op::Softplus => k(0),
+        Op::Sinh
+        | Op::Cosh
+        | Op::Tanh
+        | Op::Asinh
+        | Op::Acosh
+        | Op::Atanh
+        | Op::Abs
+        | Op::Signum => k(0),
+        Op::Recip
+        | Op::Floor
+        | Op::Ceil
+        | Op::Round
+        | Op::Trunc
+        | Op::Sigmoid
+        | Op::Relu
+        | Op::Softplus => k(0),
         Op::Clamp | Op::ClampWeight | Op::Sgn | Op::Step | Op::ZerosLike => k(0),
-        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Powf | Op::Log | Op::Atan2 | Op::Hypot => k(0).join(k(1)),
+        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Powf | Op::Log | Op::Atan2 | Op::Hypot => {
+            k(0).join(k(1))
+        }
         Op::Max | Op::Min | Op::MaxWeight | Op::PowfGradX | Op::PowfGradY => k(0).join(k(1)),
         Op::MulAdd => k(0).join(k(1)).join(k(2)),
         Op::Sum | Op::Mean | Op::Dot | Op::Numel => Kind::Scalar,
-        Op::SumAxis(_) | Op::MeanAxis(_) | Op::Matmul | Op::Transpose | Op::Reshape(_) => Kind::Tensor,
-        Op::SumTo | Op::BroadcastLike | Op::UnsumAxis(_) | Op::UnmeanAxis(_) | Op::ReshapeLike => k(1),
+        Op::SumAxis(_) | Op::MeanAxis(_) | Op::Matmul | Op::Transpose | Op::Reshape(_) => {
+            Kind::Tensor
+        }
+        Op::SumTo | Op::BroadcastLike | Op::UnsumAxis(_) | Op::UnmeanAxis(_) | Op::ReshapeLike => {
+            k(1)
+        }
         Op::MatmulGradLhs => k(1),
         Op::MatmulGradRhs => k(2),
     }
@@ -629,7 +719,11 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             vec![(a(0), over(g, d, t))]
         }
         Op::Log2 | Op::Log10 => {
-            let base = if node.op == Op::Log2 { std::f64::consts::LN_2 } else { std::f64::consts::LN_10 };
+            let base = if node.op == Op::Log2 {
+                std::f64::consts::LN_2
+            } else {
+                std::f64::consts::LN_10
+            };
             let k = g.constant(base);
             let t = g.mul(k, a(0));
             vec![(a(0), over(g, d, t))]
@@ -709,7 +803,11 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         Op::Asinh | Op::Acosh => {
             let o = one(g);
             let sq = square(g, a(0));
-            let t = if node.op == Op::Asinh { g.plus(sq, o) } else { g.minus(sq, o) };
+            let t = if node.op == Op::Asinh {
+                g.plus(sq, o)
+            } else {
+                g.minus(sq, o)
+            };
             let r = g.unary(Op::Sqrt, t);
             vec![(a(0), over(g, d, r))]
         }
@@ -743,7 +841,11 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         // max(a, b): 1 to the larger, 0.5 to each at a tie.
         Op::Max | Op::Min => {
             let (x, y) = (a(0), a(1));
-            let (wx, wy) = if node.op == Op::Max { ((x, y), (y, x)) } else { ((y, x), (x, y)) };
+            let (wx, wy) = if node.op == Op::Max {
+                ((x, y), (y, x))
+            } else {
+                ((y, x), (x, y))
+            };
             let wa = g.binary(Op::MaxWeight, wx.0, wx.1);
             let wb = g.binary(Op::MaxWeight, wy.0, wy.1);
             let dx = g.mul(d, wa);

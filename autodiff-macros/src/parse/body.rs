@@ -25,19 +25,38 @@ pub(crate) fn lower(sig: &Sig, block: &syn::Block, errors: &Errors) -> Option<Lo
     let infos = sig
         .params
         .iter()
-        .map(|p| ParamInfo { name: p.ident.to_string(), kind: p.kind, active: p.diff, by_ref: p.by_ref })
+        .map(|p| ParamInfo {
+            name: p.ident.to_string(),
+            kind: p.kind,
+            active: p.diff,
+            by_ref: p.by_ref,
+        })
         .collect();
     let mut graph = Graph::new(infos, sig.ret_kind);
     let params: Vec<Id> = (0..sig.params.len()).map(|i| graph.param(i)).collect();
-    let env = sig.params.iter().zip(&params).map(|(p, &id)| (p.ident.to_string(), Some(id))).collect();
-    let mut lower = Lower { g: graph, errors, env, sig, failed: false };
+    let env = sig
+        .params
+        .iter()
+        .zip(&params)
+        .map(|(p, &id)| (p.ident.to_string(), Some(id)))
+        .collect();
+    let mut lower = Lower {
+        g: graph,
+        errors,
+        env,
+        sig,
+        failed: false,
+    };
     let flow = lower.stmts(&block.stmts, Mode::Top);
     let output = match flow {
         Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
         Flow::Open(None) => {
             if !lower.failed {
                 let span = block.brace_token.span.close();
-                errors.at_span(span, "the body has no final value; end it with an expression of the return type");
+                errors.at_span(
+                    span,
+                    "the body has no final value; end it with an expression of the return type",
+                );
             }
             None
         }
@@ -45,7 +64,11 @@ pub(crate) fn lower(sig: &Sig, block: &syn::Block, errors: &Errors) -> Option<Lo
     if lower.failed || !errors.is_empty() {
         return None;
     }
-    Some(Lowered { graph: lower.g, output: output?, params })
+    Some(Lowered {
+        graph: lower.g,
+        output: output?,
+        params,
+    })
 }
 
 /// Where a statement sequence is: the function body, an arm of one of its `if`s, or a block
@@ -81,7 +104,11 @@ impl Lower<'_> {
     }
 
     fn lookup(&self, name: &str) -> Option<Option<Id>> {
-        self.env.iter().rev().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.env
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 
     fn assign(&mut self, name: &str, v: Id) -> bool {
@@ -112,7 +139,10 @@ impl Lower<'_> {
                             continue;
                         }
                         let Some(e) = &r.expr else {
-                            self.error(r.return_token, "`return` needs a value in a #[differentiable] function");
+                            self.error(
+                                r.return_token,
+                                "`return` needs a value in a #[differentiable] function",
+                            );
                             continue;
                         };
                         match self.expr(e) {
@@ -121,13 +151,19 @@ impl Lower<'_> {
                         }
                     }
                     Expr::If(ifx) if semi.is_some() || !last => {
-                        let rest = if mode == Mode::Top { Some(&stmts[i + 1..]) } else { None };
+                        let rest = if mode == Mode::Top {
+                            Some(&stmts[i + 1..])
+                        } else {
+                            None
+                        };
                         if let Some(Flow::Return(v)) = self.lower_if(ifx, rest, mode) {
                             return Flow::Return(v);
                         }
                     }
                     Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
-                    Expr::Binary(b) if compound(&b.op).is_some() => self.assignment(&b.left, compound(&b.op), &b.right),
+                    Expr::Binary(b) if compound(&b.op).is_some() => {
+                        self.assignment(&b.left, compound(&b.op), &b.right)
+                    }
                     _ if last && semi.is_none() => return Flow::Open(self.expr(expr)),
                     Expr::If(_) => unreachable!("handled above"),
                     _ => {
@@ -157,7 +193,10 @@ impl Lower<'_> {
         };
         if let Some(init) = &local.init {
             if let Some((_, diverge)) = &init.diverge {
-                self.error(diverge, "`let ... else` is not supported in a #[differentiable] body");
+                self.error(
+                    diverge,
+                    "`let ... else` is not supported in a #[differentiable] body",
+                );
                 return;
             }
         }
@@ -173,7 +212,9 @@ impl Lower<'_> {
 
     fn assignment(&mut self, left: &Expr, op: Option<Op>, right: &Expr) {
         let name = match left {
-            Expr::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().unwrap().to_string(),
+            Expr::Path(p) if p.path.get_ident().is_some() => {
+                p.path.get_ident().unwrap().to_string()
+            }
             other => {
                 self.error(other, "only local variables can be assigned in a #[differentiable] body; bind a new name with `let`");
                 return;
@@ -207,7 +248,11 @@ impl Lower<'_> {
             (b.then_block, b.else_block)
         };
         let parent = self.g.current;
-        let arm_mode = if mode == Mode::Inner { Mode::Inner } else { Mode::Arm };
+        let arm_mode = if mode == Mode::Inner {
+            Mode::Inner
+        } else {
+            Mode::Arm
+        };
         let snapshot = self.env.clone();
 
         self.g.current = then_block;
@@ -219,7 +264,9 @@ impl Lower<'_> {
             None => Flow::Open(None),
             Some((_, e)) => match &**e {
                 Expr::Block(b) => self.scoped(&b.block.stmts, arm_mode),
-                Expr::If(nested) => self.lower_if(nested, rest, mode).unwrap_or(Flow::Open(None)),
+                Expr::If(nested) => self
+                    .lower_if(nested, rest, mode)
+                    .unwrap_or(Flow::Open(None)),
                 other => {
                     self.error(other, "expected a block after `else`");
                     Flow::Open(None)
@@ -241,8 +288,16 @@ impl Lower<'_> {
         let (then_v, else_v, done) = match (then_flow, else_flow) {
             (Flow::Open(t), Flow::Open(e)) => (t, e, false),
             (Flow::Return(t), Flow::Return(e)) => (Some(t), Some(e), true),
-            (Flow::Return(t), Flow::Open(_)) if rest.is_some() => (Some(t), continue_in(self, else_block, else_env.clone()), true),
-            (Flow::Open(_), Flow::Return(e)) if rest.is_some() => (continue_in(self, then_block, then_env.clone()), Some(e), true),
+            (Flow::Return(t), Flow::Open(_)) if rest.is_some() => (
+                Some(t),
+                continue_in(self, else_block, else_env.clone()),
+                true,
+            ),
+            (Flow::Open(_), Flow::Return(e)) if rest.is_some() => (
+                continue_in(self, then_block, then_env.clone()),
+                Some(e),
+                true,
+            ),
             _ => {
                 self.g.current = parent;
                 self.env = snapshot;
@@ -254,7 +309,9 @@ impl Lower<'_> {
         self.env = snapshot;
         if done {
             return match (then_v, else_v) {
-                (Some(t), Some(e)) => Some(Flow::Return(self.g.add_raw(Op::Phi(branch), vec![t, e]))),
+                (Some(t), Some(e)) => {
+                    Some(Flow::Return(self.g.add_raw(Op::Phi(branch), vec![t, e])))
+                }
                 _ => {
                     self.failed = true;
                     None
@@ -288,7 +345,10 @@ impl Lower<'_> {
         let c = self.expr(cond)?;
         match self.g.kind(c) {
             Kind::Bool | Kind::Unknown => Some(c),
-            _ => self.error(cond, "an `if` condition must be a comparison such as `x > 0`"),
+            _ => self.error(
+                cond,
+                "an `if` condition must be a comparison such as `x > 0`",
+            ),
         }
     }
 
@@ -399,7 +459,11 @@ impl Lower<'_> {
                 }
                 let l = self.expr(&b.left)?;
                 let r = self.expr(&b.right)?;
-                let op = if matches!(b.op, BinOp::And(_)) { Op::And } else { Op::Or };
+                let op = if matches!(b.op, BinOp::And(_)) {
+                    Op::And
+                } else {
+                    Op::Or
+                };
                 Some(self.g.binary(op, l, r))
             }
             BinOp::Rem(_) => {
@@ -408,14 +472,18 @@ impl Lower<'_> {
                 }
                 self.error(b.op, "`%` is not supported on differentiated values; write `x - m * (x / m).trunc()`")
             }
-            _ if compound(&b.op).is_some() || matches!(b.op, BinOp::RemAssign(_)) => {
-                self.error(b.op, "a compound assignment has no value; write it as a statement of its own")
-            }
+            _ if compound(&b.op).is_some() || matches!(b.op, BinOp::RemAssign(_)) => self.error(
+                b.op,
+                "a compound assignment has no value; write it as a statement of its own",
+            ),
             _ => {
                 if !self.touches_active(whole) {
                     return Some(self.opaque(whole, Kind::Unknown));
                 }
-                self.error(b.op, "bit and shift operators are not defined on floats; use arithmetic")
+                self.error(
+                    b.op,
+                    "bit and shift operators are not defined on floats; use arithmetic",
+                )
             }
         }
     }
@@ -443,10 +511,19 @@ impl Lower<'_> {
 
     fn method(&mut self, whole: &Expr, m: &syn::ExprMethodCall) -> Option<Id> {
         let name = m.method.to_string();
-        if matches!(name.as_str(), "is_nan" | "is_finite" | "is_infinite" | "is_sign_positive" | "is_sign_negative" | "is_normal") {
+        if matches!(
+            name.as_str(),
+            "is_nan"
+                | "is_finite"
+                | "is_infinite"
+                | "is_sign_positive"
+                | "is_sign_negative"
+                | "is_normal"
+        ) {
             return Some(self.opaque(whole, Kind::Bool));
         }
-        let known = ops::from_method(&name).is_some() || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape");
+        let known = ops::from_method(&name).is_some()
+            || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape");
         if !known || m.turbofish.is_some() {
             if !self.touches_active(whole) {
                 return Some(self.opaque(whole, Kind::Unknown));
@@ -454,7 +531,10 @@ impl Lower<'_> {
             return self.error(&m.method, format!("unknown method `{name}` on a differentiated value; the methods with a derivative rule are: {}", ops::method_names()));
         }
         let receiver = self.expr(&m.receiver)?;
-        if !matches!(self.g.kind(receiver), Kind::Scalar | Kind::Tensor | Kind::Unknown) {
+        if !matches!(
+            self.g.kind(receiver),
+            Kind::Scalar | Kind::Tensor | Kind::Unknown
+        ) {
             if !self.g.is_active(receiver) {
                 return Some(self.opaque(whole, Kind::Unknown));
             }
@@ -465,14 +545,25 @@ impl Lower<'_> {
     }
 
     /// `receiver.name(args)`, also for `f64::name(receiver, args)`.
-    fn apply_method(&mut self, name: &str, at: &Ident, receiver: Id, args: &[&Expr], whole: &Expr) -> Option<Id> {
+    fn apply_method(
+        &mut self,
+        name: &str,
+        at: &Ident,
+        receiver: Id,
+        args: &[&Expr],
+        whole: &Expr,
+    ) -> Option<Id> {
         let literal_arg = |lower: &mut Self, what: &str| -> Option<i64> {
             match args {
                 [a] => match int_literal(a) {
                     Some(n) => Some(n),
-                    None => lower.error(a, format!("`{name}` needs an integer literal {what} here")).map(|_| 0),
+                    None => lower
+                        .error(a, format!("`{name}` needs an integer literal {what} here"))
+                        .map(|_| 0),
                 },
-                _ => lower.error(at, format!("`{name}` takes one argument")).map(|_| 0),
+                _ => lower
+                    .error(at, format!("`{name}` takes one argument"))
+                    .map(|_| 0),
             }
         };
         match name {
@@ -488,13 +579,22 @@ impl Lower<'_> {
             }
             "sum_axis" | "mean_axis" => {
                 let k = literal_arg(self, "axis")? as u32;
-                let op = if name == "sum_axis" { Op::SumAxis(k) } else { Op::MeanAxis(k) };
+                let op = if name == "sum_axis" {
+                    Op::SumAxis(k)
+                } else {
+                    Op::MeanAxis(k)
+                };
                 return Some(self.g.unary(op, receiver));
             }
             "reshape" => {
-                let [shape] = args else { return self.error(at, "`reshape` takes one argument, the new shape") };
+                let [shape] = args else {
+                    return self.error(at, "`reshape` takes one argument, the new shape");
+                };
                 if self.touches_active(shape) {
-                    return self.error(shape, "the shape given to `reshape` must not depend on a differentiated value");
+                    return self.error(
+                        shape,
+                        "the shape given to `reshape` must not depend on a differentiated value",
+                    );
                 }
                 let (k, deps) = self.opaque_entry(shape, Kind::Unknown);
                 let mut all = vec![receiver];
@@ -506,7 +606,13 @@ impl Lower<'_> {
         let (op, arity) = ops::from_method(name).expect("checked by the caller");
         if args.len() + 1 != arity {
             let n = arity - 1;
-            return self.error(at, format!("`{name}` takes {n} argument{}", if n == 1 { "" } else { "s" }));
+            return self.error(
+                at,
+                format!(
+                    "`{name}` takes {n} argument{}",
+                    if n == 1 { "" } else { "s" }
+                ),
+            );
         }
         let mut operands = vec![receiver];
         for a in args {
@@ -531,7 +637,8 @@ impl Lower<'_> {
         if path.segments.len() == 2 && !c.args.is_empty() {
             let ty = path.segments[0].ident.to_string();
             let method = &path.segments[1].ident;
-            let is_float_ty = ty == "f64" || ty == "f32" || ty == "Float" || ty == self.sig.float.to_string();
+            let is_float_ty =
+                ty == "f64" || ty == "f32" || ty == "Float" || ty == self.sig.float.to_string();
             let known = ops::from_method(&method.to_string()).is_some() || method == "powi";
             if is_float_ty && known && self.touches_active(whole) {
                 let receiver = self.expr(&c.args[0])?;
@@ -552,7 +659,11 @@ impl Lower<'_> {
             args.push(self.expr(inner)?);
             by_ref.push(r);
         }
-        self.g.calls.push(crate::ir::graph::CallSite { path: path.clone(), by_ref, span: path.span() });
+        self.g.calls.push(crate::ir::graph::CallSite {
+            path: path.clone(),
+            by_ref,
+            span: path.span(),
+        });
         let k = (self.g.calls.len() - 1) as u32;
         Some(self.g.add_raw(Op::Call(k), args))
     }
@@ -573,7 +684,14 @@ impl Lower<'_> {
         let target = c.ty.to_token_stream().to_string();
         let to_float = target == "f64" || target == "f32" || target == self.sig.float.to_string();
         if !self.touches_active(&c.expr) {
-            return Some(self.opaque(whole, if to_float { Kind::Scalar } else { Kind::Unknown }));
+            return Some(self.opaque(
+                whole,
+                if to_float {
+                    Kind::Scalar
+                } else {
+                    Kind::Unknown
+                },
+            ));
         }
         let v = self.expr(&c.expr)?;
         if to_float && self.g.kind(v) == Kind::Scalar {
@@ -588,10 +706,16 @@ impl Lower<'_> {
         }
         let base = self.expr(&ix.expr)?;
         if self.g.kind(base) != Kind::Array {
-            return self.error(&ix.expr, "only `[T; N]` parameters can be indexed in a #[differentiable] body");
+            return self.error(
+                &ix.expr,
+                "only `[T; N]` parameters can be indexed in a #[differentiable] body",
+            );
         }
         let Some(k) = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok()) else {
-            return self.error(&ix.index, "an array must be indexed with an integer literal here, such as `x[0]`");
+            return self.error(
+                &ix.index,
+                "an array must be indexed with an integer literal here, such as `x[0]`",
+            );
         };
         // Element reads live in the root block, beside the parameter.
         let here = std::mem::replace(&mut self.g.current, ROOT);
@@ -603,7 +727,9 @@ impl Lower<'_> {
     /// Whether `e` reads a local variable or parameter that depends on a differentiated one.
     fn touches_active(&self, e: &impl ToTokens) -> bool {
         let mut found = false;
-        self.visit_locals(e.to_token_stream(), &mut |_, id| found |= id.is_some_and(|id| self.g.is_active(id)));
+        self.visit_locals(e.to_token_stream(), &mut |_, id| {
+            found |= id.is_some_and(|id| self.g.is_active(id))
+        });
         found
     }
 
@@ -631,7 +757,11 @@ impl Lower<'_> {
     fn opaque_entry(&mut self, e: &Expr, kind: Kind) -> (u32, Vec<Id>) {
         let mut deps = Vec::new();
         let tokens = self.substitute(e.to_token_stream(), &mut deps);
-        self.g.opaques.push(Opaque { tokens, span: e.span(), kind });
+        self.g.opaques.push(Opaque {
+            tokens,
+            span: e.span(),
+            kind,
+        });
         ((self.g.opaques.len() - 1) as u32, deps)
     }
 
@@ -641,23 +771,29 @@ impl Lower<'_> {
         for (i, tt) in trees.iter().enumerate() {
             match tt {
                 TokenTree::Group(g) => {
-                    let mut ng = proc_macro2::Group::new(g.delimiter(), self.substitute(g.stream(), deps));
+                    let mut ng =
+                        proc_macro2::Group::new(g.delimiter(), self.substitute(g.stream(), deps));
                     ng.set_span(g.span());
                     out.push(TokenTree::Group(ng));
                 }
                 TokenTree::Ident(id) if id == POW => {
                     out.extend(quote!(::autodiff::__private::pow));
                 }
-                TokenTree::Ident(id) if is_local_position(&trees, i) => match self.lookup(&id.to_string()) {
-                    Some(Some(v)) => {
-                        let k = deps.iter().position(|&d| d == v).unwrap_or_else(|| {
-                            deps.push(v);
-                            deps.len() - 1
-                        });
-                        out.push(TokenTree::Ident(Ident::new(&format!("__ad_ref{k}"), id.span())));
+                TokenTree::Ident(id) if is_local_position(&trees, i) => {
+                    match self.lookup(&id.to_string()) {
+                        Some(Some(v)) => {
+                            let k = deps.iter().position(|&d| d == v).unwrap_or_else(|| {
+                                deps.push(v);
+                                deps.len() - 1
+                            });
+                            out.push(TokenTree::Ident(Ident::new(
+                                &format!("__ad_ref{k}"),
+                                id.span(),
+                            )));
+                        }
+                        _ => out.push(tt.clone()),
                     }
-                    _ => out.push(tt.clone()),
-                },
+                }
                 _ => out.push(tt.clone()),
             }
         }
@@ -667,7 +803,8 @@ impl Lower<'_> {
 
 /// An identifier that can name a local: not a field or method after `.`, not a path segment.
 fn is_local_position(trees: &[TokenTree], i: usize) -> bool {
-    let punct = |j: usize, c: char| matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let punct =
+        |j: usize, c: char| matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == c);
     let after_dot = i > 0 && punct(i - 1, '.') && !(i > 1 && punct(i - 2, '.'));
     let after_path = i > 1 && punct(i - 1, ':') && punct(i - 2, ':');
     let before_path = punct(i + 1, ':') && punct(i + 2, ':');

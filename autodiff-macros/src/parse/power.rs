@@ -69,7 +69,21 @@ fn is_punct(tt: Option<&TokenTree>, c: char) -> bool {
 fn is_keyword(ident: &Ident) -> bool {
     matches!(
         ident.to_string().as_str(),
-        "return" | "in" | "if" | "else" | "while" | "match" | "let" | "mut" | "break" | "for" | "loop" | "move" | "ref" | "box" | "yield"
+        "return"
+            | "in"
+            | "if"
+            | "else"
+            | "while"
+            | "match"
+            | "let"
+            | "mut"
+            | "break"
+            | "for"
+            | "loop"
+            | "move"
+            | "ref"
+            | "box"
+            | "yield"
     )
 }
 
@@ -134,9 +148,15 @@ fn right_operand(trees: &[TokenTree], start: usize) -> (Vec<TokenTree>, usize) {
     loop {
         match trees.get(i) {
             Some(TokenTree::Group(g)) if g.delimiter() != Delimiter::Brace => i += 1,
-            Some(TokenTree::Punct(p)) if p.as_char() == '.' && matches!(trees.get(i + 1), Some(TokenTree::Ident(_))) => i += 2,
             Some(TokenTree::Punct(p))
-                if p.as_char() == ':' && p.spacing() == Spacing::Joint && is_punct(trees.get(i + 1), ':') =>
+                if p.as_char() == '.' && matches!(trees.get(i + 1), Some(TokenTree::Ident(_))) =>
+            {
+                i += 2
+            }
+            Some(TokenTree::Punct(p))
+                if p.as_char() == ':'
+                    && p.spacing() == Spacing::Joint
+                    && is_punct(trees.get(i + 1), ':') =>
             {
                 i += 2;
                 if matches!(trees.get(i), Some(TokenTree::Ident(_))) {
@@ -161,13 +181,23 @@ fn right_operand(trees: &[TokenTree], start: usize) -> (Vec<TokenTree>, usize) {
 }
 
 fn pow_call(left: Vec<TokenTree>, right: Vec<TokenTree>, span: Span) -> TokenTree {
-    let paren = |inner: Vec<TokenTree>| TokenTree::Group(Group::new(Delimiter::Parenthesis, inner.into_iter().collect()));
+    let paren = |inner: Vec<TokenTree>| {
+        TokenTree::Group(Group::new(
+            Delimiter::Parenthesis,
+            inner.into_iter().collect(),
+        ))
+    };
     let mut comma = Punct::new(',', Spacing::Alone);
     comma.set_span(span);
     let args = vec![paren(left), TokenTree::Punct(comma), paren(right)];
     let mut args_group = Group::new(Delimiter::Parenthesis, args.into_iter().collect());
     args_group.set_span(span);
-    let call: TokenStream = [TokenTree::Ident(Ident::new(POW, span)), TokenTree::Group(args_group)].into_iter().collect();
+    let call: TokenStream = [
+        TokenTree::Ident(Ident::new(POW, span)),
+        TokenTree::Group(args_group),
+    ]
+    .into_iter()
+    .collect();
     let mut g = Group::new(Delimiter::None, call);
     g.set_span(span);
     TokenTree::Group(g)
@@ -199,7 +229,10 @@ mod tests {
             ("f(x)**2", "P ((f (x)) , (2))"),
             ("a[0]**2", "P ((a [0]) , (2))"),
             ("x**y.sin()", "P ((x) , (y . sin ()))"),
-            ("std::f64::consts::PI**2", "P ((std :: f64 :: consts :: PI) , (2))"),
+            (
+                "std::f64::consts::PI**2",
+                "P ((std :: f64 :: consts :: PI) , (2))",
+            ),
             ("x**2.5", "P ((x) , (2.5))"),
             ("x/y**2", "x / P ((y) , (2))"),
         ];

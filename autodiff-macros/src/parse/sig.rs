@@ -2,7 +2,9 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
-use syn::{FnArg, GenericParam, Ident, ItemFn, Pat, ReturnType, Type, TypeParamBound, WherePredicate};
+use syn::{
+    FnArg, GenericParam, Ident, ItemFn, Pat, ReturnType, Type, TypeParamBound, WherePredicate,
+};
 
 use crate::args::Args;
 use crate::errors::Errors;
@@ -68,9 +70,20 @@ impl Sig {
                 t => (t, false),
             };
             let (kind, array_len) = classify(inner, &is_float);
-            let kind = if by_ref && kind == Kind::Scalar { Kind::Unknown } else { kind };
+            let kind = if by_ref && kind == Kind::Scalar {
+                Kind::Unknown
+            } else {
+                kind
+            };
             let diff = matches!(kind, Kind::Scalar | Kind::Array | Kind::Tensor);
-            params.push(Param { ident, ty, kind, diff, by_ref, array_len });
+            params.push(Param {
+                ident,
+                ty,
+                kind,
+                diff,
+                by_ref,
+                array_len,
+            });
         }
         if let Some(wrt) = &args.wrt {
             for p in &mut params {
@@ -120,7 +133,13 @@ impl Sig {
             .find_map(|ty| element_float(ty, &floats))
             .unwrap_or_else(|| quote!(f64));
         let generic_float = floats.iter().any(|f| float.to_string() == f.to_string());
-        Some(Sig { params, float, generic_float, ret_kind, ret_ty })
+        Some(Sig {
+            params,
+            float,
+            generic_float,
+            ret_kind,
+            ret_ty,
+        })
     }
 
     pub fn diff_params(&self) -> impl Iterator<Item = (usize, &Param)> {
@@ -198,13 +217,14 @@ fn classify(ty: &Type, is_float: &dyn Fn(&Type) -> bool) -> (Kind, Option<syn::E
     match ty {
         Type::Array(a) if is_float(&a.elem) => (Kind::Array, Some(a.len.clone())),
         Type::Path(p) => {
-            let Some(last) = p.path.segments.last() else { return (Kind::Unknown, None) };
+            let Some(last) = p.path.segments.last() else {
+                return (Kind::Unknown, None);
+            };
             let name = last.ident.to_string();
             match name.as_str() {
                 "Tensor" => (Kind::Tensor, None),
-                "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "i8" | "i16" | "i32" | "i64" | "i128" => {
-                    (Kind::Int, None)
-                }
+                "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "i8" | "i16"
+                | "i32" | "i64" | "i128" => (Kind::Int, None),
                 "bool" => (Kind::Bool, None),
                 _ => (Kind::Unknown, None),
             }
