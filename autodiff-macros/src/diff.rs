@@ -84,11 +84,14 @@ pub(crate) fn reverse(
     }
 }
 
+/// The summed contributions from the `then` and the `else` arm.
+type ArmSums = (Option<Id>, Option<Id>);
+
 struct Sweep {
     adj: Vec<Option<Id>>,
     /// Per branch: contributions from its arms to values defined outside it, waiting for the
     /// walk to leave the branch. Keyed by target id, so the output is deterministic.
-    pending: BTreeMap<u32, BTreeMap<Id, (Option<Id>, Option<Id>)>>,
+    pending: BTreeMap<u32, BTreeMap<Id, ArmSums>>,
     errors: Vec<SweepError>,
 }
 

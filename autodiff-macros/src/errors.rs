@@ -22,10 +22,6 @@ impl Errors {
         self.0.borrow_mut().push(syn::Error::new(span, msg));
     }
 
-    pub fn push(&self, error: syn::Error) {
-        self.0.borrow_mut().push(error);
-    }
-
     pub fn is_empty(&self) -> bool {
         self.0.borrow().is_empty()
     }

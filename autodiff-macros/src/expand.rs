@@ -55,7 +55,7 @@ fn debug_print(ident: &Ident, tokens: &TokenStream) {
     let Ok(want) = std::env::var("AUTODIFF_PRINT") else {
         return;
     };
-    if want != "*" && want.split(',').all(|w| w.trim() != ident.to_string()) {
+    if want != "*" && want.split(',').all(|w| *ident != w.trim()) {
         return;
     }
     let text = tokens.to_string();
@@ -175,7 +175,7 @@ impl<'a> Items<'a> {
             &self.func.sig.generics.params,
             &self.func.sig.generics.where_clause,
         );
-        let inputs = &self.func.sig.inputs;
+        let inputs: Vec<&syn::FnArg> = self.func.sig.inputs.iter().collect();
         let r = &self.sig.ret_ty;
         let g = self.grad_type();
         let name = self.func.sig.ident.to_string();
@@ -186,23 +186,23 @@ impl<'a> Items<'a> {
                 "The gradient of [`{name}`] with respect to its differentiated parameters."
             );
             out.push(
-                quote!(#[doc = #doc] #vis fn #grad<#impl_generics>(#inputs) -> #g #where_clause),
+                quote!(#[doc = #doc] #vis fn #grad<#impl_generics>(#(#inputs),*) -> #g #where_clause),
             );
             let vg = self.ident("value_and_grad");
             let doc = format!(
                 "The value of [`{name}`] and its gradient, from one forward and one backward pass."
             );
-            out.push(quote!(#[doc = #doc] #vis fn #vg<#impl_generics>(#inputs) -> (#r, #g) #where_clause));
+            out.push(quote!(#[doc = #doc] #vis fn #vg<#impl_generics>(#(#inputs),*) -> (#r, #g) #where_clause));
         }
         let vjp = self.ident("vjp");
         let cot = self.cotangent_type();
         let doc = format!(
             "The vector-Jacobian product of [`{name}`]: the gradient of `<cotangent, {name}(..)>`."
         );
-        out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#inputs, cotangent: #cot) -> #g #where_clause));
+        out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#(#inputs,)* cotangent: #cot) -> #g #where_clause));
         let pb = pullback_ident(&self.func.sig.ident);
         let pbt = self.pullback_type();
-        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#inputs, cotangent: &#r) -> #pbt #where_clause));
+        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* cotangent: &#r) -> #pbt #where_clause));
         out
     }
 

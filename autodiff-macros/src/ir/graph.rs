@@ -96,13 +96,11 @@ pub(crate) struct Node {
     pub block: BlockId,
 }
 
-/// Per parameter: its name, kind, and whether it is differentiated.
+/// Per parameter: its kind, and whether it is differentiated.
 #[derive(Clone, Debug)]
 pub(crate) struct ParamInfo {
-    pub name: String,
     pub kind: Kind,
     pub active: bool,
-    pub by_ref: bool,
 }
 
 /// A body in SSA form. Nodes are hash-consed per block; smart constructors fold constants

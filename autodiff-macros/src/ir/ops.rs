@@ -491,16 +491,9 @@ pub(crate) fn simplify(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
         }
     }
     match op {
-        Op::Add => match (c(g, 0), c(g, 1)) {
-            (Some(z), _) if z == 0.0 => Some(args[1]),
-            (_, Some(z)) if z == 0.0 => Some(args[0]),
-            _ => None,
-        },
-        Op::Sub => match (c(g, 0), c(g, 1)) {
-            (_, Some(z)) if z == 0.0 => Some(args[0]),
-            (Some(z), _) if z == 0.0 => Some(g.neg(args[1])),
-            _ => None,
-        },
+        Op::Add if c(g, 0) == Some(0.0) => Some(args[1]),
+        Op::Add | Op::Sub if c(g, 1) == Some(0.0) => Some(args[0]),
+        Op::Sub if c(g, 0) == Some(0.0) => Some(g.neg(args[1])),
         Op::Mul => {
             // Constants first: `c * x`, and `c1 * (c2 * x)` is `(c1 c2) * x`.
             if c(g, 0).is_none() && c(g, 1).is_some() {
@@ -528,10 +521,7 @@ pub(crate) fn simplify(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
             }
             None
         }
-        Op::Div => match c(g, 1) {
-            Some(one) if one == 1.0 => Some(args[0]),
-            _ => None,
-        },
+        Op::Div if c(g, 1) == Some(1.0) => Some(args[0]),
         Op::Neg => match g[args[0]].op {
             Op::Neg => Some(g[args[0]].args[0]),
             _ => None,

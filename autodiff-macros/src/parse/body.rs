@@ -26,10 +26,8 @@ pub(crate) fn lower(sig: &Sig, block: &syn::Block, errors: &Errors) -> Option<Lo
         .params
         .iter()
         .map(|p| ParamInfo {
-            name: p.ident.to_string(),
             kind: p.kind,
             active: p.diff,
-            by_ref: p.by_ref,
         })
         .collect();
     let mut graph = Graph::new(infos, sig.ret_kind);
@@ -301,7 +299,7 @@ impl Lower<'_> {
             _ => {
                 self.g.current = parent;
                 self.env = snapshot;
-                self.error(&ifx.if_token, "only one arm of this `if` returns, and the code after it is not at the top of the body; give both arms a `return` or none");
+                self.error(ifx.if_token, "only one arm of this `if` returns, and the code after it is not at the top of the body; give both arms a `return` or none");
                 return None;
             }
         };
@@ -386,7 +384,7 @@ impl Lower<'_> {
             Expr::Call(c) => self.call(e, c),
             Expr::If(ifx) => match self.lower_if(ifx, None, Mode::Inner)? {
                 Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
-                Flow::Open(None) => self.error(&ifx.if_token, "this `if` has no value: give it an `else` arm and end both arms with an expression"),
+                Flow::Open(None) => self.error(ifx.if_token, "this `if` has no value: give it an `else` arm and end both arms with an expression"),
             },
             Expr::Block(b) if b.label.is_none() => match self.scoped(&b.block.stmts, Mode::Inner) {
                 Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
@@ -504,7 +502,14 @@ impl Lower<'_> {
                 let v = self.expr(&u.expr)?;
                 Some(self.g.unary(Op::Not, v))
             }
-            UnOp::Deref(_) => self.expr(&u.expr),
+            UnOp::Deref(star) => {
+                let v = self.expr(&u.expr)?;
+                let reference = matches!(&*u.expr, Expr::Reference(_));
+                if !reference && matches!(self.g.kind(v), Kind::Scalar | Kind::Tensor) {
+                    return self.error(star, "`*` here dereferences a float; for a power write `x**y` with the stars touching (rustfmt spaces them: mark the function `#[rustfmt::skip]`) or `x.powf(y)`");
+                }
+                Some(v)
+            }
             _ => self.unsupported(whole),
         }
     }

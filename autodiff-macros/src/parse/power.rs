@@ -54,11 +54,18 @@ fn rewrite_level(mut trees: Vec<TokenTree>) -> Vec<TokenTree> {
     trees
 }
 
-/// `trees[i]` and `trees[i + 1]` are two stars with the first joint to the second.
+/// `trees[i]` and `trees[i + 1]` are two stars with the first joint to the second, or two
+/// spaced stars before a number literal (`x * *2`, `x * *-1`): a literal cannot be
+/// dereferenced, and this is what rustfmt makes of `x**2`.
 fn is_pow_at(trees: &[TokenTree], i: usize) -> bool {
-    matches!((trees.get(i), trees.get(i + 1)),
-        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)))
-            if a.as_char() == '*' && a.spacing() == Spacing::Joint && b.as_char() == '*')
+    let stars = matches!((trees.get(i), trees.get(i + 1)),
+        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == '*' && b.as_char() == '*');
+    if !stars {
+        return false;
+    }
+    let joint = matches!(trees.get(i), Some(TokenTree::Punct(a)) if a.spacing() == Spacing::Joint);
+    let literal_at = |j: usize| matches!(trees.get(j), Some(TokenTree::Literal(_)));
+    joint || literal_at(i + 2) || (is_punct(trees.get(i + 2), '-') && literal_at(i + 3))
 }
 
 fn is_punct(tt: Option<&TokenTree>, c: char) -> bool {
@@ -242,6 +249,19 @@ mod tests {
             let want: String = want.split_whitespace().collect::<Vec<_>>().join(" ");
             assert_eq!(got, want, "for `{src}`");
         }
+    }
+
+    #[test]
+    fn rustfmt_spacing_before_a_literal_is_power() {
+        // rustfmt prints `2*x**4` as `2 * x * *4`: a literal cannot be dereferenced.
+        assert_eq!(
+            pow("2 * x * *4").split_whitespace().collect::<String>(),
+            "2*P((x),(4))"
+        );
+        assert_eq!(
+            pow("x * *-1").split_whitespace().collect::<String>(),
+            "P((x),(-1))"
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl Sig {
             .chain(std::iter::once(&ret_ty))
             .find_map(|ty| element_float(ty, &floats))
             .unwrap_or_else(|| quote!(f64));
-        let generic_float = floats.iter().any(|f| float.to_string() == f.to_string());
+        let generic_float = floats.iter().any(|f| *f == float.to_string());
         Some(Sig {
             params,
             float,

@@ -1,0 +1,8 @@
+use autodiff::differentiable;
+
+#[differentiable]
+fn f(x: f64, n: i32) -> f64 {
+    x.powi(n)
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use autodiff::differentiable;
+
+#[differentiable]
+fn f(x: f64) -> f64 {
+    x * 2.0;
+    x
+}
+
+fn main() {}
