@@ -140,9 +140,15 @@ impl Sweep {
         let mirror_branch = g.arm_of(then_m).expect("mirror is an arm").0;
         for (target, (t, e)) in targets {
             g.current = then_m;
-            let t = t.unwrap_or_else(|| zero_like(g, target));
+            let t = match t {
+                Some(t) => g.visible(t),
+                None => zero_like(g, target),
+            };
             g.current = else_m;
-            let e = e.unwrap_or_else(|| zero_like(g, target));
+            let e = match e {
+                Some(e) => g.visible(e),
+                None => zero_like(g, target),
+            };
             g.current = g.mirror_block(parent);
             let phi = g.add_raw(Op::Phi(mirror_branch), vec![t, e]);
             self.contribute(g, target, phi, parent);

@@ -237,6 +237,9 @@ impl<'a> Items<'a> {
         let adj_cot = sweep(&mut g, cot);
         errors.finish()?;
         let adj_cot = adj_cot.expect("no errors");
+        let hessian = adj_one
+            .as_ref()
+            .and_then(|adj| self.hessian(&mut g, adj, &params, one));
 
         let mut out = TokenStream::new();
         // f: the forward pass.
@@ -307,7 +310,83 @@ impl<'a> Items<'a> {
             let header = headers.next().expect("pullback header");
             out.extend(quote!(#[allow(unused_variables)] #header { #deref #stmts (#(#parts,)*) }));
         }
+        if let Some(h) = hessian {
+            out.extend(self.emit_hessian(&g, &h));
+        }
         Ok(out)
+    }
+
+    /// Second derivatives when every differentiated parameter is a scalar: each gradient
+    /// component is differentiated again by the same sweep (the graph is closed under
+    /// differentiation). Row i holds ∂²f/∂wi∂wj for j >= i; the lower triangle mirrors it.
+    /// `None` when a node has no second-order rule (calls, matrix products).
+    fn hessian(
+        &self,
+        g: &mut Graph,
+        adj: &[Option<Id>],
+        params: &[Id],
+        one: Id,
+    ) -> Option<Vec<Vec<Option<Id>>>> {
+        let diff: Vec<usize> = self.sig.diff_params().map(|(i, _)| i).collect();
+        if self.sig.ret_kind != Kind::Scalar
+            || diff
+                .iter()
+                .any(|&i| self.sig.params[i].kind != Kind::Scalar)
+        {
+            return None;
+        }
+        let k = diff.len();
+        let mut h = vec![vec![None; k]; k];
+        for (a, &i) in diff.iter().enumerate() {
+            let Some(gi) = adj_of(adj, params[i]) else {
+                continue;
+            };
+            let second = diff::reverse(g, gi, one).ok()?;
+            for (b, &j) in diff.iter().enumerate().skip(a) {
+                h[a][b] = adj_of(&second, params[j]);
+            }
+        }
+        for a in 0..k {
+            for b in 0..a {
+                h[a][b] = h[b][a];
+            }
+        }
+        Some(h)
+    }
+
+    fn emit_hessian(&self, g: &Graph, h: &[Vec<Option<Id>>]) -> TokenStream {
+        let roots: Vec<Id> = h.iter().flatten().flatten().copied().collect();
+        let mut e = Emitter::new(g, self.sig, &roots);
+        let stmts = e.statements();
+        let zero = e.literal(0.0, true);
+        let entry = |x: &Option<Id>| x.map(|id| e.owned(id)).unwrap_or_else(|| zero.clone());
+        let float = &self.sig.float;
+        let k = h.len();
+        let (ty, value) = if k == 1 {
+            (float.clone(), entry(&h[0][0]))
+        } else {
+            let rows = h.iter().map(|row| {
+                let cells = row.iter().map(entry);
+                quote!([#(#cells),*])
+            });
+            (quote!([[#float; #k]; #k]), quote!([#(#rows),*]))
+        };
+        let name = self.ident("hessian");
+        let vis = &self.func.vis;
+        let (generics, where_clause) = (
+            &self.func.sig.generics.params,
+            &self.func.sig.generics.where_clause,
+        );
+        let inputs = self.func.sig.inputs.iter();
+        let doc = format!("The Hessian of [`{}`]: second derivatives with respect to its differentiated parameters.", self.func.sig.ident);
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables)]
+            #vis fn #name<#generics>(#(#inputs),*) -> #ty #where_clause {
+                #stmts
+                #value
+            }
+        }
     }
 
     /// The nodes a gradient needs, and a writer of the gradient expression.

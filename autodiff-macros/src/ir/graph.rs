@@ -200,7 +200,11 @@ impl Graph {
     /// Adds a node to the current block, exactly as given (no simplification). Operands not
     /// visible from the current block are recomputed in it first.
     pub fn add_raw(&mut self, op: Op, args: Vec<Id>) -> Id {
-        let args: Vec<Id> = args.into_iter().map(|a| self.visible(a)).collect();
+        // A Phi reads its operands from inside the arms, where they are visible.
+        let args: Vec<Id> = match op {
+            Op::Phi(_) => args,
+            _ => args.into_iter().map(|a| self.visible(a)).collect(),
+        };
         let node = Node {
             op,
             args,
