@@ -6,6 +6,7 @@ use syn::{Ident, ItemFn};
 
 use crate::args::Args;
 use crate::diff;
+use crate::emit::formula::Formula;
 use crate::emit::rust::{pullback_ident, Emitter};
 use crate::errors::Errors;
 use crate::fallback;
@@ -313,6 +314,7 @@ impl<'a> Items<'a> {
         if let Some(h) = hessian {
             out.extend(self.emit_hessian(&g, &h));
         }
+        out.extend(self.emit_formulas(&g, adj_one.as_deref().unwrap_or(&adj_cot), &params));
         Ok(out)
     }
 
@@ -352,6 +354,40 @@ impl<'a> Items<'a> {
             }
         }
         Some(h)
+    }
+
+    /// `f_grad_formulas()`: each differentiated parameter's partial derivative as text.
+    fn emit_formulas(&self, g: &Graph, adj: &[Option<Id>], params: &[Id]) -> TokenStream {
+        let formula = Formula::new(g, self.sig);
+        let pairs = self.sig.diff_params().map(|(i, p)| {
+            let name = p.ident.to_string();
+            let text = if p.kind == Kind::Array {
+                let els = elements(g, params[i]);
+                let n = els.iter().map(|(k, _)| *k as usize + 1).max().unwrap_or(0);
+                let parts: Vec<String> = (0..n)
+                    .map(|k| {
+                        let el = els.iter().find(|(j, _)| *j as usize == k).map(|(_, e)| *e);
+                        formula.text(el.and_then(|e| adj_of(adj, e)))
+                    })
+                    .collect();
+                format!("[{}]", parts.join(", "))
+            } else {
+                formula.text(adj_of(adj, params[i]))
+            };
+            quote!((#name, #text))
+        });
+        let name = self.ident("grad_formulas");
+        let vis = &self.func.vis;
+        let doc = format!(
+            "The partial derivatives of [`{}`] as text: `(parameter, formula)` pairs.",
+            self.func.sig.ident
+        );
+        quote! {
+            #[doc = #doc]
+            #vis fn #name() -> &'static [(&'static str, &'static str)] {
+                &[#(#pairs),*]
+            }
+        }
     }
 
     fn emit_hessian(&self, g: &Graph, h: &[Vec<Option<Id>>]) -> TokenStream {

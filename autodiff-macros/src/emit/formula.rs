@@ -1,0 +1,292 @@
+//! Graph → the derivative as text, in the body's own syntax: `8*x**3 + 3*x**2 + 6*x + 5`.
+//!
+//! Serves `f_grad_formulas` only; the numbers come from the generated code. Sums, products
+//! and integer powers are expanded into a polynomial whose atoms are the parameters and any
+//! other subexpression (`x.sin()`), so like terms collect; terms print by descending degree.
+
+use std::collections::BTreeMap;
+
+use crate::ir::ops::{self, Style};
+use crate::ir::{Graph, Id, Op};
+use crate::parse::sig::Sig;
+
+/// A monomial: atoms (sorted by text) with their powers.
+type Monomial = Vec<(String, i32)>;
+type Poly = BTreeMap<Monomial, f64>;
+
+/// Beyond this many terms a product is printed as written, not expanded.
+const MAX_TERMS: usize = 40;
+
+pub(crate) struct Formula<'a> {
+    g: &'a Graph,
+    sig: &'a Sig,
+}
+
+impl<'a> Formula<'a> {
+    pub fn new(g: &'a Graph, sig: &'a Sig) -> Formula<'a> {
+        Formula { g, sig }
+    }
+
+    /// The text of a node, simplified.
+    pub fn text(&self, id: Option<Id>) -> String {
+        match id {
+            None => "0".to_string(),
+            Some(id) => print_poly(&self.poly(id)),
+        }
+    }
+
+    fn poly(&self, id: Id) -> Poly {
+        let g = self.g;
+        let node = &g[id];
+        let a = |i: usize| node.args[i];
+        match node.op {
+            Op::Const(bits) => constant(f64::from_bits(bits)),
+            Op::Add => add(self.poly(a(0)), &self.poly(a(1)), 1.0),
+            Op::Sub => add(self.poly(a(0)), &self.poly(a(1)), -1.0),
+            Op::Neg => scale(self.poly(a(0)), -1.0),
+            Op::Mul => {
+                let (p, q) = (self.poly(a(0)), self.poly(a(1)));
+                if p.len() * q.len() > MAX_TERMS {
+                    return self.atom(id);
+                }
+                mul(&p, &q)
+            }
+            Op::Div => match g.as_const(a(1)) {
+                Some(c) => scale(self.poly(a(0)), 1.0 / c),
+                None => {
+                    // a / b = a · b⁻¹, so that b cancels against a factor b.
+                    let p = self.poly(a(0));
+                    let den = self.poly(a(1));
+                    let key = match den.iter().next() {
+                        Some((m, c))
+                            if den.len() == 1 && *c == 1.0 && m.len() == 1 && m[0].1 == 1 =>
+                        {
+                            m[0].0.clone()
+                        }
+                        _ => print_poly(&den),
+                    };
+                    mul(&p, &Poly::from([(vec![(key, -1)], 1.0)]))
+                }
+            },
+            Op::Powi(n) if (0..=6).contains(&n) => {
+                let p = self.poly(a(0));
+                let mut out = constant(1.0);
+                for _ in 0..n {
+                    if out.len() * p.len() > MAX_TERMS {
+                        return self.atom(id);
+                    }
+                    out = mul(&out, &p);
+                }
+                out
+            }
+            // Broadcasting is implicit in the text.
+            Op::SumTo | Op::BroadcastLike => self.poly(a(0)),
+            _ => self.atom(id),
+        }
+    }
+
+    fn atom(&self, id: Id) -> Poly {
+        let text = self.atom_text(id);
+        match text.parse::<f64>() {
+            Ok(v) => constant(v),
+            Err(_) => Poly::from([(vec![(text, 1)], 1.0)]),
+        }
+    }
+
+    /// An operand inside a larger expression: bare if it is a name or a number, else
+    /// parenthesised.
+    fn operand(&self, id: Id) -> String {
+        let t = self.text(Some(id));
+        if is_simple(&t) {
+            t
+        } else {
+            format!("({t})")
+        }
+    }
+
+    fn atom_text(&self, id: Id) -> String {
+        let g = self.g;
+        let node = &g[id];
+        let args = &node.args;
+        let name = ops::name(node.op);
+        match node.op {
+            Op::Param(i) => self.sig.params[i as usize].ident.to_string(),
+            Op::Const(bits) => number(f64::from_bits(bits)),
+            Op::Cotangent => "cotangent".to_string(),
+            Op::Index(k) => format!("{}[{k}]", self.operand(args[0])),
+            Op::Powi(n) => format!("{}**{n}", self.operand(args[0])),
+            Op::Powf => format!("{}**{}", self.operand(args[0]), self.operand(args[1])),
+            Op::Div => format!("{}/{}", self.operand(args[0]), self.operand(args[1])),
+            Op::Mul => format!("{}*{}", self.operand(args[0]), self.operand(args[1])),
+            Op::Phi(b) => {
+                let cond = self.text(Some(g.branches[b as usize].cond));
+                format!(
+                    "if {cond} {{ {} }} else {{ {} }}",
+                    self.text(Some(args[0])),
+                    self.text(Some(args[1]))
+                )
+            }
+            Op::Opaque(k) => {
+                let raw = g.opaques[k as usize].tokens.to_string();
+                let mut out = raw;
+                for (i, &d) in args.iter().enumerate() {
+                    out = out.replace(&format!("__ad_ref{i}"), &self.operand(d));
+                }
+                out
+            }
+            Op::Call(k) | Op::Pullback(k) => {
+                let path = &g.calls[k as usize].path;
+                let path = quote::quote!(#path).to_string().replace(' ', "");
+                let list: Vec<String> = args.iter().map(|&x| self.text(Some(x))).collect();
+                let suffix = if node.op == Op::Call(k) { "" } else { "_vjp" };
+                format!("{path}{suffix}({})", list.join(", "))
+            }
+            Op::Project(i) => format!("{}.{i}", self.operand(args[0])),
+            _ => match ops::style(node.op) {
+                Style::Infix(sym) => {
+                    format!("{} {sym} {}", self.operand(args[0]), self.operand(args[1]))
+                }
+                Style::Prefix(sym) => format!("{sym}{}", self.operand(args[0])),
+                _ => {
+                    let rest: Vec<String> =
+                        args.iter().skip(1).map(|&x| self.text(Some(x))).collect();
+                    format!("{}.{name}({})", self.operand(args[0]), rest.join(", "))
+                }
+            },
+        }
+    }
+}
+
+fn constant(v: f64) -> Poly {
+    if v == 0.0 {
+        Poly::new()
+    } else {
+        Poly::from([(Vec::new(), v)])
+    }
+}
+
+fn add(mut p: Poly, q: &Poly, sign: f64) -> Poly {
+    for (m, c) in q {
+        let e = p.entry(m.clone()).or_insert(0.0);
+        *e += sign * c;
+        if *e == 0.0 {
+            p.remove(m);
+        }
+    }
+    p
+}
+
+fn scale(p: Poly, k: f64) -> Poly {
+    p.into_iter()
+        .map(|(m, c)| (m, c * k))
+        .filter(|(_, c)| *c != 0.0)
+        .collect()
+}
+
+fn mul(p: &Poly, q: &Poly) -> Poly {
+    let mut out = Poly::new();
+    for (m1, c1) in p {
+        for (m2, c2) in q {
+            let mut m: BTreeMap<String, i32> = m1.iter().cloned().collect();
+            for (atom, k) in m2 {
+                *m.entry(atom.clone()).or_insert(0) += k;
+            }
+            let m: Monomial = m.into_iter().filter(|(_, k)| *k != 0).collect();
+            out = add(out, &Poly::from([(m, c1 * c2)]), 1.0);
+        }
+    }
+    out
+}
+
+fn degree(m: &Monomial) -> i32 {
+    m.iter().map(|(_, k)| k).sum()
+}
+
+fn print_poly(p: &Poly) -> String {
+    if p.is_empty() {
+        return "0".to_string();
+    }
+    let mut terms: Vec<(&Monomial, f64)> = p.iter().map(|(m, c)| (m, *c)).collect();
+    terms.sort_by(|a, b| degree(b.0).cmp(&degree(a.0)).then_with(|| a.0.cmp(b.0)));
+    let mut out = String::new();
+    for (i, (m, c)) in terms.into_iter().enumerate() {
+        let (sign, mag) = if c < 0.0 { ("-", -c) } else { ("+", c) };
+        let body = if m.is_empty() {
+            number(mag)
+        } else {
+            let factor = |atom: &String, k: i32| {
+                let a = if is_simple(atom) || is_postfix(atom) {
+                    atom.clone()
+                } else {
+                    format!("({atom})")
+                };
+                if k == 1 {
+                    a
+                } else {
+                    format!("{a}**{k}")
+                }
+            };
+            let num: Vec<String> = m
+                .iter()
+                .filter(|(_, k)| *k > 0)
+                .map(|(a, k)| factor(a, *k))
+                .collect();
+            let den: Vec<String> = m
+                .iter()
+                .filter(|(_, k)| *k < 0)
+                .map(|(a, k)| factor(a, -k))
+                .collect();
+            let mut f = num.join("*");
+            if mag != 1.0 || f.is_empty() {
+                f = if f.is_empty() {
+                    number(mag)
+                } else {
+                    format!("{}*{f}", number(mag))
+                };
+            }
+            match den.len() {
+                0 => f,
+                1 => format!("{f}/{}", den[0]),
+                _ => format!("{f}/({})", den.join("*")),
+            }
+        };
+        if i == 0 {
+            if sign == "-" {
+                out.push('-');
+            }
+        } else {
+            out.push_str(&format!(" {sign} "));
+        }
+        out.push_str(&body);
+    }
+    out
+}
+
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn is_simple(t: &str) -> bool {
+    t.chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        && !t.is_empty()
+        && !t.starts_with('.')
+}
+
+/// `x.sin()`, `x[0]`, `(a + b).cos()`: binds tighter than `**`.
+fn is_postfix(t: &str) -> bool {
+    let mut depth = 0i32;
+    for c in t.chars() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ' ' | '*' | '/' | '+' | '-' if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    t.ends_with(')') || t.ends_with(']')
+}
