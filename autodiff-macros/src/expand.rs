@@ -348,9 +348,11 @@ impl<'a> Items<'a> {
                 h[a][b] = adj_of(&second, params[j]);
             }
         }
-        for a in 0..k {
-            for b in 0..a {
-                h[a][b] = h[b][a];
+        // Symmetric by construction: the lower triangle is the upper one.
+        for a in 1..k {
+            let (upper, lower) = h.split_at_mut(a);
+            for (b, row) in upper.iter().enumerate() {
+                lower[0][b] = row[a];
             }
         }
         Some(h)
