@@ -49,12 +49,11 @@ impl Parse for Args {
                 input.parse::<Token![=]>()?;
                 args.vjp = Some(input.parse()?);
             } else {
-                let mut err = lookahead.error();
-                err.combine(syn::Error::new(
+                let _ = lookahead;
+                return Err(syn::Error::new(
                     input.span(),
-                    "expected `wrt(param, ..)` or `vjp = rule_fn`",
+                    "unknown argument; expected `wrt(param, ..)` or `vjp = rule_fn`",
                 ));
-                return Err(err);
             }
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
@@ -79,7 +78,7 @@ mod tests {
     #[test]
     fn rejects_unknown_argument() {
         let err = syn::parse_str::<Args>("foo").err().unwrap();
-        assert!(err.to_string().contains("expected"), "{err}");
+        assert!(err.to_string().contains("unknown argument"), "{err}");
     }
 
     #[test]

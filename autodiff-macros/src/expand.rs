@@ -483,7 +483,7 @@ impl<'a> Items<'a> {
                         let k = proc_macro2::Literal::usize_unsuffixed(k as usize);
                         let v = e.operand(a);
                         Some(if whole.is_some() {
-                            quote!(__g[#k] = __g[#k] + #v;)
+                            quote!(let __e = __g[#k]; __g[#k] = __e + #v;)
                         } else {
                             quote!(__g[#k] = #v;)
                         })

@@ -199,6 +199,18 @@ impl<'a> Emitter<'a> {
     /// where inference has nothing else to go on.
     pub fn literal(&self, v: f64, typed: bool) -> TokenStream {
         let float = &self.sig.float;
+        if let Some((negative, name)) = named_constant(v)
+            .map(|n| (false, n))
+            .or_else(|| named_constant(-v).map(|n| (true, n)))
+        {
+            let name = format_ident!("{}", name);
+            let c = if self.sig.generic_float {
+                quote!(::autodiff::__private::lit::<#float>(::core::f64::consts::#name))
+            } else {
+                quote!(::core::#float::consts::#name)
+            };
+            return if negative { quote!((-#c)) } else { c };
+        }
         if self.sig.generic_float {
             let lit = f64_literal(v);
             return quote!(::autodiff::__private::lit::<#float>(#lit));
@@ -413,6 +425,34 @@ pub(crate) fn pullback_ident(ident: &syn::Ident) -> syn::Ident {
     let mut id = format_ident!("__{}_pullback", ident);
     id.set_span(ident.span());
     id
+}
+
+/// The `std::f64::consts` constant with exactly this value, if any (clippy rightly flags
+/// their digits written out).
+fn named_constant(v: f64) -> Option<&'static str> {
+    use std::f64::consts as c;
+    let table = [
+        (c::E, "E"),
+        (c::PI, "PI"),
+        (c::TAU, "TAU"),
+        (c::LN_2, "LN_2"),
+        (c::LN_10, "LN_10"),
+        (c::LOG2_E, "LOG2_E"),
+        (c::LOG10_E, "LOG10_E"),
+        (c::LOG2_10, "LOG2_10"),
+        (c::LOG10_2, "LOG10_2"),
+        (c::SQRT_2, "SQRT_2"),
+        (c::FRAC_1_SQRT_2, "FRAC_1_SQRT_2"),
+        (c::FRAC_PI_2, "FRAC_PI_2"),
+        (c::FRAC_PI_3, "FRAC_PI_3"),
+        (c::FRAC_PI_4, "FRAC_PI_4"),
+        (c::FRAC_PI_6, "FRAC_PI_6"),
+        (c::FRAC_PI_8, "FRAC_PI_8"),
+        (c::FRAC_1_PI, "FRAC_1_PI"),
+        (c::FRAC_2_PI, "FRAC_2_PI"),
+        (c::FRAC_2_SQRT_PI, "FRAC_2_SQRT_PI"),
+    ];
+    table.iter().find(|(k, _)| *k == v).map(|(_, n)| *n)
 }
 
 fn f64_literal(v: f64) -> TokenStream {

@@ -158,6 +158,13 @@ impl Lower<'_> {
                             return Flow::Return(v);
                         }
                     }
+                    Expr::While(_)
+                    | Expr::Loop(_)
+                    | Expr::ForLoop(_)
+                    | Expr::Closure(_)
+                    | Expr::Macro(_) => {
+                        self.reject(expr);
+                    }
                     Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
                     Expr::Binary(b) if compound(&b.op).is_some() => {
                         self.assignment(&b.left, compound(&b.op), &b.right)
@@ -388,9 +395,12 @@ impl Lower<'_> {
             },
             Expr::Block(b) if b.label.is_none() => match self.scoped(&b.block.stmts, Mode::Inner) {
                 Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
+                Flow::Open(None) if self.failed => None,
                 Flow::Open(None) => self.error(b, "this block has no value; end it with an expression"),
             },
             Expr::Cast(c) => self.cast(e, c),
+            // Control flow and closures can change locals or hide calls: never kept as written.
+            Expr::While(_) | Expr::Loop(_) | Expr::ForLoop(_) | Expr::Closure(_) => self.reject(e),
             Expr::Index(ix) => self.index(e, ix),
             _ => self.unsupported(e),
         }
@@ -402,6 +412,11 @@ impl Lower<'_> {
         if !self.touches_active(e) {
             return Some(self.opaque(e, Kind::Unknown));
         }
+        self.reject(e)
+    }
+
+    /// Reports `e` as unsupported, at its keyword, with what to write instead.
+    fn reject(&mut self, e: &Expr) -> Option<Id> {
         let (at, msg): (TokenStream, &str) = match e {
             Expr::Match(m) => (m.match_token.to_token_stream(), "`match` is not supported in a #[differentiable] body; use `if`/`else`"),
             Expr::While(w) => (w.while_token.to_token_stream(), "`while` loops are not supported in a #[differentiable] body; compute a fixed number of steps with straight-line code, or give the function a custom rule with `#[differentiable(vjp = rule)]`"),
