@@ -186,3 +186,79 @@ fn describe(g: &Graph, id: Id, why: NoRule) -> SweepError {
     };
     SweepError { span, message }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::args::Args;
+    use crate::emit::formula::Formula;
+    use crate::errors::Errors;
+    use crate::parse::{body, power, sig::Sig};
+
+    /// The simplified derivative of `body` (a function of `x` and `y`) with respect to `wrt`.
+    fn grad(body: &str, wrt: &str) -> String {
+        let src = format!("fn f(x: f64, y: f64) -> f64 {{ {body} }}");
+        let tokens: proc_macro2::TokenStream = src.parse().unwrap();
+        let tokens = power::rewrite(tokens);
+        let func: syn::ItemFn = syn::parse2(tokens).unwrap();
+        let errors = Errors::default();
+        let sig = Sig::from_syn(&func, &Args::default(), &errors).unwrap();
+        let mut lowered = body::lower(&sig, &func.block, &errors).unwrap();
+        let one = lowered.graph.constant(1.0);
+        let adj = super::reverse(&mut lowered.graph, lowered.output, one)
+            .ok()
+            .unwrap();
+        let i = if wrt == "x" { 0 } else { 1 };
+        let d = adj[lowered.params[i].index()];
+        Formula::new(&lowered.graph, &sig).text(d)
+    }
+
+    #[test]
+    fn derivative_rules() {
+        let cases = [
+            (
+                "2*x**4 + x**3 + 3*x**2 + 5*x + 1",
+                "x",
+                "8*x**3 + 3*x**2 + 6*x + 5",
+            ),
+            ("x * y + y**2", "x", "y"),
+            ("x * y + y**2", "y", "x + 2*y"),
+            ("x.sin() * x", "x", "x*x.cos() + x.sin()"),
+            ("x.exp()", "x", "x.exp()"),
+            ("x.ln()", "x", "1/x"),
+            ("x / y", "y", "-x/y**2"),
+            ("-x**2", "x", "-2*x"),
+            ("x**-1", "x", "-1/x**2"),
+            ("(1-x)**2 + 100*(y-x**2)**2", "y", "-200*x**2 + 200*y"),
+            ("let z = x * x; z + z", "x", "4*x"),
+            ("let mut a = x; a *= 3; a", "x", "3"),
+            ("x.floor() * y", "x", "0"),
+            ("x**0", "x", "0"),
+        ];
+        for (body, wrt, want) in cases {
+            assert_eq!(grad(body, wrt), want, "d/d{wrt} of `{body}`");
+        }
+    }
+
+    #[test]
+    fn shared_subexpressions_are_built_once() {
+        let src = "fn f(x: f64) -> f64 { x.sin() * x.sin() + x.sin() }";
+        let func: syn::ItemFn = syn::parse2(power::rewrite(src.parse().unwrap())).unwrap();
+        let errors = Errors::default();
+        let sig = Sig::from_syn(&func, &Args::default(), &errors).unwrap();
+        let lowered = body::lower(&sig, &func.block, &errors).unwrap();
+        let sines = lowered
+            .graph
+            .ids()
+            .filter(|&id| lowered.graph[id].op == crate::ir::Op::Sin)
+            .count();
+        assert_eq!(sines, 1);
+    }
+
+    #[test]
+    fn branches_differentiate_the_taken_arm() {
+        assert_eq!(
+            grad("if x > y { x * x } else { y }", "x"),
+            "(if (x > y) { 2*x } else { 0 })"
+        );
+    }
+}

@@ -79,6 +79,16 @@ impl<'a> Formula<'a> {
                 }
                 out
             }
+            Op::Powi(n) if (-6..0).contains(&n) => {
+                // x**-n as x with a negative power, so that it prints as `1/x**n`.
+                let p = self.poly(a(0));
+                match p.iter().next() {
+                    Some((m, c)) if p.len() == 1 && *c == 1.0 && m.len() == 1 => {
+                        Poly::from([(vec![(m[0].0.clone(), m[0].1 * n)], 1.0)])
+                    }
+                    _ => self.atom(id),
+                }
+            }
             // Broadcasting is implicit in the text.
             Op::SumTo | Op::BroadcastLike => self.poly(a(0)),
             _ => self.atom(id),
