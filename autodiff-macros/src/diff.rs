@@ -165,10 +165,14 @@ fn zero_like(g: &mut Graph, like: Id) -> Id {
 }
 
 fn describe(g: &Graph, id: Id, why: NoRule) -> SweepError {
-    let span = g.opaque(id).map(|o| o.span).or_else(|| match g[id].op {
-        Op::Call(k) | Op::Pullback(k) => Some(g.calls[k as usize].span),
-        _ => None,
-    });
+    let span = g
+        .opaque(id)
+        .map(|o| o.span)
+        .or_else(|| g.spans.get(&id).copied())
+        .or_else(|| match g[id].op {
+            Op::Call(k) | Op::Pullback(k) => Some(g.calls[k as usize].span),
+            _ => None,
+        });
     let message = match why {
         NoRule::Opaque => {
             "this expression depends on a differentiated value but has no derivative rule; \

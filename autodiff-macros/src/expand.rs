@@ -7,7 +7,7 @@ use syn::{Ident, ItemFn};
 use crate::args::Args;
 use crate::diff;
 use crate::emit::formula::Formula;
-use crate::emit::rust::{pullback_ident, Emitter};
+use crate::emit::rust::{call_checks, pullback_ident, Emitter};
 use crate::errors::Errors;
 use crate::fallback;
 use crate::ir::graph::ROOT;
@@ -146,9 +146,12 @@ impl<'a> Items<'a> {
         }
     }
 
+    /// The pullback's slot for each parameter: its gradient type, or `NoGrad` for a
+    /// parameter of a type without gradients. A float parameter left out of `wrt` gets a zero
+    /// of its type; `__f_wrt` tells callers which slots are real.
     fn pullback_type(&self) -> TokenStream {
         let tys = self.sig.params.iter().map(|p| {
-            if p.diff {
+            if has_grad_type(p) {
                 match &p.ty {
                     syn::Type::Reference(r) => r.elem.to_token_stream(),
                     t => t.to_token_stream(),
@@ -158,6 +161,38 @@ impl<'a> Items<'a> {
             }
         });
         quote!((#(#tys,)*))
+    }
+
+    /// The slot of a parameter that is not differentiated.
+    fn constant_slot(&self, p: &crate::parse::sig::Param) -> TokenStream {
+        let float = &self.sig.float;
+        let zero = quote!(::autodiff::__private::lit::<#float>(0.0));
+        let x = &p.ident;
+        match p.kind {
+            Kind::Scalar => zero,
+            Kind::Array => {
+                let len = p.array_len.as_ref().expect("array length");
+                quote!([#zero; #len])
+            }
+            Kind::Tensor => {
+                let r = if p.by_ref { quote!(#x) } else { quote!(&#x) };
+                quote!(::autodiff::__private::zeros_like(#r))
+            }
+            _ => quote!(::autodiff::__private::NoGrad),
+        }
+    }
+
+    /// `__f_wrt`: which parameters `f` differentiates, checked at compile time by callers.
+    pub fn wrt_const(&self) -> TokenStream {
+        let name = wrt_ident(&self.func.sig.ident);
+        let vis = &self.func.vis;
+        let flags = self.sig.params.iter().map(|p| p.diff);
+        let n = self.sig.params.len();
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_upper_case_globals)]
+            #vis const #name: [bool; #n] = [#(#flags),*];
+        }
     }
 
     fn cotangent_type(&self) -> TokenStream {
@@ -300,7 +335,7 @@ impl<'a> Items<'a> {
                 if p.diff {
                     self.param_grad(&e, &g, &adj_cot, &params, i)
                 } else {
-                    quote!(::autodiff::__private::NoGrad)
+                    self.constant_slot(p)
                 }
             });
             let deref = if self.sig.ret_kind == Kind::Scalar {
@@ -315,6 +350,8 @@ impl<'a> Items<'a> {
             out.extend(self.emit_hessian(&g, &h));
         }
         out.extend(self.emit_formulas(&g, adj_one.as_deref().unwrap_or(&adj_cot), &params));
+        out.extend(self.wrt_const());
+        out.extend(call_checks(&g));
         Ok(out)
     }
 
@@ -557,7 +594,7 @@ impl<'a> Items<'a> {
             .iter()
             .map(|p| {
                 if !p.diff {
-                    return quote!(::autodiff::__private::NoGrad);
+                    return self.constant_slot(p);
                 }
                 let part = if k == 1 {
                     quote!(__g)
@@ -570,8 +607,20 @@ impl<'a> Items<'a> {
             })
             .collect();
         out.extend(quote!(#h { let __g = #rule(#(#names,)* #cot); (#(#parts,)*) }));
+        out.extend(self.wrt_const());
         out
     }
+}
+
+fn has_grad_type(p: &crate::parse::sig::Param) -> bool {
+    p.diff || matches!(p.kind, Kind::Scalar | Kind::Array | Kind::Tensor)
+}
+
+/// `f` → `__f_wrt`.
+pub(crate) fn wrt_ident(ident: &Ident) -> Ident {
+    let mut id = format_ident!("__{}_wrt", ident);
+    id.set_span(ident.span());
+    id
 }
 
 fn adj_of(adj: &[Option<Id>], id: Id) -> Option<Id> {

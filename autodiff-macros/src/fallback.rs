@@ -23,6 +23,7 @@ pub(crate) fn expand(error: syn::Error, func: Option<&ItemFn>, sig: Option<&Sig>
     });
     if let Some(sig) = sig {
         let items = Items::new(func, sig);
+        out.extend(items.wrt_const());
         for header in items.headers() {
             out.extend(quote! {
                 #[allow(unused_variables, dead_code)]

@@ -390,19 +390,3 @@ pub fn pow<T: Float, E: ToPrimitive>(base: T, exponent: E) -> T {
 /// The gradient slot of a parameter that the called function does not differentiate.
 #[derive(Clone, Copy, Debug)]
 pub struct NoGrad;
-
-/// A gradient a caller can use.
-#[diagnostic::on_unimplemented(
-    message = "a differentiated value is passed to a parameter that the called function does not differentiate",
-    label = "the callee's `wrt(..)` leaves this parameter out",
-    note = "add the parameter to the callee's `#[differentiable(wrt(..))]`, or pass a value that does not depend on a differentiated one"
-)]
-pub trait IsGrad {}
-
-impl<T: Float> IsGrad for T {}
-impl<T: Float> IsGrad for Tensor<T> {}
-
-#[inline(always)]
-pub fn expect_grad<G: IsGrad>(g: G) -> G {
-    g
-}

@@ -353,11 +353,7 @@ impl<'a> Emitter<'a> {
             Op::Project(i) => {
                 let pb = self.operand(node.args[0]);
                 let field = syn::Index::from(i as usize);
-                if self.g.kind(id) == Kind::Array {
-                    quote!(#pb.#field)
-                } else {
-                    quote!(#rt::expect_grad(#pb.#field))
-                }
+                quote!(#pb.#field)
             }
             Op::Phi(_) => unreachable!("a Phi is written by its branch"),
             _ => unreachable!("not a special op"),
@@ -410,6 +406,45 @@ impl<'a> Emitter<'a> {
             })
             .collect()
     }
+}
+
+/// For every differentiated argument of a call, a compile-time check that the callee
+/// differentiates that parameter (its `__f_wrt`), reported at the argument.
+pub(crate) fn call_checks(g: &Graph) -> TokenStream {
+    let mut out = TokenStream::new();
+    for id in g.ids() {
+        let Op::Call(k) = g[id].op else { continue };
+        let site = &g.calls[k as usize];
+        let callee = site
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let mut wrt = site.path.clone();
+        if let Some(last) = wrt.segments.last_mut() {
+            last.ident = crate::expand::wrt_ident(&last.ident);
+            last.arguments = syn::PathArguments::None;
+        }
+        for (i, &arg) in g[id].args.iter().enumerate() {
+            if !g.is_active(arg) {
+                continue;
+            }
+            let span = site
+                .arg_spans
+                .get(i)
+                .copied()
+                .unwrap_or_else(proc_macro2::Span::call_site);
+            let msg = format!(
+                "argument {} of `{callee}` depends on a differentiated value, but `{callee}` does not differentiate that parameter; add it to `{callee}`'s `wrt(..)` or pass a constant",
+                i + 1
+            );
+            out.extend(
+                quote::quote_spanned!(span=> const _: () = ::core::assert!(#wrt[#i], #msg);),
+            );
+        }
+    }
+    out
 }
 
 /// `path::to::f` → `path::to::__f_pullback`, keeping generic arguments.

@@ -86,6 +86,8 @@ pub(crate) struct CallSite {
     pub path: syn::Path,
     /// Per argument: written as `&arg`.
     pub by_ref: Vec<bool>,
+    /// Per argument: where it is written.
+    pub arg_spans: Vec<Span>,
     pub span: Span,
 }
 
@@ -114,6 +116,8 @@ pub(crate) struct Graph {
     pub branches: Vec<Branch>,
     pub opaques: Vec<Opaque>,
     pub calls: Vec<CallSite>,
+    /// Where in the source a node was written, for errors found later (by the sweep).
+    pub spans: HashMap<Id, Span>,
     pub params: Vec<ParamInfo>,
     /// Kind of the seed of the reverse sweep (the function's result).
     pub result_kind: Kind,
@@ -143,6 +147,7 @@ impl Graph {
             branches: Vec::new(),
             opaques: Vec::new(),
             calls: Vec::new(),
+            spans: HashMap::new(),
             params,
             result_kind,
             current: super::graph::ROOT,
@@ -233,6 +238,24 @@ impl Graph {
             Some(id) => id,
             None => self.add_raw(op, args),
         }
+    }
+
+    /// A stand-in for a value whose expression had an error: active, so that later
+    /// constructs using it are still checked (and reported) as if it were differentiated.
+    pub fn poison(&mut self, span: Span) -> Id {
+        self.opaques.push(Opaque {
+            tokens: TokenStream::new(),
+            span,
+            kind: Kind::Unknown,
+        });
+        let id = self.add_raw(Op::Opaque((self.opaques.len() - 1) as u32), vec![]);
+        self.active[id.index()] = true;
+        id
+    }
+
+    /// Remembers where `id` was written, if nothing was remembered yet.
+    pub fn note_span(&mut self, id: Id, span: Span) {
+        self.spans.entry(id).or_insert(span);
     }
 
     pub fn constant(&mut self, v: f64) -> Id {

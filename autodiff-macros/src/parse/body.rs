@@ -50,11 +50,10 @@ pub(crate) fn lower(sig: &Sig, block: &syn::Block, errors: &Errors) -> Option<Lo
         Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
         Flow::Open(None) => {
             if !lower.failed {
-                let span = block.brace_token.span.close();
-                errors.at_span(
-                    span,
-                    "the body has no final value; end it with an expression of the return type",
-                );
+                match block.stmts.last() {
+                    Some(last) => errors.at(last, "the body has no final value after this statement; end it with an expression of the return type"),
+                    None => errors.at_span(block.brace_token.span.join(), "the body is empty; end it with an expression of the return type"),
+                }
             }
             None
         }
@@ -208,7 +207,7 @@ impl Lower<'_> {
         let value = match &local.init {
             Some(init) => match self.expr(&init.expr) {
                 Some(v) => Some(v),
-                None => return,
+                None => Some(self.g.poison(ident.span())),
             },
             None => None,
         };
@@ -463,7 +462,9 @@ impl Lower<'_> {
                 let kind = if cmp.is_some() { Kind::Bool } else { Kind::Int };
                 return Some(self.opaque(whole, kind));
             }
-            return Some(self.g.binary(op, l, r));
+            let id = self.g.binary(op, l, r);
+            self.g.note_span(id, b.op.span());
+            return Some(id);
         }
         match b.op {
             BinOp::And(_) | BinOp::Or(_) => {
@@ -642,7 +643,9 @@ impl Lower<'_> {
             let p = self.g.mul(operands[0], operands[1]);
             return Some(self.g.plus(p, operands[2]));
         }
-        Some(self.g.add(op, operands))
+        let id = self.g.add(op, operands);
+        self.g.note_span(id, at.span());
+        Some(id)
     }
 
     fn call(&mut self, whole: &Expr, c: &syn::ExprCall) -> Option<Id> {
@@ -671,6 +674,7 @@ impl Lower<'_> {
         }
         let mut args = Vec::new();
         let mut by_ref = Vec::new();
+        let arg_spans = c.args.iter().map(|a| a.span()).collect();
         for a in &c.args {
             let (inner, r) = match a {
                 Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
@@ -682,6 +686,7 @@ impl Lower<'_> {
         self.g.calls.push(crate::ir::graph::CallSite {
             path: path.clone(),
             by_ref,
+            arg_spans,
             span: path.span(),
         });
         let k = (self.g.calls.len() - 1) as u32;
