@@ -4,9 +4,9 @@
 //! `black_box`) into a preallocated output buffer, so one iteration is 1024 calls. `ns per call` in
 //! BENCHMARKS.md is criterion's estimate divided by 1024.
 //!
-//! The differentiable functions carry `#[rustfmt::skip]`: rustfmt cannot know that `x**4` is a
-//! power and would print it as `x * *4` (a multiplication by a dereference, which the macro
-//! rightly does not treat as `**`).
+//! The differentiable functions carry `#[rustfmt::skip]` to keep the `**` spelling of the
+//! issue. rustfmt would print `x**4` as `x * *4`; the macro reads that as a power too, but
+//! only because the exponent is a literal (a spaced `x * *y` stays a dereference).
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -4,8 +4,9 @@
 //! Before timing, the setup asserts that the generated and the hand-written gradients agree
 //! (relative tolerance 1e-10), so both sides compute the same thing.
 //!
-//! The differentiable functions carry `#[rustfmt::skip]`: rustfmt would print `y**2` as
-//! `y * *2` (a multiplication by a dereference, which the macro rightly does not treat as `**`).
+//! The differentiable functions carry `#[rustfmt::skip]` to keep the `**` spelling of the
+//! issue. rustfmt would print `y**2` as `y * *2`; the macro reads that as a power too, but
+//! only because the exponent is a literal (a spaced `x * *y` stays a dereference).
 
 use std::hint::black_box;
 use std::time::Duration;
