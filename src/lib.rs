@@ -15,7 +15,9 @@
 pub use autodiff_macros::differentiable;
 /// The float trait generic functions are written against (`T: Float`).
 pub use autodiff_runtime::__private::Float;
-pub use autodiff_runtime::{shape, tensor, Activations, ShapeError, Tensor};
+pub use autodiff_runtime::{
+    shape, tensor, Activations, NodeKind, ShapeError, Tensor, Trace, TraceNode,
+};
 
 #[doc(hidden)]
 pub use autodiff_runtime::__private;

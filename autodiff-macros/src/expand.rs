@@ -350,6 +350,9 @@ impl<'a> Items<'a> {
             out.extend(self.emit_hessian(&g, &h));
         }
         out.extend(self.emit_formulas(&g, adj_one.as_deref().unwrap_or(&adj_cot), &params));
+        if let Some(adj) = &adj_one {
+            out.extend(self.emit_trace(&g, adj, output));
+        }
         out.extend(self.wrt_const());
         out.extend(call_checks(&g));
         Ok(out)
@@ -393,6 +396,97 @@ impl<'a> Items<'a> {
             }
         }
         Some(h)
+    }
+
+    /// `f_trace(..)`: every node of the body's top level (parameters, `let` bindings,
+    /// operations; a branch counts as one node) with its value and gradient.
+    fn emit_trace(&self, g: &Graph, adj: &[Option<Id>], output: Id) -> TokenStream {
+        let mut on_path = vec![false; g.len()];
+        on_path[output.index()] = true;
+        for id in g.ids().take(output.index() + 1).rev() {
+            if on_path[id.index()] {
+                for &a in &g[id].args {
+                    on_path[a.index()] = true;
+                }
+            }
+        }
+        let traced: Vec<Id> = g
+            .ids()
+            .take(output.index() + 1)
+            .filter(|&id| {
+                on_path[id.index()]
+                    && g.block_of(id) == ROOT
+                    && matches!(g.kind(id), Kind::Scalar | Kind::Tensor)
+                    && !matches!(g[id].op, Op::Const(_) | Op::Cotangent | Op::Opaque(_))
+            })
+            .collect();
+        let mut roots = traced.clone();
+        roots.extend(traced.iter().filter_map(|&id| adj_of(adj, id)));
+        let mut e = Emitter::new(g, self.sig, &roots);
+        let stmts = e.statements();
+        let float = &self.sig.float;
+        let mut pushes = TokenStream::new();
+        for &id in &traced {
+            let var = format_ident!("__n{}", id.index());
+            let name = match g[id].op {
+                Op::Param(i) => self.sig.params[i as usize].ident.to_string(),
+                Op::Index(k) => {
+                    let arr = &g[id].args[0];
+                    let base = match g[*arr].op {
+                        Op::Param(i) => self.sig.params[i as usize].ident.to_string(),
+                        _ => String::new(),
+                    };
+                    format!("{base}[{k}]")
+                }
+                _ => g.names.get(&id).cloned().unwrap_or_default(),
+            };
+            let op = crate::ir::ops::name(g[id].op);
+            let inputs: Vec<_> = g[id]
+                .args
+                .iter()
+                .filter(|a| traced.contains(a))
+                .map(|a| format_ident!("__n{}", a.index()))
+                .collect();
+            let kind = if id == output {
+                quote!(Output)
+            } else if matches!(g[id].op, Op::Param(_)) {
+                quote!(Param)
+            } else {
+                quote!(Op)
+            };
+            let value = e.reference(id);
+            let grad = match adj_of(adj, id) {
+                Some(a) => {
+                    let r = e.reference(a);
+                    quote!(::core::option::Option::Some(#r))
+                }
+                None => quote!(::core::option::Option::None::<&#float>),
+            };
+            pushes.extend(quote! {
+                let #var = ::autodiff::__private::trace_node(&mut __trace, #name, #op, &[#(#inputs),*], ::autodiff::NodeKind::#kind, #value, #grad);
+            });
+        }
+        let name = self.ident("trace");
+        let vis = &self.func.vis;
+        let (generics, where_clause) = (
+            &self.func.sig.generics.params,
+            &self.func.sig.generics.where_clause,
+        );
+        let inputs = self.func.sig.inputs.iter();
+        let doc = format!(
+            "One evaluation of [`{}`] as data: every node with its value and its gradient.",
+            self.func.sig.ident
+        );
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables)]
+            #vis fn #name<#generics>(#(#inputs),*) -> ::autodiff::Trace<#float> #where_clause {
+                #stmts
+                let mut __trace = ::autodiff::Trace::new();
+                #pushes
+                __trace
+            }
+        }
     }
 
     /// `f_grad_formulas()`: each differentiated parameter's partial derivative as text.

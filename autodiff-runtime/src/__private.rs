@@ -390,3 +390,55 @@ pub fn pow<T: Float, E: ToPrimitive>(base: T, exponent: E) -> T {
 /// The gradient slot of a parameter that the called function does not differentiate.
 #[derive(Clone, Copy, Debug)]
 pub struct NoGrad;
+
+/// A value as a tensor, for traces: a float becomes a 0-d tensor.
+pub trait ToTensor {
+    type Elem: Float;
+    fn to_tensor(&self) -> Tensor<Self::Elem>;
+}
+
+impl<T: Float> ToTensor for T {
+    type Elem = T;
+    fn to_tensor(&self) -> Tensor<T> {
+        Tensor::scalar(*self)
+    }
+}
+
+impl<T: Float> ToTensor for Tensor<T> {
+    type Elem = T;
+    fn to_tensor(&self) -> Tensor<T> {
+        self.clone()
+    }
+}
+
+/// Appends a node to a trace; `grad` is `None` where no gradient reaches the node (zero).
+pub fn trace_node<V: ToTensor, G: ToTensor<Elem = V::Elem>>(
+    trace: &mut crate::Trace<V::Elem>,
+    name: &str,
+    op: &'static str,
+    inputs: &[usize],
+    kind: crate::NodeKind,
+    value: &V,
+    grad: Option<&G>,
+) -> usize {
+    let value = value.to_tensor();
+    let grad = match grad {
+        Some(g) => {
+            let g = g.to_tensor();
+            if g.shape() == value.shape() {
+                g
+            } else {
+                g.broadcast_to(value.shape())
+            }
+        }
+        None => Tensor::zeros(value.shape()),
+    };
+    trace.push(crate::TraceNode {
+        name: name.to_string(),
+        op,
+        inputs: inputs.to_vec(),
+        kind,
+        value,
+        grad,
+    })
+}

@@ -12,6 +12,7 @@ mod ops;
 mod reduce;
 pub mod shape;
 mod tensor;
+mod trace;
 
 #[doc(hidden)]
 pub mod __private;
@@ -19,3 +20,4 @@ pub mod __private;
 pub use activations::Activations;
 pub use error::ShapeError;
 pub use tensor::Tensor;
+pub use trace::{NodeKind, Trace, TraceNode};

@@ -171,6 +171,11 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// A node borrowed, for runtime calls outside the computation.
+    pub fn reference(&self, id: Id) -> TokenStream {
+        self.by_ref(id)
+    }
+
     /// A node as a borrowed operand.
     fn by_ref(&self, id: Id) -> TokenStream {
         if let Op::Const(bits) = self.g[id].op {

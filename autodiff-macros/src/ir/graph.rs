@@ -118,6 +118,8 @@ pub(crate) struct Graph {
     pub calls: Vec<CallSite>,
     /// Where in the source a node was written, for errors found later (by the sweep).
     pub spans: HashMap<Id, Span>,
+    /// The `let` (or assigned) name of a node, for traces: the first name it got.
+    pub names: HashMap<Id, String>,
     pub params: Vec<ParamInfo>,
     /// Kind of the seed of the reverse sweep (the function's result).
     pub result_kind: Kind,
@@ -148,6 +150,7 @@ impl Graph {
             opaques: Vec::new(),
             calls: Vec::new(),
             spans: HashMap::new(),
+            names: HashMap::new(),
             params,
             result_kind,
             current: super::graph::ROOT,
@@ -169,7 +172,7 @@ impl Graph {
         self.active[id.index()]
     }
 
-    pub fn ids(&self) -> impl DoubleEndedIterator<Item = Id> {
+    pub fn ids(&self) -> impl DoubleEndedIterator<Item = Id> + ExactSizeIterator {
         (0..self.nodes.len() as u32).map(Id)
     }
 

@@ -211,6 +211,9 @@ impl Lower<'_> {
             },
             None => None,
         };
+        if let Some(v) = value {
+            self.g.names.entry(v).or_insert_with(|| ident.to_string());
+        }
         self.env.push((ident.to_string(), value));
     }
 
@@ -239,6 +242,7 @@ impl Lower<'_> {
                 self.g.binary(op, cur, rhs)
             }
         };
+        self.g.names.entry(value).or_insert_with(|| name.clone());
         self.assign(&name, value);
     }
 
