@@ -661,7 +661,7 @@ impl<'a> Items<'a> {
             .collect();
         let f = &func.sig.ident;
         let float = &self.sig.float;
-        let one = quote!(<#float as ::autodiff::__private::Float>::one());
+        let one = quote!(::autodiff::__private::lit::<#float>(1.0));
         let mut out = func.to_token_stream();
         let mut headers = self.headers().into_iter();
         if self.sig.ret_kind == Kind::Scalar {

@@ -38,18 +38,21 @@ pub struct TraceNode<T: Float> {
 /// gradient. Made by the generated `f_trace`.
 ///
 /// ```
-/// use autodiff::{differentiable, tensor, Tensor};
+/// use autodiff_runtime::{NodeKind, Tensor, Trace, TraceNode};
 ///
-/// #[differentiable]
-/// fn f(x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
-///     let z = x * y + y.powi(2);
-///     z.sum()
-/// }
-///
-/// let trace = f_trace(&tensor![1., 2., 3.], &tensor![[4.], [5.]]);
-/// assert_eq!(trace.grad("z"), Tensor::ones(&[2, 3]));
-/// assert_eq!(trace.grad("x"), tensor![9., 9., 9.]);
+/// // What `f_trace` records for `fn f(x: f64) -> f64 { x * x }` at 3.
+/// let mut trace = Trace::new();
+/// let x = trace.push(TraceNode {
+///     name: "x".into(), op: "param", inputs: vec![], kind: NodeKind::Param,
+///     value: Tensor::scalar(3.0), grad: Tensor::scalar(6.0),
+/// });
+/// trace.push(TraceNode {
+///     name: "y".into(), op: "mul", inputs: vec![x, x], kind: NodeKind::Output,
+///     value: Tensor::scalar(9.0), grad: Tensor::scalar(1.0),
+/// });
+/// assert_eq!(trace.grad("x").item(), 6.0);
 /// assert!(trace.try_grad("w").is_none());
+/// assert!(trace.to_dot().contains("n0 -> n1"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct Trace<T: Float> {

@@ -152,6 +152,22 @@ impl<'a> Formula<'a> {
                 format!("{path}{suffix}({})", list.join(", "))
             }
             Op::Project(i) => format!("{}.{i}", self.operand(args[0])),
+            // Derivative helpers, in the body's syntax (their values at the kinks aside).
+            Op::PowfGradX => format!(
+                "{}*{}**({} - 1)",
+                self.operand(args[1]),
+                self.operand(args[0]),
+                self.text(Some(args[1]))
+            ),
+            Op::PowfGradY => format!(
+                "{}**{}*{}.ln()",
+                self.operand(args[0]),
+                self.operand(args[1]),
+                self.operand(args[0])
+            ),
+            Op::Sgn => format!("{}.signum()", self.operand(args[0])),
+            Op::Step => format!("{}.signum().max(0)", self.operand(args[0])),
+            Op::Numel => format!("{}.len()", self.operand(args[0])),
             _ => match ops::style(node.op) {
                 Style::Infix(sym) => {
                     format!("{} {sym} {}", self.operand(args[0]), self.operand(args[1]))

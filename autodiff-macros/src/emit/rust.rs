@@ -292,7 +292,11 @@ impl<'a> Emitter<'a> {
             }
             Style::FloatMethod => {
                 if self.scalar(id) {
-                    let recv = &vals[0];
+                    // A literal receiver needs its type written: `0.5f64.powf(y)`.
+                    let recv = match self.g[args[0]].op {
+                        Op::Const(bits) => self.literal(f64::from_bits(bits), true),
+                        _ => vals[0].clone(),
+                    };
                     let rest = &vals[1..];
                     quote!(#recv.#name(#(#rest),*))
                 } else {
@@ -327,7 +331,10 @@ impl<'a> Emitter<'a> {
             }
             Op::Powi(n) => {
                 if self.scalar(id) {
-                    let x = self.operand(node.args[0]);
+                    let x = match self.g[node.args[0]].op {
+                        Op::Const(bits) => self.literal(f64::from_bits(bits), true),
+                        _ => self.operand(node.args[0]),
+                    };
                     let n = Literal::i32_unsuffixed(n);
                     quote!(#x.powi(#n))
                 } else {

@@ -256,6 +256,12 @@ impl Graph {
         id
     }
 
+    /// Declares that a node carries no gradient although it reads differentiated values
+    /// (sizes: `x.len()`).
+    pub fn mark_constant(&mut self, id: Id) {
+        self.active[id.index()] = false;
+    }
+
     /// Remembers where `id` was written, if nothing was remembered yet.
     pub fn note_span(&mut self, id: Id, span: Span) {
         self.spans.entry(id).or_insert(span);

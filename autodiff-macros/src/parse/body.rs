@@ -147,14 +147,18 @@ impl Lower<'_> {
                             None => continue,
                         }
                     }
-                    Expr::If(ifx) if semi.is_some() || !last => {
+                    Expr::If(ifx) if mode != Mode::Inner || semi.is_some() || !last => {
                         let rest = if mode == Mode::Top {
                             Some(&stmts[i + 1..])
                         } else {
                             None
                         };
-                        if let Some(Flow::Return(v)) = self.lower_if(ifx, rest, mode) {
-                            return Flow::Return(v);
+                        match self.lower_if(ifx, rest, mode) {
+                            Some(Flow::Return(v)) => return Flow::Return(v),
+                            Some(Flow::Open(Some(v))) if last && semi.is_none() => {
+                                return Flow::Open(Some(v))
+                            }
+                            _ => {}
                         }
                     }
                     Expr::While(_)
@@ -547,6 +551,12 @@ impl Lower<'_> {
         ) {
             return Some(self.opaque(whole, Kind::Bool));
         }
+        // Sizes carry no gradient: `x.len()`, `x.shape()`, `x.ndim()`.
+        if m.args.is_empty() && matches!(name.as_str(), "len" | "is_empty" | "shape" | "ndim") {
+            let id = self.opaque(whole, Kind::Int);
+            self.g.mark_constant(id);
+            return Some(id);
+        }
         let known = ops::from_method(&name).is_some()
             || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape");
         if !known || m.turbofish.is_some() {
@@ -725,6 +735,19 @@ impl Lower<'_> {
         let v = self.expr(&c.expr)?;
         if to_float && self.g.kind(v) == Kind::Scalar {
             return Some(v);
+        }
+        if !self.g.is_active(v) {
+            // `x.len() as f64`: reads a differentiated value's size, not its value.
+            let id = self.opaque(
+                whole,
+                if to_float {
+                    Kind::Scalar
+                } else {
+                    Kind::Unknown
+                },
+            );
+            self.g.mark_constant(id);
+            return Some(id);
         }
         self.error(&c.ty, format!("casting a differentiated value to `{target}` has no derivative; keep it a float (use `floor`, `round` or `trunc` for integral values)"))
     }
