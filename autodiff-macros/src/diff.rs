@@ -27,15 +27,35 @@ pub(crate) fn reverse(
     output: Id,
     seed: Id,
 ) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
+    reverse_from(g, &[(output, seed)])
+}
+
+/// The reverse sweep from several outputs at once, each with its seed (a loop body's carried
+/// variables).
+pub(crate) fn reverse_from(
+    g: &mut Graph,
+    seeds: &[(Id, Id)],
+) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
     g.clear_mirrors();
-    // Nothing after the output can be on a path to it.
-    let n = output.index() + 1;
+    // Nothing after the last output can be on a path to it.
+    let n = seeds.iter().map(|(o, _)| o.index() + 1).max().unwrap_or(0);
     let mut sweep = Sweep {
         adj: vec![None; n],
         pending: BTreeMap::new(),
         errors: Vec::new(),
     };
-    sweep.adj[output.index()] = Some(seed);
+    for &(output, seed) in seeds {
+        let block = g.block_of(output);
+        g.current = g.mirror_block(block);
+        sweep.contribute(g, output, seed, block);
+    }
+    // The outputs of each loop, so that the loop's pullback sees all their adjoints.
+    let mut loop_outs: std::collections::HashMap<Id, Vec<(u32, Id)>> = Default::default();
+    for id in g.ids().take(n) {
+        if let Op::LoopOut(j) = g[id].op {
+            loop_outs.entry(g[id].args[0]).or_default().push((j, id));
+        }
+    }
     // Branches in order of decreasing start: inner branches finish before outer ones.
     let mut order: Vec<u32> = (0..g.branches.len() as u32)
         .filter(|&b| (g.branches[b as usize].start as usize) < n)
@@ -47,6 +67,15 @@ pub(crate) fn reverse(
         while next < order.len() && g.branches[order[next] as usize].start as usize > id.index() {
             sweep.finish_branch(g, order[next]);
             next += 1;
+        }
+        if let Op::Loop(k) = g[id].op {
+            sweep.loop_pullback(
+                g,
+                id,
+                k,
+                loop_outs.get(&id).map(Vec::as_slice).unwrap_or(&[]),
+            );
+            continue;
         }
         let Some(d) = sweep.adj[id.index()] else {
             continue;
@@ -96,6 +125,36 @@ struct Sweep {
 }
 
 impl Sweep {
+    /// A loop's backward pass: one `LoopPullback` fed the adjoints of all carried variables
+    /// (zero for those without one), then each input's adjoint out of it.
+    fn loop_pullback(&mut self, g: &mut Graph, id: Id, k: u32, outs: &[(u32, Id)]) {
+        if !g.is_active(id) || outs.iter().all(|(_, o)| self.adj[o.index()].is_none()) {
+            return;
+        }
+        let block = g.block_of(id);
+        g.current = g.mirror_block(block);
+        let carried = g.loops[k as usize].carried.len();
+        let mut args = vec![id];
+        for j in 0..carried as u32 {
+            let out = outs.iter().find(|(jj, _)| *jj == j).map(|(_, o)| *o);
+            let d = out.and_then(|o| self.adj[o.index()]);
+            let seed = match (d, out) {
+                (Some(d), _) => d,
+                (None, Some(o)) => zero_like(g, o),
+                (None, None) => g.constant(0.0),
+            };
+            args.push(seed);
+        }
+        let pb = g.add_raw(Op::LoopPullback(k), args);
+        let inputs: Vec<Id> = g[id].args.clone();
+        for (i, &arg) in inputs.iter().enumerate().skip(2) {
+            if g.is_active(arg) && loop_input_has_grad(g, k, i - 2) {
+                let c = g.add_raw(Op::LoopGrad(i as u32), vec![pb]);
+                self.contribute(g, arg, c, block);
+            }
+        }
+    }
+
     /// Adds `c`, computed in (the mirror of) `from`, to the adjoint of `target`.
     fn contribute(&mut self, g: &mut Graph, target: Id, c: Id, from: BlockId) {
         if !g.is_active(target) {
@@ -156,6 +215,22 @@ impl Sweep {
     }
 }
 
+/// Whether input p of loop k gets a gradient from the body: its parameter has an adjoint, or
+/// the body indexes it.
+pub(crate) fn loop_input_has_grad(g: &Graph, k: u32, p: usize) -> bool {
+    let info = &g.loops[k as usize];
+    let Some(adj) = &info.adj else { return false };
+    let body = &info.body;
+    let param = body.ids().find(|&b| body[b].op == Op::Param(p as u16));
+    let Some(param) = param else { return false };
+    adj.get(param.index()).copied().flatten().is_some()
+        || body.ids().any(|b| {
+            body[b].op == Op::IndexDyn
+                && body[b].args[0] == param
+                && adj.get(b.index()).copied().flatten().is_some()
+        })
+}
+
 fn zero_like(g: &mut Graph, like: Id) -> Id {
     if g.kind(like) == Kind::Scalar {
         g.constant(0.0)
@@ -183,6 +258,7 @@ fn describe(g: &Graph, id: Id, why: NoRule) -> SweepError {
         NoRule::ClampBound => "the bounds of `clamp` depend on a differentiated value; \
              use `x.max(lo).min(hi)` to differentiate through the bounds"
             .to_string(),
+        NoRule::Loop => unreachable!("loops are handled by the sweep"),
         NoRule::SecondOrder => format!(
             "second derivatives through `{}` are not supported; compute this Hessian another way",
             ops::name(g[id].op)

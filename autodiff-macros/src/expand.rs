@@ -130,14 +130,23 @@ impl<'a> Items<'a> {
     }
 
     /// The gradient type: one parameter's type, or a tuple in parameter order.
+    /// The gradient type of one parameter: its type without `&`; `Vec<T>` for a slice.
+    fn param_grad_type(&self, p: &crate::parse::sig::Param) -> TokenStream {
+        if p.kind == Kind::Slice {
+            let float = &self.sig.float;
+            return quote!(::std::vec::Vec<#float>);
+        }
+        match &p.ty {
+            syn::Type::Reference(r) => r.elem.to_token_stream(),
+            t => t.to_token_stream(),
+        }
+    }
+
     fn grad_type(&self) -> TokenStream {
         let tys: Vec<TokenStream> = self
             .sig
             .diff_params()
-            .map(|(_, p)| match &p.ty {
-                syn::Type::Reference(r) => r.elem.to_token_stream(),
-                t => t.to_token_stream(),
-            })
+            .map(|(_, p)| self.param_grad_type(p))
             .collect();
         if tys.len() == 1 {
             tys[0].clone()
@@ -152,10 +161,7 @@ impl<'a> Items<'a> {
     fn pullback_type(&self) -> TokenStream {
         let tys = self.sig.params.iter().map(|p| {
             if has_grad_type(p) {
-                match &p.ty {
-                    syn::Type::Reference(r) => r.elem.to_token_stream(),
-                    t => t.to_token_stream(),
-                }
+                self.param_grad_type(p)
             } else {
                 quote!(::autodiff::__private::NoGrad)
             }
@@ -177,6 +183,10 @@ impl<'a> Items<'a> {
             Kind::Tensor => {
                 let r = if p.by_ref { quote!(#x) } else { quote!(&#x) };
                 quote!(::autodiff::__private::zeros_like(#r))
+            }
+            Kind::Slice => {
+                let r = if p.by_ref { quote!(#x) } else { quote!(&#x) };
+                quote!(::autodiff::__private::seq_zeros(#r))
             }
             _ => quote!(::autodiff::__private::NoGrad),
         }
@@ -496,10 +506,22 @@ impl<'a> Items<'a> {
             let name = p.ident.to_string();
             let text = if p.kind == Kind::Array {
                 let els = elements(g, params[i]);
-                let n = els.iter().map(|(k, _)| *k as usize + 1).max().unwrap_or(0);
+                let literal = |at: &At| match at {
+                    At::Literal(k) => Some(*k as usize),
+                    At::Node(_) => None,
+                };
+                let n = els
+                    .iter()
+                    .filter_map(|(at, _)| literal(at))
+                    .map(|k| k + 1)
+                    .max()
+                    .unwrap_or(0);
                 let parts: Vec<String> = (0..n)
                     .map(|k| {
-                        let el = els.iter().find(|(j, _)| *j as usize == k).map(|(_, e)| *e);
+                        let el = els
+                            .iter()
+                            .find(|(at, _)| literal(at) == Some(k))
+                            .map(|(_, e)| *e);
                         formula.text(el.and_then(|e| adj_of(adj, e)))
                     })
                     .collect();
@@ -569,8 +591,13 @@ impl<'a> Items<'a> {
         let mut roots = Vec::new();
         for (i, _) in self.sig.diff_params() {
             roots.extend(adj_of(adj, params[i]));
-            for (_, e) in elements(g, params[i]) {
-                roots.extend(adj_of(adj, e));
+            for (at, e) in elements(g, params[i]) {
+                if let Some(a) = adj_of(adj, e) {
+                    roots.push(a);
+                    if let At::Node(n) = at {
+                        roots.push(n);
+                    }
+                }
             }
         }
         let write = move |e: &Emitter| -> TokenStream {
@@ -601,23 +628,30 @@ impl<'a> Items<'a> {
         let whole = adj_of(adj, params[i]);
         let zero = e.literal(0.0, true);
         match p.kind {
-            Kind::Array => {
-                let len = p.array_len.as_ref().expect("array length");
-                let base = match whole {
-                    Some(w) => e.owned(w),
-                    None => quote!([#zero; #len]),
+            Kind::Array | Kind::Slice => {
+                let x = &p.ident;
+                let base = match (whole, p.kind) {
+                    (Some(w), _) => e.value(w),
+                    (None, Kind::Array) => {
+                        let len = p.array_len.as_ref().expect("array length");
+                        quote!([#zero; #len])
+                    }
+                    (None, _) => {
+                        let r = if p.by_ref { quote!(#x) } else { quote!(&#x) };
+                        quote!(::autodiff::__private::seq_zeros(#r))
+                    }
                 };
                 let parts: Vec<TokenStream> = elements(g, params[i])
                     .into_iter()
-                    .filter_map(|(k, el)| {
+                    .filter_map(|(at, el)| {
                         let a = adj_of(adj, el)?;
-                        let k = proc_macro2::Literal::usize_unsuffixed(k as usize);
                         let v = e.operand(a);
-                        Some(if whole.is_some() {
-                            quote!(let __e = __g[#k]; __g[#k] = __e + #v;)
-                        } else {
-                            quote!(__g[#k] = #v;)
-                        })
+                        let at = match at {
+                            At::Literal(k) => proc_macro2::Literal::usize_unsuffixed(k as usize)
+                                .into_token_stream(),
+                            At::Node(n) => e.operand(n),
+                        };
+                        Some(quote!(let __e = __g[#at]; __g[#at] = __e + #v;))
                     })
                     .collect();
                 if parts.is_empty() {
@@ -707,7 +741,11 @@ impl<'a> Items<'a> {
 }
 
 fn has_grad_type(p: &crate::parse::sig::Param) -> bool {
-    p.diff || matches!(p.kind, Kind::Scalar | Kind::Array | Kind::Tensor)
+    p.diff
+        || matches!(
+            p.kind,
+            Kind::Scalar | Kind::Array | Kind::Tensor | Kind::Slice
+        )
 }
 
 /// `f` → `__f_wrt`.
@@ -721,11 +759,21 @@ fn adj_of(adj: &[Option<Id>], id: Id) -> Option<Id> {
     adj.get(id.index()).copied().flatten()
 }
 
-/// The `x[k]` nodes of an array parameter.
-fn elements(g: &Graph, param: Id) -> Vec<(u32, Id)> {
+/// Where an element read of a sequence is: a literal index, or a node computing it.
+#[derive(Clone, Copy, PartialEq)]
+enum At {
+    Literal(u32),
+    Node(Id),
+}
+
+/// The element reads of a sequence parameter at the top level: `x[0]` and `x[i]`.
+fn elements(g: &Graph, param: Id) -> Vec<(At, Id)> {
     g.ids()
         .filter_map(|id| match g[id].op {
-            Op::Index(k) if g[id].args[0] == param => Some((k, id)),
+            Op::Index(k) if g[id].args[0] == param => Some((At::Literal(k), id)),
+            Op::IndexDyn if g[id].args[0] == param && g.block_of(id) == ROOT => {
+                Some((At::Node(g[id].args[1]), id))
+            }
             _ => None,
         })
         .collect()

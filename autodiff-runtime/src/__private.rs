@@ -442,3 +442,94 @@ pub fn trace_node<V: ToTensor, G: ToTensor<Elem = V::Elem>>(
         grad,
     })
 }
+
+/// A sequence of floats a function differentiates: `Vec<T>`, `[T; N]`, `&[T]`.
+pub trait Seq {
+    type Elem: Float;
+    type Grad: Clone + AsRef<[Self::Elem]> + AsMut<[Self::Elem]>;
+    fn elems(&self) -> &[Self::Elem];
+    /// A zero gradient of the same length.
+    fn zero_grad(&self) -> Self::Grad;
+}
+
+impl<T: Float> Seq for Vec<T> {
+    type Elem = T;
+    type Grad = Vec<T>;
+    fn elems(&self) -> &[T] {
+        self
+    }
+    fn zero_grad(&self) -> Vec<T> {
+        vec![T::zero(); self.len()]
+    }
+}
+
+impl<T: Float> Seq for [T] {
+    type Elem = T;
+    type Grad = Vec<T>;
+    fn elems(&self) -> &[T] {
+        self
+    }
+    fn zero_grad(&self) -> Vec<T> {
+        vec![T::zero(); self.len()]
+    }
+}
+
+impl<T: Float, const N: usize> Seq for [T; N] {
+    type Elem = T;
+    type Grad = [T; N];
+    fn elems(&self) -> &[T] {
+        self
+    }
+    fn zero_grad(&self) -> [T; N] {
+        [T::zero(); N]
+    }
+}
+
+impl<S: Seq + ?Sized> Seq for &S {
+    type Elem = S::Elem;
+    type Grad = S::Grad;
+    fn elems(&self) -> &[S::Elem] {
+        (**self).elems()
+    }
+    fn zero_grad(&self) -> S::Grad {
+        (**self).zero_grad()
+    }
+}
+
+/// The zero gradient of a sequence parameter (`Vec<T>` for slices and vectors).
+#[inline]
+pub fn seq_zeros<S: Seq + ?Sized>(s: &S) -> S::Grad {
+    s.zero_grad()
+}
+
+/// The sum of two sequence gradients.
+pub fn seq_add<G: Clone + AsMut<[T]> + AsRef<[T]>, T: Float>(a: &G, b: &G) -> G {
+    let mut out = a.clone();
+    for (o, &v) in out.as_mut().iter_mut().zip(b.as_ref()) {
+        *o = *o + v;
+    }
+    out
+}
+
+/// `s[i]` for any sequence.
+#[inline(always)]
+#[track_caller]
+pub fn seq_get<S: Seq + ?Sized>(s: &S, i: usize) -> S::Elem {
+    s.elems()[i]
+}
+
+/// The number of iterations of `lo..hi` (or `lo..=hi`), for sizing a tape once.
+#[inline(always)]
+pub fn trip_count<I: num_traits::PrimInt>(lo: I, hi: I, inclusive: bool) -> usize {
+    let (lo, hi) = (lo.to_i128().unwrap_or(0), hi.to_i128().unwrap_or(0));
+    let n = if inclusive { hi - lo + 1 } else { hi - lo };
+    n.max(0) as usize
+}
+
+/// A sequence gradient that is zero but for `v` at `i`.
+#[track_caller]
+pub fn one_hot<S: Seq + ?Sized>(s: &S, i: usize, v: S::Elem) -> S::Grad {
+    let mut g = s.zero_grad();
+    g.as_mut()[i] = v;
+    g
+}

@@ -152,6 +152,9 @@ impl<'a> Formula<'a> {
                 format!("{path}{suffix}({})", list.join(", "))
             }
             Op::Project(i) => format!("{}.{i}", self.operand(args[0])),
+            Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) | Op::OneHot => {
+                "(for loop)".to_string()
+            }
             // Derivative helpers, in the body's syntax (their values at the kinks aside).
             Op::PowfGradX => format!(
                 "{}*{}**({} - 1)",

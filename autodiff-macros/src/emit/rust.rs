@@ -25,18 +25,46 @@ pub(crate) struct Emitter<'a> {
     done_branches: HashSet<u32>,
     /// Final values already moved out (a second use clones).
     moved: std::cell::RefCell<HashSet<Id>>,
+    /// How each parameter is written, and whether it is a reference.
+    params: Vec<(TokenStream, bool)>,
+    /// Prefix of generated names: `__t` in a function, `__l0_t` in loop 0's body.
+    prefix: String,
 }
 
 impl<'a> Emitter<'a> {
     /// Prepares to write the nodes that `roots` depend on.
     pub fn new(g: &'a Graph, sig: &'a Sig, roots: &[Id]) -> Emitter<'a> {
+        let params = sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        Emitter::with_params(g, sig, roots, params, "__".to_string())
+    }
+
+    /// An emitter for a loop body, whose parameters are written as given.
+    fn with_params(
+        g: &'a Graph,
+        sig: &'a Sig,
+        roots: &[Id],
+        params: Vec<(TokenStream, bool)>,
+        prefix: String,
+    ) -> Emitter<'a> {
         let mut needed = vec![false; g.len()];
         let mut stack: Vec<Id> = roots.to_vec();
         while let Some(id) = stack.pop() {
             if std::mem::replace(&mut needed[id.index()], true) {
                 continue;
             }
-            stack.extend(g[id].args.iter().copied());
+            match g[id].op {
+                // A backward loop needs the forward loop only for its tape.
+                Op::LoopPullback(k) if taped_carried(g, k).is_empty() => {
+                    let the_loop = g[id].args[0];
+                    stack.extend(g[the_loop].args.iter().copied());
+                    stack.extend(g[id].args[1..].iter().copied());
+                }
+                _ => stack.extend(g[id].args.iter().copied()),
+            }
             if let Op::Phi(b) = g[id].op {
                 stack.push(g.branches[b as usize].cond);
             }
@@ -48,6 +76,8 @@ impl<'a> Emitter<'a> {
             inline: HashSet::new(),
             done_branches: HashSet::new(),
             moved: Default::default(),
+            params,
+            prefix,
         }
     }
 
@@ -149,13 +179,18 @@ impl<'a> Emitter<'a> {
     }
 
     fn name(&self, id: Id) -> TokenStream {
-        format_ident!("__t{}", id.index()).into_token_stream()
+        format_ident!("{}t{}", self.prefix, id.index()).into_token_stream()
+    }
+
+    /// A name for something of loop k: `__l0_tape`, `__l0_c3`.
+    fn loop_name(&self, k: u32, what: &str) -> proc_macro2::Ident {
+        format_ident!("{}l{}_{}", self.prefix, k, what)
     }
 
     /// A node as an operand, by value: a name, a parameter or a literal.
     pub fn operand(&self, id: Id) -> TokenStream {
         match self.g[id].op {
-            Op::Param(i) => self.sig.params[i as usize].ident.to_token_stream(),
+            Op::Param(i) => self.params[i as usize].0.clone(),
             Op::Const(bits) => self.literal(f64::from_bits(bits), false),
             Op::Cotangent => quote!(cotangent),
             _ => self.name(id),
@@ -165,7 +200,7 @@ impl<'a> Emitter<'a> {
     /// Whether the node's value is already a reference (`&Tensor` parameter, cotangent).
     fn is_ref(&self, id: Id) -> bool {
         match self.g[id].op {
-            Op::Param(i) => self.sig.params[i as usize].by_ref,
+            Op::Param(i) => self.params[i as usize].1,
             Op::Cotangent => self.sig.ret_kind == Kind::Tensor,
             _ => false,
         }
@@ -273,6 +308,10 @@ impl<'a> Emitter<'a> {
                 let sym: TokenStream = sym.parse().expect("operator token");
                 let (a, b) = (&vals[0], &vals[1]);
                 let boolean = self.g.kind(id) == Kind::Bool;
+                if op == Op::Add && matches!(self.g.kind(id), Kind::Array | Kind::Slice) {
+                    let (a, b) = (&refs[0], &refs[1]);
+                    return quote!(#rt::seq_add(#a, #b));
+                }
                 if self.scalar(id) || boolean {
                     quote!(#a #sym #b)
                 } else {
@@ -302,6 +341,11 @@ impl<'a> Emitter<'a> {
                 } else {
                     quote!(#rt::#name(#(#refs),*))
                 }
+            }
+            Style::Runtime
+                if op == Op::ZerosLike && matches!(self.g.kind(id), Kind::Array | Kind::Slice) =>
+            {
+                quote!(#rt::seq_zeros(#(#refs),*))
             }
             Style::Runtime => quote!(#rt::#name(#(#refs),*)),
             Style::Special => self.special(id),
@@ -367,8 +411,289 @@ impl<'a> Emitter<'a> {
                 let field = syn::Index::from(i as usize);
                 quote!(#pb.#field)
             }
+            Op::IndexDyn => {
+                let seq = self.operand(node.args[0]);
+                let at = self.operand(node.args[1]);
+                quote!(#seq[#at])
+            }
+            Op::OneHot => {
+                let (d, seq, at) = (
+                    self.operand(node.args[0]),
+                    self.by_ref(node.args[1]),
+                    self.operand(node.args[2]),
+                );
+                quote!(::autodiff::__private::one_hot(#seq, #at, #d))
+            }
+            Op::Loop(k) => self.forward_loop(id, k),
+            Op::LoopPullback(k) => self.backward_loop(id, k),
+            Op::LoopOut(j) | Op::LoopGrad(j) => {
+                let tuple = self.operand(node.args[0]);
+                let field = syn::Index::from(j as usize);
+                quote!(#tuple.#field)
+            }
             Op::Phi(_) => unreachable!("a Phi is written by its branch"),
             _ => unreachable!("not a special op"),
+        }
+    }
+
+    /// How a loop body's parameters are written: carried variables as `__lK_cP`, other inputs
+    /// as the enclosing values, then the loop variable and the seeds `__lK_dJ`.
+    fn body_params(&self, loop_id: Id, k: u32) -> Vec<(TokenStream, bool)> {
+        let info = &self.g.loops[k as usize];
+        let args = &self.g[loop_id].args;
+        let mut params: Vec<(TokenStream, bool)> = (0..info.n_inputs)
+            .map(|p| {
+                if info.carried.iter().any(|&(c, _)| c == p) {
+                    (
+                        self.loop_name(k, &format!("c{p}")).into_token_stream(),
+                        false,
+                    )
+                } else {
+                    (self.operand(args[2 + p]), self.is_ref(args[2 + p]))
+                }
+            })
+            .collect();
+        params.push((info.var.clone(), false));
+        for j in 0..info.seeds.len() {
+            params.push((
+                self.loop_name(k, &format!("d{j}")).into_token_stream(),
+                false,
+            ));
+        }
+        params
+    }
+
+    fn body_emitter(&self, loop_id: Id, k: u32, roots: &[Id]) -> Emitter<'a> {
+        let info = &self.g.loops[k as usize];
+        let prefix = format!("{}l{}_", self.prefix, k);
+        Emitter::with_params(
+            &info.body,
+            self.sig,
+            roots,
+            self.body_params(loop_id, k),
+            prefix,
+        )
+    }
+
+    fn range(&self, loop_id: Id, k: u32) -> TokenStream {
+        let info = &self.g.loops[k as usize];
+        let (lo, hi) = (
+            self.operand(self.g[loop_id].args[0]),
+            self.operand(self.g[loop_id].args[1]),
+        );
+        if info.inclusive {
+            quote!(#lo..=#hi)
+        } else {
+            quote!(#lo..#hi)
+        }
+    }
+
+    /// The loop itself; its value is the tuple of carried variables' final values, and the tape
+    /// of their values at the start of every iteration when a pullback of this loop is written.
+    fn forward_loop(&self, id: Id, k: u32) -> TokenStream {
+        let info = &self.g.loops[k as usize];
+        let args = &self.g[id].args;
+        let taped = !taped_carried(self.g, k).is_empty()
+            && self.g.ids().any(|u| {
+                self.needed[u.index()]
+                    && matches!(self.g[u].op, Op::LoopPullback(_))
+                    && self.g[u].args[0] == id
+            });
+        let carried: Vec<(proc_macro2::Ident, TokenStream)> = info
+            .carried
+            .iter()
+            .map(|&(p, _)| (self.loop_name(k, &format!("c{p}")), self.owned(args[2 + p])))
+            .collect();
+        let roots: Vec<Id> = info.carried.iter().map(|&(_, out)| out).collect();
+        let mut body = self.body_emitter(id, k, &roots);
+        let stmts = body.statements();
+        let next: Vec<proc_macro2::Ident> = info
+            .carried
+            .iter()
+            .map(|&(p, _)| self.loop_name(k, &format!("n{p}")))
+            .collect();
+        let next_values: Vec<TokenStream> = info
+            .carried
+            .iter()
+            .map(|&(_, out)| body.owned(out))
+            .collect();
+        let vars: Vec<&proc_macro2::Ident> = carried.iter().map(|(v, _)| v).collect();
+        let inits: Vec<&TokenStream> = carried.iter().map(|(_, i)| i).collect();
+        let var = &info.var;
+        let range = self.range(id, k);
+        let tape = self.loop_name(k, "tape");
+        let (make_tape, record, result_tape) = if taped {
+            let (lo, hi) = (self.operand(args[0]), self.operand(args[1]));
+            let inclusive = info.inclusive;
+            let keep = taped_carried(self.g, k);
+            let saved = info
+                .carried
+                .iter()
+                .filter(|(p, _)| keep.contains(p))
+                .map(|&(p, out)| {
+                    let v = self.loop_name(k, &format!("c{p}"));
+                    if info.body.kind(out) == Kind::Scalar || info.body.kind(out) == Kind::Int {
+                        quote!(#v)
+                    } else {
+                        quote!(::core::clone::Clone::clone(&#v))
+                    }
+                });
+            (
+                quote!(let mut #tape = ::std::vec::Vec::with_capacity(::autodiff::__private::trip_count(#lo, #hi, #inclusive));),
+                quote!(#tape.push((#(#saved,)*));),
+                quote!(#tape,),
+            )
+        } else {
+            (quote!(), quote!(), quote!())
+        };
+        quote!({
+            #(let mut #vars = #inits;)*
+            #make_tape
+            for #var in #range {
+                #record
+                #stmts
+                #(let #next = #next_values;)*
+                #(#vars = #next;)*
+            }
+            (#(#vars,)* #result_tape)
+        })
+    }
+
+    /// The backward loop: iterations in reverse, each restoring the carried variables from the
+    /// tape, recomputing the body, and running its backward pass.
+    fn backward_loop(&self, id: Id, k: u32) -> TokenStream {
+        let info = &self.g.loops[k as usize];
+        let loop_id = self.g[id].args[0];
+        let seeds = &self.g[id].args[1..];
+        let args = &self.g[loop_id].args;
+        let body = &info.body;
+        let adj = info
+            .adj
+            .as_ref()
+            .expect("a pullback is built only for a differentiated loop");
+        let adj_of = |b: Id| adj.get(b.index()).copied().flatten();
+        let param_of = |p: usize| body.ids().find(|&b| body[b].op == Op::Param(p as u16));
+        let tape = self.loop_name(k, "tape");
+        let nc = syn::Index::from(info.carried.len());
+        let mut roots = Vec::new();
+        let mut pre = TokenStream::new();
+        let mut post = TokenStream::new();
+        // Seeds: the adjoints of the carried variables, updated every iteration.
+        for (j, &(p, _)) in info.carried.iter().enumerate() {
+            let d = self.loop_name(k, &format!("d{j}"));
+            let seed = self.owned(seeds[j]);
+            pre.extend(quote!(let mut #d = #seed;));
+            let next = self.loop_name(k, &format!("e{j}"));
+            match param_of(p).and_then(adj_of) {
+                Some(a) => {
+                    roots.push(a);
+                    let a = node_ref(a);
+                    post.extend(quote!(let #next = #a;));
+                }
+                None => {
+                    let zero = self.zero_of(body.kind(info.carried[j].1), &d.to_token_stream());
+                    post.extend(quote!(let #next = #zero;));
+                }
+            }
+        }
+        // Accumulators for the other inputs.
+        let mut grads = Vec::new();
+        for p in 0..info.n_inputs {
+            if info.carried.iter().any(|&(c, _)| c == p)
+                || !crate::diff::loop_input_has_grad(self.g, k, p)
+            {
+                continue;
+            }
+            let acc = self.loop_name(k, &format!("a{p}"));
+            let outer = args[2 + p];
+            let kind = self.g.kind(outer);
+            let outer_ref = self.by_ref(outer);
+            let zero = match kind {
+                Kind::Array | Kind::Slice => quote!(::autodiff::__private::seq_zeros(#outer_ref)),
+                Kind::Scalar => self.literal(0.0, true),
+                _ => quote!(::autodiff::__private::zeros_like(#outer_ref)),
+            };
+            pre.extend(quote!(let mut #acc = #zero;));
+            let param = param_of(p);
+            if let Some(a) = param.and_then(adj_of) {
+                roots.push(a);
+                let a = node_ref(a);
+                let sum = match kind {
+                    Kind::Scalar => quote!(#acc + #a),
+                    Kind::Array | Kind::Slice => quote!(::autodiff::__private::seq_add(&#acc, &#a)),
+                    _ => quote!(::autodiff::__private::add(&#acc, &#a)),
+                };
+                post.extend(quote!(#acc = #sum;));
+            }
+            for b in body.ids() {
+                if body[b].op != Op::IndexDyn || Some(body[b].args[0]) != param {
+                    continue;
+                }
+                let Some(a) = adj_of(b) else { continue };
+                let at = body[b].args[1];
+                roots.push(a);
+                roots.push(at);
+                let (a, at) = (node_ref(a), node_ref(at));
+                post.extend(quote!(let __e = #acc[#at]; #acc[#at] = __e + #a;));
+            }
+            grads.push((2 + p, acc));
+        }
+        let mut e = self.body_emitter(loop_id, k, &roots);
+        let stmts = e.statements();
+        // `@N` in `post` stands for body node N.
+        let post = substitute_nodes(post, &|n| e.operand(body.id(n)));
+        let keep = taped_carried(self.g, k);
+        let carried_vars: Vec<proc_macro2::Ident> = info
+            .carried
+            .iter()
+            .filter(|(p, _)| keep.contains(p))
+            .map(|&(p, _)| self.loop_name(k, &format!("c{p}")))
+            .collect();
+        let d_vars: Vec<proc_macro2::Ident> = (0..info.carried.len())
+            .map(|j| self.loop_name(k, &format!("d{j}")))
+            .collect();
+        let e_vars: Vec<proc_macro2::Ident> = (0..info.carried.len())
+            .map(|j| self.loop_name(k, &format!("e{j}")))
+            .collect();
+        let var = &info.var;
+        let range = self.range(loop_id, k);
+        let the_loop = self.operand(loop_id);
+        let components = (0..args.len()).map(|i| {
+            if let Some(j) = info.carried.iter().position(|&(p, _)| p + 2 == i) {
+                let d = &d_vars[j];
+                quote!(#d)
+            } else if let Some((_, acc)) = grads.iter().find(|(a, _)| *a == i) {
+                quote!(#acc)
+            } else {
+                quote!(())
+            }
+        });
+        let (take_tape, restore) = if keep.is_empty() {
+            (quote!(), quote!())
+        } else {
+            (
+                quote!(let mut #tape = #the_loop.#nc;),
+                quote!(let (#(#carried_vars,)*) = #tape.pop().expect("one tape entry per iteration");),
+            )
+        };
+        quote!({
+            #take_tape
+            #pre
+            for #var in (#range).rev() {
+                #restore
+                #stmts
+                #post
+                #(#d_vars = #e_vars;)*
+            }
+            (#(#components,)*)
+        })
+    }
+
+    /// A zero of the given kind, shaped like `like` for tensors.
+    fn zero_of(&self, kind: Kind, like: &TokenStream) -> TokenStream {
+        match kind {
+            Kind::Tensor | Kind::Unknown => quote!(::autodiff::__private::zeros_like(&#like)),
+            _ => self.literal(0.0, true),
         }
     }
 
@@ -457,6 +782,82 @@ pub(crate) fn call_checks(g: &Graph) -> TokenStream {
         }
     }
     out
+}
+
+/// The carried variables (input positions) whose values the backward loop reads: only these
+/// go on the tape.
+pub(crate) fn taped_carried(g: &Graph, k: u32) -> Vec<usize> {
+    let info = &g.loops[k as usize];
+    let Some(adj) = &info.adj else {
+        return Vec::new();
+    };
+    let body = &info.body;
+    let adj_of = |b: Id| adj.get(b.index()).copied().flatten();
+    let mut roots = Vec::new();
+    for b in body.ids() {
+        match body[b].op {
+            Op::Param(p) if (p as usize) < info.n_inputs => roots.extend(adj_of(b)),
+            Op::IndexDyn if body.block_of(b) == ROOT => {
+                if let Some(a) = adj_of(b) {
+                    roots.push(a);
+                    roots.push(body[b].args[1]);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut seen = vec![false; body.len()];
+    while let Some(b) = roots.pop() {
+        if std::mem::replace(&mut seen[b.index()], true) {
+            continue;
+        }
+        roots.extend(body[b].args.iter().copied());
+        if let Op::Phi(br) = body[b].op {
+            roots.push(body.branches[br as usize].cond);
+        }
+    }
+    info.carried
+        .iter()
+        .map(|&(p, _)| p)
+        .filter(|&p| {
+            body.ids()
+                .any(|b| seen[b.index()] && body[b].op == Op::Param(p as u16))
+        })
+        .collect()
+}
+
+/// `@N`: a placeholder for body node N, filled in once the body's emitter exists.
+fn node_ref(id: Id) -> TokenStream {
+    let n = Literal::usize_unsuffixed(id.index());
+    quote!(@#n)
+}
+
+/// Replaces `@N` (a `Punct('@')` then an integer literal) by `node(N)`.
+fn substitute_nodes(tokens: TokenStream, node: &dyn Fn(usize) -> TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(tt) = iter.next() {
+        match tt {
+            TokenTree::Punct(p) if p.as_char() == '@' => {
+                if let Some(TokenTree::Literal(l)) = iter.next() {
+                    let n: usize = l
+                        .to_string()
+                        .trim_end_matches("usize")
+                        .parse()
+                        .expect("node number");
+                    out.extend(node(n));
+                }
+            }
+            TokenTree::Group(g) => {
+                let mut ng =
+                    proc_macro2::Group::new(g.delimiter(), substitute_nodes(g.stream(), node));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// `path::to::f` → `path::to::__f_pullback`, keeping generic arguments.

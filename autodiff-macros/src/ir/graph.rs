@@ -46,8 +46,10 @@ pub(crate) enum Kind {
     Scalar,
     /// `Tensor<T>`.
     Tensor,
-    /// `[T; N]`: read by constant index.
+    /// `[T; N]`: read by index.
     Array,
+    /// `&[T]` or `Vec<T>`: read by index; its gradient is a `Vec<T>`.
+    Slice,
     /// An integer: counters, sizes.
     Int,
     Bool,
@@ -77,6 +79,24 @@ pub(crate) struct Opaque {
     pub tokens: TokenStream,
     pub span: Span,
     pub kind: Kind,
+}
+
+/// A `for` loop: its body is a graph of its own, whose parameters are the enclosing
+/// variables (inputs), the loop variable, and one seed per carried variable.
+pub(crate) struct LoopInfo {
+    pub body: Graph,
+    /// The loop variable as written (`i`, `_step`, `_`).
+    pub var: proc_macro2::TokenStream,
+    pub inclusive: bool,
+    /// Number of inputs: body parameter p is argument 2 + p of the `Loop` node.
+    pub n_inputs: usize,
+    /// Variables the body assigns: (input position, body node of the value at the end of an
+    /// iteration).
+    pub carried: Vec<(usize, Id)>,
+    /// Body parameter holding the adjoint of each carried variable (backward pass).
+    pub seeds: Vec<usize>,
+    /// The body's reverse sweep, seeded by `seeds`, if any input is differentiated.
+    pub adj: Option<Vec<Option<Id>>>,
 }
 
 /// A call to another `#[differentiable]` function; its pullback is `__{name}_pullback`.
@@ -120,6 +140,7 @@ pub(crate) struct Graph {
     pub spans: HashMap<Id, Span>,
     /// The `let` (or assigned) name of a node, for traces: the first name it got.
     pub names: HashMap<Id, String>,
+    pub loops: Vec<LoopInfo>,
     pub params: Vec<ParamInfo>,
     /// Kind of the seed of the reverse sweep (the function's result).
     pub result_kind: Kind,
@@ -151,6 +172,7 @@ impl Graph {
             calls: Vec::new(),
             spans: HashMap::new(),
             names: HashMap::new(),
+            loops: Vec::new(),
             params,
             result_kind,
             current: super::graph::ROOT,

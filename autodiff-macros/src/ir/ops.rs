@@ -29,6 +29,22 @@ pub(crate) enum Op {
     Project(u32),
     /// The value of an `if`: `Graph::branches[b]`; operands are the `then` and `else` values.
     Phi(u32),
+    /// `x[i]` for an index computed at run time; operands: the sequence, the index.
+    IndexDyn,
+    /// A `for` loop: `Graph::loops[k]`; operands: the bounds, then the body's inputs. Its value
+    /// is the tuple of the carried variables' final values (and, when a pullback needs it, the
+    /// tape of their values at the start of every iteration).
+    Loop(u32),
+    /// A sequence gradient: zero but for the adjoint `d` at one index; operands `d`, the
+    /// sequence, the index.
+    OneHot,
+    /// Carried variable j of a loop, after it.
+    LoopOut(u32),
+    /// The backward loop: operands are the `Loop` node and the adjoint of each carried
+    /// variable; its value holds the adjoint of every input of the loop.
+    LoopPullback(u32),
+    /// Adjoint of argument i of a loop, from its pullback.
+    LoopGrad(u32),
 
     // Booleans (conditions): not differentiable, never active.
     Lt,
@@ -152,6 +168,12 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::Pullback(_) => "pullback",
         Op::Project(_) => "project",
         Op::Phi(_) => "if",
+        Op::IndexDyn => "index",
+        Op::OneHot => "one_hot",
+        Op::Loop(_) => "for",
+        Op::LoopOut(_) => "loop_out",
+        Op::LoopPullback(_) => "loop_pullback",
+        Op::LoopGrad(_) => "loop_grad",
         Op::Lt => "lt",
         Op::Le => "le",
         Op::Gt => "gt",
@@ -241,6 +263,10 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Index(_)
         | Op::Call(_) => Style::Special,
         Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
+        Op::IndexDyn | Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) => {
+            Style::Special
+        }
+        Op::OneHot => Style::Special,
         Op::SumAxis(_) | Op::MeanAxis(_) | Op::UnsumAxis(_) | Op::UnmeanAxis(_) | Op::Powi(_) => {
             Style::Special
         }
@@ -400,7 +426,18 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
     let k = |i: usize| g.kind(args[i]);
     match op {
         Op::Param(i) => g.params[i as usize].kind,
-        Op::Const(_) | Op::Index(_) => Kind::Scalar,
+        Op::Const(_) | Op::Index(_) | Op::IndexDyn => Kind::Scalar,
+        Op::Loop(_) | Op::LoopPullback(_) => Kind::Unknown,
+        Op::OneHot => k(1),
+        Op::LoopOut(j) => {
+            let info = &g.loops[loop_index(g, args[0]) as usize];
+            let (_, body_node) = info.carried[j as usize];
+            info.body.kind(body_node)
+        }
+        Op::LoopGrad(i) => {
+            let lp = g[args[0]].args[0];
+            g.kind(g[lp].args[i as usize])
+        }
         Op::Cotangent => g.result_kind,
         Op::Opaque(k) => g.opaques[k as usize].kind,
         Op::Call(_) | Op::Pullback(_) => Kind::Unknown,
@@ -537,8 +574,18 @@ pub(crate) enum NoRule {
     Opaque,
     /// A `clamp` bound depends on a differentiated value.
     ClampBound,
-    /// A second derivative through a call or a matrix product.
+    /// A second derivative through a call, a loop or a matrix product.
     SecondOrder,
+    /// A loop: the sweep builds its pullback from the adjoints of all its outputs.
+    Loop,
+}
+
+/// The loop number of a `Loop` node.
+pub(crate) fn loop_index(g: &Graph, id: Id) -> u32 {
+    match g[id].op {
+        Op::Loop(k) => k,
+        _ => unreachable!("a LoopOut reads a Loop"),
+    }
 }
 
 fn sum_to(g: &mut Graph, c: Id, like: Id) -> Id {
@@ -588,6 +635,16 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         Op::Pullback(_) | Op::Project(_) => return Err(NoRule::SecondOrder),
         // Handled by the sweep itself, which knows the arms.
         Op::Phi(_) => vec![],
+        // At the top level of a body the emitter scatters the adjoint into the sequence's
+        // gradient; inside an `if` arm it leaves the arm as a one-hot sequence gradient.
+        Op::IndexDyn if g.block_of(out) == crate::ir::graph::ROOT => vec![],
+        Op::IndexDyn => vec![(a(0), g.add_raw(Op::OneHot, vec![d, a(0), a(1)]))],
+        Op::OneHot => vec![(a(0), g.add_raw(Op::IndexDyn, vec![d, a(2)]))],
+        // One backward loop for all carried variables: each `LoopOut` forwards its adjoint to
+        // the loop, whose pullback takes them all.
+        Op::LoopOut(_) => vec![],
+        Op::Loop(_) => return Err(NoRule::Loop),
+        Op::LoopPullback(_) | Op::LoopGrad(_) => return Err(NoRule::SecondOrder),
 
         Op::Neg => vec![(a(0), g.neg(d))],
         Op::Add => vec![(a(0), sum_to(g, d, a(0))), (a(1), sum_to(g, d, a(1)))],

@@ -8,7 +8,7 @@ use syn::{BinOp, Expr, ExprIf, Lit, Pat, Stmt, UnOp};
 use super::power::POW;
 use super::sig::Sig;
 use crate::errors::Errors;
-use crate::ir::graph::{Opaque, ParamInfo, ROOT};
+use crate::ir::graph::{LoopInfo, Opaque, ParamInfo, ROOT};
 use crate::ir::ops;
 use crate::ir::{Graph, Id, Kind, Op};
 
@@ -161,11 +161,8 @@ impl Lower<'_> {
                             _ => {}
                         }
                     }
-                    Expr::While(_)
-                    | Expr::Loop(_)
-                    | Expr::ForLoop(_)
-                    | Expr::Closure(_)
-                    | Expr::Macro(_) => {
+                    Expr::ForLoop(f) => self.for_loop(f),
+                    Expr::While(_) | Expr::Loop(_) | Expr::Closure(_) | Expr::Macro(_) => {
                         self.reject(expr);
                     }
                     Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
@@ -426,9 +423,11 @@ impl Lower<'_> {
     fn reject(&mut self, e: &Expr) -> Option<Id> {
         let (at, msg): (TokenStream, &str) = match e {
             Expr::Match(m) => (m.match_token.to_token_stream(), "`match` is not supported in a #[differentiable] body; use `if`/`else`"),
-            Expr::While(w) => (w.while_token.to_token_stream(), "`while` loops are not supported in a #[differentiable] body; compute a fixed number of steps with straight-line code, or give the function a custom rule with `#[differentiable(vjp = rule)]`"),
-            Expr::Loop(l) => (l.loop_token.to_token_stream(), "`loop` is not supported in a #[differentiable] body; compute a fixed number of steps with straight-line code, or give the function a custom rule with `#[differentiable(vjp = rule)]`"),
-            Expr::ForLoop(f) => (f.for_token.to_token_stream(), "`for` loops over differentiated values are not supported yet; write the steps out, or give the function a custom rule with `#[differentiable(vjp = rule)]`"),
+            Expr::While(w) => (w.while_token.to_token_stream(), "`while` loops are not supported in a #[differentiable] body; loop over a range whose bounds do not depend on a differentiated value: `for i in 0..n`"),
+            Expr::Loop(l) => (l.loop_token.to_token_stream(), "`loop` is not supported in a #[differentiable] body; loop over a range whose bounds do not depend on a differentiated value: `for i in 0..n`"),
+            Expr::Break(b) => (b.break_token.to_token_stream(), "`break` is not supported in a #[differentiable] body: a loop runs its whole range; guard the body with `if` instead"),
+            Expr::Continue(c) => (c.continue_token.to_token_stream(), "`continue` is not supported in a #[differentiable] body; guard the rest of the body with `if` instead"),
+            Expr::ForLoop(f) => (f.for_token.to_token_stream(), "a `for` loop has no value; write it as a statement and read the variables it updates"),
             Expr::Closure(c) => (c.or1_token.to_token_stream(), "closures are not supported in a #[differentiable] body; write the expression inline or as another #[differentiable] function"),
             Expr::Macro(m) => (m.mac.path.to_token_stream(), "macro calls are not supported in a #[differentiable] body; compute the value with expressions"),
             Expr::Tuple(_) => (e.to_token_stream(), "tuples are not supported in a #[differentiable] body; return one float or tensor and use one `let` per value"),
@@ -753,27 +752,204 @@ impl Lower<'_> {
     }
 
     fn index(&mut self, whole: &Expr, ix: &syn::ExprIndex) -> Option<Id> {
-        if !self.touches_active(whole) {
-            return Some(self.opaque(whole, Kind::Unknown));
+        let base = match strip(&ix.expr) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .flatten(),
+            _ => None,
+        };
+        let base = match base {
+            Some(b) if matches!(self.g.kind(b), Kind::Array | Kind::Slice) => b,
+            _ if !self.touches_active(whole) => return Some(self.opaque(whole, Kind::Unknown)),
+            _ => {
+                return self.error(
+                    &ix.expr,
+                    "only `[T; N]`, `&[T]` and `Vec<T>` values can be indexed in a #[differentiable] body",
+                )
+            }
+        };
+        if let Some(k) = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok()) {
+            // Element reads live in the root block, beside the parameter.
+            let here = std::mem::replace(&mut self.g.current, ROOT);
+            let id = self.g.add_raw(Op::Index(k), vec![base]);
+            self.g.current = here;
+            return Some(id);
         }
-        let base = self.expr(&ix.expr)?;
-        if self.g.kind(base) != Kind::Array {
-            return self.error(
-                &ix.expr,
-                "only `[T; N]` parameters can be indexed in a #[differentiable] body",
-            );
-        }
-        let Some(k) = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok()) else {
+        let at = self.expr(&ix.index)?;
+        if self.g.is_active(at) || !matches!(self.g.kind(at), Kind::Int | Kind::Unknown) {
             return self.error(
                 &ix.index,
-                "an array must be indexed with an integer literal here, such as `x[0]`",
+                "an index must be an integer that does not depend on a differentiated value, such as a loop variable `x[i]` or `x[n - 1 - i]`",
             );
+        }
+        Some(self.g.add_raw(Op::IndexDyn, vec![base, at]))
+    }
+
+    /// A `for` loop over an integer range. Its body becomes a graph of its own (see
+    /// `LoopInfo`); the variables it assigns are carried from one iteration to the next.
+    fn for_loop(&mut self, f: &syn::ExprForLoop) {
+        if let Some(label) = &f.label {
+            self.error(
+                label,
+                "loop labels are not supported in a #[differentiable] body",
+            );
+            return;
+        }
+        let var = match &*f.pat {
+            Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() && p.mutability.is_none() => {
+                p.ident.to_token_stream()
+            }
+            Pat::Wild(w) => w.to_token_stream(),
+            other => {
+                self.error(other, "a `for` loop variable must be a name, such as `i`");
+                return;
+            }
         };
-        // Element reads live in the root block, beside the parameter.
-        let here = std::mem::replace(&mut self.g.current, ROOT);
-        let id = self.g.add_raw(Op::Index(k), vec![base]);
-        self.g.current = here;
-        Some(id)
+        let range = match strip(&f.expr) {
+            Expr::Range(r) => r,
+            other => {
+                self.error(other, "only integer ranges can be iterated in a #[differentiable] body: write `for i in 0..xs.len()` and index with `xs[i]` (iterator chains with closures are not supported)");
+                return;
+            }
+        };
+        let (Some(lo), Some(hi)) = (&range.start, &range.end) else {
+            self.error(range, "a loop range needs both bounds, as in `0..n`");
+            return;
+        };
+        let (Some(lo), Some(hi)) = (self.bound(lo), self.bound(hi)) else {
+            return;
+        };
+        let inclusive = matches!(range.limits, syn::RangeLimits::Closed(_));
+
+        // The body's inputs: every variable in scope (the unused ones cost nothing).
+        let inputs: Vec<(usize, String, Id)> = self
+            .env
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, (name, v))| v.map(|v| (pos, name.clone(), v)))
+            .collect();
+        let mut assigned = Assigned::default();
+        syn::visit::Visit::visit_block(&mut assigned, &f.body);
+        let any_active = inputs.iter().any(|(_, _, v)| self.g.is_active(*v));
+        let mut infos: Vec<ParamInfo> = inputs
+            .iter()
+            .map(|(_, name, v)| {
+                let kind = self.g.kind(*v);
+                // A float assigned in the body carries gradient once any input does.
+                let carries = any_active
+                    && assigned.0.contains(name)
+                    && matches!(kind, Kind::Scalar | Kind::Tensor | Kind::Unknown);
+                ParamInfo {
+                    kind,
+                    active: self.g.is_active(*v) || carries,
+                }
+            })
+            .collect();
+        infos.push(ParamInfo {
+            kind: Kind::Int,
+            active: false,
+        });
+        let mut body_graph = Graph::new(infos, Kind::Unknown);
+        let params: Vec<Id> = (0..inputs.len()).map(|p| body_graph.param(p)).collect();
+        let var_param = inputs.len();
+        let var_id = body_graph.param(var_param);
+        let mut env: Vec<(String, Option<Id>)> = inputs
+            .iter()
+            .zip(&params)
+            .map(|((_, name, _), &p)| (name.clone(), Some(p)))
+            .collect();
+        if let Pat::Ident(p) = &*f.pat {
+            env.push((p.ident.to_string(), Some(var_id)));
+        }
+        let mut body = Lower {
+            g: body_graph,
+            errors: self.errors,
+            env,
+            sig: self.sig,
+            failed: false,
+        };
+        body.scoped(&f.body.stmts, Mode::Inner);
+        if body.failed {
+            self.failed = true;
+            return;
+        }
+        let carried: Vec<(usize, Id)> = (0..inputs.len())
+            .filter_map(|p| match body.env[p].1 {
+                Some(v) if v != params[p] => Some((p, v)),
+                _ => None,
+            })
+            .collect();
+        let mut body_graph = body.g;
+        // One seed parameter per carried variable: the adjoint of its value after an iteration.
+        let mut seeds = Vec::new();
+        let mut seed_pairs = Vec::new();
+        for &(_, out) in &carried {
+            let kind = body_graph.kind(out);
+            body_graph.params.push(ParamInfo {
+                kind,
+                active: false,
+            });
+            let idx = body_graph.params.len() - 1;
+            let seed = body_graph.param(idx);
+            seeds.push(idx);
+            if matches!(kind, Kind::Scalar | Kind::Tensor | Kind::Unknown) {
+                seed_pairs.push((out, seed));
+            }
+        }
+        let adj = if any_active && !seed_pairs.is_empty() {
+            match crate::diff::reverse_from(&mut body_graph, &seed_pairs) {
+                Ok(adj) => Some(adj),
+                Err(list) => {
+                    for e in list {
+                        self.errors
+                            .at_span(e.span.unwrap_or(f.for_token.span), e.message);
+                    }
+                    self.failed = true;
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let k = self.g.loops.len() as u32;
+        self.g.loops.push(LoopInfo {
+            body: body_graph,
+            var,
+            inclusive,
+            n_inputs: inputs.len(),
+            carried: carried.clone(),
+            seeds,
+            adj,
+        });
+        let mut args = vec![lo, hi];
+        args.extend(inputs.iter().map(|(_, _, v)| *v));
+        let loop_id = self.g.add_raw(Op::Loop(k), args);
+        for (j, &(p, out)) in carried.iter().enumerate() {
+            let id = self.g.add_raw(Op::LoopOut(j as u32), vec![loop_id]);
+            if !self.g.loops[k as usize].body.is_active(out) {
+                self.g.mark_constant(id);
+            }
+            let (pos, name, _) = &inputs[p];
+            self.g.names.entry(id).or_insert_with(|| name.clone());
+            self.env[*pos].1 = Some(id);
+        }
+    }
+
+    /// A loop bound: an integer that does not depend on a differentiated value.
+    fn bound(&mut self, e: &Expr) -> Option<Id> {
+        if int_literal(e).is_some() {
+            return Some(self.opaque(e, Kind::Int));
+        }
+        let v = self.expr(e)?;
+        if self.g.is_active(v) {
+            return self.error(e, "loop bounds must not depend on a differentiated value");
+        }
+        if self.g.kind(v) != Kind::Int && self.g.as_const(v).is_some() {
+            return Some(self.opaque(e, Kind::Int));
+        }
+        Some(v)
     }
 
     /// Whether `e` reads a local variable or parameter that depends on a differentiated one.
@@ -803,7 +979,12 @@ impl Lower<'_> {
     /// An expression kept as written, reading the current values of the locals it names.
     fn opaque(&mut self, e: &Expr, kind: Kind) -> Id {
         let (k, deps) = self.opaque_entry(e, kind);
-        self.g.add_raw(Op::Opaque(k), deps)
+        let id = self.g.add_raw(Op::Opaque(k), deps);
+        // Integers and booleans never carry a gradient.
+        if matches!(kind, Kind::Int | Kind::Bool) {
+            self.g.mark_constant(id);
+        }
+        id
     }
 
     fn opaque_entry(&mut self, e: &Expr, kind: Kind) -> (u32, Vec<Id>) {
@@ -850,6 +1031,34 @@ impl Lower<'_> {
             }
         }
         out.into_iter().collect()
+    }
+}
+
+/// Names assigned (`x = ..`, `x += ..`) anywhere in a loop body.
+#[derive(Default)]
+struct Assigned(std::collections::HashSet<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for Assigned {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        let target = match e {
+            Expr::Assign(a) => Some(&*a.left),
+            Expr::Binary(b) if compound(&b.op).is_some() => Some(&*b.left),
+            _ => None,
+        };
+        if let Some(Expr::Path(p)) = target {
+            if let Some(id) = p.path.get_ident() {
+                self.0.insert(id.to_string());
+            }
+        }
+        syn::visit::visit_expr(self, e);
+    }
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        other => other,
     }
 }
 

@@ -75,7 +75,10 @@ impl Sig {
             } else {
                 kind
             };
-            let diff = matches!(kind, Kind::Scalar | Kind::Array | Kind::Tensor);
+            let diff = matches!(
+                kind,
+                Kind::Scalar | Kind::Array | Kind::Tensor | Kind::Slice
+            );
             params.push(Param {
                 ident,
                 ty,
@@ -95,7 +98,12 @@ impl Sig {
                         errors.at(name, format!("`wrt({name})`: no parameter named `{name}`"));
                         ok = false;
                     }
-                    Some(p) if !matches!(p.kind, Kind::Scalar | Kind::Array | Kind::Tensor) => {
+                    Some(p)
+                        if !matches!(
+                            p.kind,
+                            Kind::Scalar | Kind::Array | Kind::Tensor | Kind::Slice
+                        ) =>
+                    {
                         let ty = p.ty.to_token_stream();
                         errors.at(name, format!("`{name}` has type `{ty}`, which cannot be differentiated; differentiate floats, `[T; N]` arrays and tensors"));
                         ok = false;
@@ -190,12 +198,13 @@ fn element_float(ty: &Type, floats: &[Ident]) -> Option<TokenStream> {
     match ty {
         Type::Reference(r) => element_float(&r.elem, floats),
         Type::Array(a) => float_name(&a.elem, floats),
+        Type::Slice(sl) => float_name(&sl.elem, floats),
         Type::Path(p) => {
             if let Some(f) = float_name(ty, floats) {
                 return Some(f);
             }
             let last = p.path.segments.last()?;
-            if last.ident != "Tensor" {
+            if last.ident != "Tensor" && last.ident != "Vec" {
                 return None;
             }
             match &last.arguments {
@@ -216,13 +225,22 @@ fn classify(ty: &Type, is_float: &dyn Fn(&Type) -> bool) -> (Kind, Option<syn::E
     }
     match ty {
         Type::Array(a) if is_float(&a.elem) => (Kind::Array, Some(a.len.clone())),
+        Type::Slice(sl) if is_float(&sl.elem) => (Kind::Slice, None),
         Type::Path(p) => {
             let Some(last) = p.path.segments.last() else {
                 return (Kind::Unknown, None);
             };
             let name = last.ident.to_string();
+            let float_arg = || match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) => a
+                    .args
+                    .iter()
+                    .any(|arg| matches!(arg, syn::GenericArgument::Type(t) if is_float(t))),
+                _ => false,
+            };
             match name.as_str() {
                 "Tensor" => (Kind::Tensor, None),
+                "Vec" if float_arg() => (Kind::Slice, None),
                 "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "i8" | "i16"
                 | "i32" | "i64" | "i128" => (Kind::Int, None),
                 "bool" => (Kind::Bool, None),
