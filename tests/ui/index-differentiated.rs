@@ -1,8 +1,8 @@
 use autodiff::differentiable;
 
 #[differentiable]
-fn f(x: [f64; 2], i: usize) -> f64 {
-    x[i]
+fn f(x: [f64; 3], k: f64) -> f64 {
+    x[k] * k
 }
 
 fn main() {}
