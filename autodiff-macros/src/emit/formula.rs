@@ -96,11 +96,10 @@ impl<'a> Formula<'a> {
     }
 
     fn atom(&self, id: Id) -> Poly {
-        let text = self.atom_text(id);
-        match text.parse::<f64>() {
-            Ok(v) => constant(v),
-            Err(_) => Poly::from([(vec![(text, 1)], 1.0)]),
+        if let Some(v) = self.g.as_const(id) {
+            return constant(v);
         }
+        Poly::from([(vec![(self.atom_text(id), 1)], 1.0)])
     }
 
     /// An operand inside a larger expression: bare if it is a name or a number, else
@@ -169,7 +168,18 @@ impl<'a> Formula<'a> {
                 self.operand(args[0])
             ),
             Op::Sgn => format!("{}.signum()", self.operand(args[0])),
-            Op::Step => format!("{}.signum().max(0)", self.operand(args[0])),
+            Op::Step => format!("(if {} > 0 {{ 1 }} else {{ 0 }})", self.operand(args[0])),
+            Op::MaxWeight => format!(
+                "(if {} > {} {{ 1 }} else {{ 0 }})",
+                self.operand(args[0]),
+                self.operand(args[1])
+            ),
+            Op::ClampWeight => format!(
+                "(if {lo} < {x} && {x} < {hi} {{ 1 }} else {{ 0 }})",
+                x = self.operand(args[0]),
+                lo = self.operand(args[1]),
+                hi = self.operand(args[2])
+            ),
             Op::Numel => format!("{}.len()", self.operand(args[0])),
             _ => match ops::style(node.op) {
                 Style::Infix(sym) => {
