@@ -626,7 +626,10 @@ impl<'a> Emitter<'a> {
                 post.extend(quote!(#acc = #sum;));
             }
             for b in body.ids() {
-                if body[b].op != Op::IndexDyn || Some(body[b].args[0]) != param {
+                if body[b].op != Op::IndexDyn
+                    || Some(body[b].args[0]) != param
+                    || body.block_of(b) != ROOT
+                {
                     continue;
                 }
                 let Some(a) = adj_of(b) else { continue };

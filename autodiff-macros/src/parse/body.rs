@@ -147,7 +147,7 @@ impl Lower<'_> {
                             None => continue,
                         }
                     }
-                    Expr::If(ifx) if mode != Mode::Inner || semi.is_some() || !last => {
+                    Expr::If(ifx) => {
                         let rest = if mode == Mode::Top {
                             Some(&stmts[i + 1..])
                         } else {
@@ -155,9 +155,7 @@ impl Lower<'_> {
                         };
                         match self.lower_if(ifx, rest, mode) {
                             Some(Flow::Return(v)) => return Flow::Return(v),
-                            Some(Flow::Open(Some(v))) if last && semi.is_none() => {
-                                return Flow::Open(Some(v))
-                            }
+                            Some(Flow::Open(v)) if last && semi.is_none() => return Flow::Open(v),
                             _ => {}
                         }
                     }
@@ -170,7 +168,6 @@ impl Lower<'_> {
                         self.assignment(&b.left, compound(&b.op), &b.right)
                     }
                     _ if last && semi.is_none() => return Flow::Open(self.expr(expr)),
-                    Expr::If(_) => unreachable!("handled above"),
                     _ => {
                         self.error(expr, "this statement has no effect: a #[differentiable] body is pure; use its value in a `let` or in the result");
                     }
