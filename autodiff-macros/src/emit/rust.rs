@@ -623,7 +623,9 @@ impl<'a> Emitter<'a> {
                     Kind::Array | Kind::Slice => quote!(::autodiff::__private::seq_add(&#acc, &#a)),
                     _ => quote!(::autodiff::__private::add(&#acc, &#a)),
                 };
-                post.extend(quote!(#acc = #sum;));
+                // Through a temporary: `acc = acc + a` reads as a missed `+=` (which `T: Float`
+                // does not have).
+                post.extend(quote!(let __s = #sum; #acc = __s;));
             }
             for b in body.ids() {
                 if body[b].op != Op::IndexDyn
