@@ -778,3 +778,38 @@ fn elements(g: &Graph, param: Id) -> Vec<(At, Id)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Expansion time of 100 functions with a branch, calls to float methods and powers.
+    /// Run with `cargo test -p autodiff-macros --release -- --ignored --nocapture expansion_time`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn expansion_time() {
+        let methods = ["sin", "cos", "exp", "tanh", "sqrt", "ln_1p"];
+        let sources: Vec<String> = (0..100)
+            .map(|i| {
+                let (a, b) = (methods[i % 6], methods[(i * 5 + 1) % 6]);
+                format!(
+                    "pub fn f{i}(x: f64, y: f64) -> f64 {{ let t = x * y + {k}*x**2; \
+                     let u = (t * t + 1.0).{a}() + y.{b}() * x; \
+                     if u > 0.5 {{ u * t - y**3 }} else {{ (u - t).abs() + x }} }}",
+                    k = i % 7 + 1
+                )
+            })
+            .collect();
+        let start = std::time::Instant::now();
+        let mut tokens = 0;
+        for src in &sources {
+            let out = super::differentiable(proc_macro2::TokenStream::new(), src.parse().unwrap());
+            tokens += out.into_iter().count();
+        }
+        let elapsed = start.elapsed();
+        println!(
+            "100 functions expanded in {:.1} ms ({:.3} ms per function, {} top-level tokens)",
+            elapsed.as_secs_f64() * 1e3,
+            elapsed.as_secs_f64() * 1e3 / 100.0,
+            tokens
+        );
+    }
+}

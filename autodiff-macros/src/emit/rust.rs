@@ -29,6 +29,7 @@ pub(crate) struct Emitter<'a> {
     params: Vec<(TokenStream, bool)>,
     /// Prefix of generated names: `__t` in a function, `__l0_t` in loop 0's body.
     prefix: String,
+    names: std::cell::RefCell<std::collections::HashMap<Id, proc_macro2::Ident>>,
 }
 
 impl<'a> Emitter<'a> {
@@ -78,6 +79,7 @@ impl<'a> Emitter<'a> {
             moved: Default::default(),
             params,
             prefix,
+            names: Default::default(),
         }
     }
 
@@ -179,7 +181,16 @@ impl<'a> Emitter<'a> {
     }
 
     fn name(&self, id: Id) -> TokenStream {
-        format_ident!("{}t{}", self.prefix, id.index()).into_token_stream()
+        let mut cache = self.names.borrow_mut();
+        cache
+            .entry(id)
+            .or_insert_with(|| {
+                proc_macro2::Ident::new(
+                    &format!("{}t{}", self.prefix, id.index()),
+                    proc_macro2::Span::call_site(),
+                )
+            })
+            .to_token_stream()
     }
 
     /// A name for something of loop k: `__l0_tape`, `__l0_c3`.
@@ -255,7 +266,7 @@ impl<'a> Emitter<'a> {
             let lit = f64_literal(v);
             return quote!(::autodiff::__private::lit::<#float>(#lit));
         }
-        let is_f32 = float.to_string() == "f32";
+        let is_f32 = self.sig.is_f32;
         if !v.is_finite() {
             let c = if v.is_nan() {
                 quote!(NAN)
@@ -299,20 +310,28 @@ impl<'a> Emitter<'a> {
         let node = &self.g[id];
         let args = &node.args;
         let op = node.op;
-        let name = format_ident!("{}", ops::name(op));
+        let style = ops::style(op);
+        if let Style::Special = style {
+            return self.special(id);
+        }
+        let name = proc_macro2::Ident::new(ops::name(op), proc_macro2::Span::call_site());
         let rt = quote!(::autodiff::__private);
-        let refs: Vec<TokenStream> = args.iter().map(|&a| self.by_ref(a)).collect();
-        let vals: Vec<TokenStream> = args.iter().map(|&a| self.operand(a)).collect();
-        match ops::style(op) {
+        let scalar = self.scalar(id) || matches!(self.g.kind(id), Kind::Bool) || op == Op::Not;
+        let (refs, vals): (Vec<TokenStream>, Vec<TokenStream>) =
+            if scalar && !matches!(style, Style::Runtime) {
+                (Vec::new(), args.iter().map(|&a| self.operand(a)).collect())
+            } else {
+                (args.iter().map(|&a| self.by_ref(a)).collect(), Vec::new())
+            };
+        match style {
             Style::Infix(sym) => {
-                let sym: TokenStream = sym.parse().expect("operator token");
-                let (a, b) = (&vals[0], &vals[1]);
-                let boolean = self.g.kind(id) == Kind::Bool;
+                let sym = operator(sym);
                 if op == Op::Add && matches!(self.g.kind(id), Kind::Array | Kind::Slice) {
                     let (a, b) = (&refs[0], &refs[1]);
                     return quote!(#rt::seq_add(#a, #b));
                 }
-                if self.scalar(id) || boolean {
+                if scalar {
+                    let (a, b) = (&vals[0], &vals[1]);
                     quote!(#a #sym #b)
                 } else {
                     let (a, b) = (&refs[0], &refs[1]);
@@ -320,9 +339,9 @@ impl<'a> Emitter<'a> {
                 }
             }
             Style::Prefix(sym) => {
-                let sym: TokenStream = sym.parse().expect("operator token");
-                let a = &vals[0];
-                if self.scalar(id) || op == Op::Not {
+                let sym = operator(sym);
+                if scalar {
+                    let a = &vals[0];
                     quote!(#sym #a)
                 } else {
                     let a = &refs[0];
@@ -330,7 +349,7 @@ impl<'a> Emitter<'a> {
                 }
             }
             Style::FloatMethod => {
-                if self.scalar(id) {
+                if scalar {
                     // A literal receiver needs its type written: `0.5f64.powf(y)`.
                     let recv = match self.g[args[0]].op {
                         Op::Const(bits) => self.literal(f64::from_bits(bits), true),
@@ -348,7 +367,7 @@ impl<'a> Emitter<'a> {
                 quote!(#rt::seq_zeros(#(#refs),*))
             }
             Style::Runtime => quote!(#rt::#name(#(#refs),*)),
-            Style::Special => self.special(id),
+            Style::Special => unreachable!("handled above"),
         }
     }
 
@@ -827,6 +846,23 @@ pub(crate) fn taped_carried(g: &Graph, k: u32) -> Vec<usize> {
         .filter(|&p| {
             body.ids()
                 .any(|b| seen[b.index()] && body[b].op == Op::Param(p as u16))
+        })
+        .collect()
+}
+
+/// An operator's tokens (`+`, `<=`, `&&`), built without lexing a string.
+fn operator(sym: &str) -> TokenStream {
+    let chars: Vec<char> = sym.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let spacing = if i + 1 < chars.len() {
+                proc_macro2::Spacing::Joint
+            } else {
+                proc_macro2::Spacing::Alone
+            };
+            TokenTree::Punct(proc_macro2::Punct::new(c, spacing))
         })
         .collect()
 }

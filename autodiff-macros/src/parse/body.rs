@@ -160,7 +160,12 @@ impl Lower<'_> {
                         }
                     }
                     Expr::ForLoop(f) => self.for_loop(f),
-                    Expr::While(_) | Expr::Loop(_) | Expr::Closure(_) | Expr::Macro(_) => {
+                    Expr::While(_)
+                    | Expr::Loop(_)
+                    | Expr::Closure(_)
+                    | Expr::Macro(_)
+                    | Expr::Break(_)
+                    | Expr::Continue(_) => {
                         self.reject(expr);
                     }
                     Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
@@ -219,6 +224,10 @@ impl Lower<'_> {
         let name = match left {
             Expr::Path(p) if p.path.get_ident().is_some() => {
                 p.path.get_ident().unwrap().to_string()
+            }
+            Expr::Index(ix) => {
+                self.error(ix, "writing into an element is not supported in a #[differentiable] body; accumulate in a `let mut` variable, or return a value computed from the elements");
+                return;
             }
             other => {
                 self.error(other, "only local variables can be assigned in a #[differentiable] body; bind a new name with `let`");
@@ -553,6 +562,13 @@ impl Lower<'_> {
             self.g.mark_constant(id);
             return Some(id);
         }
+        if matches!(
+            name.as_str(),
+            "iter" | "into_iter" | "map" | "fold" | "zip" | "iter_mut" | "for_each"
+        ) && self.touches_active(whole)
+        {
+            return self.error(&m.method, "iterator chains are not supported in a #[differentiable] body; loop over indices instead: `for i in 0..x.len() { s += x[i] * x[i]; }`");
+        }
         let known = ops::from_method(&name).is_some()
             || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape");
         if !known || m.turbofish.is_some() {
@@ -790,7 +806,7 @@ impl Lower<'_> {
         if let Some(label) = &f.label {
             self.error(
                 label,
-                "loop labels are not supported in a #[differentiable] body",
+                "loop labels are not supported in a #[differentiable] body (nor `break`); remove the label",
             );
             return;
         }
@@ -934,10 +950,20 @@ impl Lower<'_> {
         }
     }
 
+    /// `x.len()` and other sizes: they read a differentiated value's shape, not its value.
+    fn is_size(&self, e: &Expr) -> bool {
+        matches!(strip(e), Expr::MethodCall(m) if m.args.is_empty() && matches!(m.method.to_string().as_str(), "len" | "ndim"))
+    }
+
     /// A loop bound: an integer that does not depend on a differentiated value.
     fn bound(&mut self, e: &Expr) -> Option<Id> {
         if int_literal(e).is_some() {
             return Some(self.opaque(e, Kind::Int));
+        }
+        if let Expr::Cast(c) = strip(e) {
+            if self.touches_active(&c.expr) && !self.is_size(&c.expr) {
+                return self.error(e, "loop bounds must not depend on a differentiated value; pass the number of steps as a `usize` parameter");
+            }
         }
         let v = self.expr(e)?;
         if self.g.is_active(v) {

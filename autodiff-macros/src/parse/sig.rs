@@ -30,6 +30,8 @@ pub(crate) struct Sig {
     /// The function's float type: `f64`, `f32`, or the generic `T: Float`.
     pub float: TokenStream,
     pub generic_float: bool,
+    /// The float type is `f32`.
+    pub is_f32: bool,
     pub ret_kind: Kind,
     pub ret_ty: Type,
 }
@@ -141,10 +143,12 @@ impl Sig {
             .find_map(|ty| element_float(ty, &floats))
             .unwrap_or_else(|| quote!(f64));
         let generic_float = floats.iter().any(|f| *f == float.to_string());
+        let is_f32 = float.to_string() == "f32";
         Some(Sig {
             params,
             float,
             generic_float,
+            is_f32,
             ret_kind,
             ret_ty,
         })

@@ -1,0 +1,12 @@
+use autodiff::differentiable;
+
+#[differentiable]
+fn f(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    'rows: for i in 0..x.len() {
+        s += x[i];
+    }
+    s
+}
+
+fn main() {}
