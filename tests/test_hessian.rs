@@ -326,3 +326,71 @@ fn f32_hessian() {
         assert_eq!(h[0][1], h[1][0]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Through calls: the callee's second-order pullback (`__g_pullback2`) carries its Hessian.
+
+// g(a, b) = a²b + sin b.
+#[rustfmt::skip]
+#[differentiable]
+fn callee(a: f64, b: f64) -> f64 {
+    a**2 * b + b.sin()
+}
+
+// h(a; k) = k eᵃ, differentiated in `a` only.
+#[differentiable(wrt(a))]
+fn scaled_exp(a: f64, k: f64) -> f64 {
+    a.exp() * k
+}
+
+// f(x, y) = g(xy, x + 1) + h(y; 2) = x²y²(x + 1) + sin(x + 1) + 2eʸ.
+#[differentiable]
+fn through_calls(x: f64, y: f64) -> f64 {
+    callee(x * y, x + 1.0) + scaled_exp(y, 2.0)
+}
+
+fn through_calls_closed(x: f64, y: f64) -> [[f64; 2]; 2] {
+    let fxx = 2.0 * y * y * (x + 1.0) + 4.0 * x * y * y - (x + 1.0).sin();
+    let fxy = 4.0 * x * y * (x + 1.0) + 2.0 * x * x * y;
+    let fyy = 2.0 * x * x * (x + 1.0) + 2.0 * y.exp();
+    [[fxx, fxy], [fxy, fyy]]
+}
+
+#[test]
+fn hessian_through_calls() {
+    let mut rng = Rng(0x5eed);
+    for _ in 0..5 {
+        let p = [rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5)];
+        let [x, y] = p;
+        let h = through_calls_hessian(x, y);
+        let numeric = fd_hessian(|[x, y]| through_calls_grad(x, y).into(), p);
+        check(h, through_calls_closed(x, y), numeric);
+        assert_symmetric(h);
+    }
+}
+
+// A call nested in a call: u(x) = g(x, x)·x, through `callee` twice over.
+#[differentiable]
+fn nested_calls(x: f64) -> f64 {
+    callee(callee(x, 1.0), x) * x
+}
+
+#[test]
+fn hessian_through_nested_calls() {
+    let g = |a: f64, b: f64| a * a * b + b.sin();
+    for x in [-0.8, 0.3, 1.1] {
+        let f = |x: f64| g(g(x, 1.0), x) * x;
+        let step = 1e-4;
+        let numeric = (f(x + step) - 2.0 * f(x) + f(x - step)) / (step * step);
+        let h = nested_calls_hessian(x);
+        assert!(
+            (h - numeric).abs() <= 1e-4 * (1.0 + numeric.abs()),
+            "{h} vs {numeric}"
+        );
+        let fd_of_grad = (nested_calls_grad(x + 1e-6) - nested_calls_grad(x - 1e-6)) / 2e-6;
+        assert!(
+            (h - fd_of_grad).abs() <= 1e-5 * (1.0 + h.abs()),
+            "{h} vs {fd_of_grad}"
+        );
+    }
+}

@@ -49,11 +49,16 @@ pub(crate) fn reverse_from(
         g.current = g.mirror_block(block);
         sweep.contribute(g, output, seed, block);
     }
-    // The outputs of each loop, so that the loop's pullback sees all their adjoints.
+    // The outputs of each loop and of each call's pullback, so that their rules see all the
+    // components' adjoints at once.
     let mut loop_outs: std::collections::HashMap<Id, Vec<(u32, Id)>> = Default::default();
     for id in g.ids().take(n) {
-        if let Op::LoopOut(j) = g[id].op {
-            loop_outs.entry(g[id].args[0]).or_default().push((j, id));
+        match g[id].op {
+            Op::LoopOut(j) => loop_outs.entry(g[id].args[0]).or_default().push((j, id)),
+            Op::Project(i) if matches!(g[g[id].args[0]].op, Op::Pullback(_)) => {
+                loop_outs.entry(g[id].args[0]).or_default().push((i, id))
+            }
+            _ => {}
         }
     }
     // Branches in order of decreasing start: inner branches finish before outer ones.
@@ -75,6 +80,11 @@ pub(crate) fn reverse_from(
                 k,
                 loop_outs.get(&id).map(Vec::as_slice).unwrap_or(&[]),
             );
+            continue;
+        }
+        if let Op::Pullback(k) = g[id].op {
+            let outs = loop_outs.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+            sweep.call_pullback(g, id, k, outs);
             continue;
         }
         let Some(d) = sweep.adj[id.index()] else {
@@ -125,6 +135,40 @@ struct Sweep {
 }
 
 impl Sweep {
+    /// The second-order rule of a call's pullback `P = pullback(a.., d)`, whose component i is
+    /// d·∂g/∂a_i: given the adjoints e_i of the components, the callee's `__g_pullback2`
+    /// returns Σ_i e_i d ∂²g/∂a_i∂a_j for each argument j and Σ_i e_i ∂g/∂a_i for d.
+    fn call_pullback(&mut self, g: &mut Graph, id: Id, k: u32, outs: &[(u32, Id)]) {
+        if !g.is_active(id) || outs.iter().all(|(_, o)| self.adj[o.index()].is_none()) {
+            return;
+        }
+        let block = g.block_of(id);
+        g.current = g.mirror_block(block);
+        let args: Vec<Id> = g[id].args.clone();
+        let n = args.len() - 1;
+        let mut pb_args = args.clone();
+        for (i, &arg) in args.iter().take(n).enumerate() {
+            let e = outs
+                .iter()
+                .find(|(j, _)| *j as usize == i)
+                .and_then(|(_, o)| self.adj[o.index()]);
+            let seed = match (e, g.kind(arg)) {
+                (Some(e), _) => e,
+                (None, Kind::Scalar) => g.constant(0.0),
+                (None, Kind::Tensor | Kind::Array | Kind::Slice) => zero_like(g, arg),
+                (None, _) => g.add_raw(Op::NoGrad, vec![]),
+            };
+            pb_args.push(seed);
+        }
+        let pb2 = g.add_raw(Op::Pullback2(k), pb_args);
+        for (i, &arg) in args.iter().enumerate() {
+            if g.is_active(arg) {
+                let c = g.add_raw(Op::Project(i as u32), vec![pb2]);
+                self.contribute(g, arg, c, block);
+            }
+        }
+    }
+
     /// A loop's backward pass: one `LoopPullback` fed the adjoints of all carried variables
     /// (zero for those without one), then each input's adjoint out of it.
     fn loop_pullback(&mut self, g: &mut Graph, id: Id, k: u32, outs: &[(u32, Id)]) {

@@ -249,7 +249,116 @@ impl<'a> Items<'a> {
         let pb = pullback_ident(&self.func.sig.ident);
         let pbt = self.pullback_type();
         out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* cotangent: &#r) -> #pbt #where_clause));
-        out
+        let pb2 = format_ident!("{}2", pb);
+        let slots = self.pullback_slots();
+        out.push(quote!(#[doc(hidden)] #vis fn #pb2<#impl_generics>(#(#inputs,)* cotangent: &#r, seeds: &(#(#slots,)*)) -> (#(#slots,)* #r,) #where_clause));
+        // Generated items take the function's parameters and more.
+        out.into_iter()
+            .map(|h| quote!(#[allow(clippy::too_many_arguments)] #h))
+            .collect()
+    }
+
+    fn pullback_slots(&self) -> Vec<TokenStream> {
+        self.sig
+            .params
+            .iter()
+            .map(|p| {
+                if has_grad_type(p) {
+                    self.param_grad_type(p)
+                } else {
+                    quote!(::autodiff::__private::NoGrad)
+                }
+            })
+            .collect()
+    }
+
+    /// `__f_pullback2`: the vjp of the pullback, so that callers can take second derivatives
+    /// through `f`: a reverse sweep over the pullback's graph seeded by `seeds`. For a function
+    /// whose pullback has no such sweep (tensors, loops, calls) it panics with the reason.
+    fn emit_pullback2(
+        &self,
+        g: &mut Graph,
+        adj: &[Option<Id>],
+        params: &[Id],
+        cot: Id,
+        header: TokenStream,
+    ) -> TokenStream {
+        let name = self.func.sig.ident.to_string();
+        let stub = |why: &str| {
+            let msg = format!("second derivatives through `{name}` are not available: {why}");
+            quote!(#[allow(unused_variables)] #header { ::core::panic!(#msg) })
+        };
+        if self.sig.ret_kind != Kind::Scalar
+            || self.sig.diff_params().any(|(_, p)| p.kind != Kind::Scalar)
+        {
+            return stub("it differentiates a parameter that is not a scalar float");
+        }
+        let base = g.params.len();
+        for p in &self.sig.params {
+            let kind = if p.diff { Kind::Scalar } else { Kind::Unknown };
+            g.params.push(crate::ir::graph::ParamInfo {
+                kind,
+                active: false,
+            });
+        }
+        let seeds: Vec<Id> = (0..self.sig.params.len())
+            .map(|i| g.param(base + i))
+            .collect();
+        let pairs: Vec<(Id, Id)> = self
+            .sig
+            .diff_params()
+            .filter_map(|(i, _)| adj_of(adj, params[i]).map(|a| (a, seeds[i])))
+            .collect();
+        let second = if pairs.is_empty() {
+            vec![None; g.len()]
+        } else {
+            match diff::reverse_from(g, &pairs) {
+                Ok(a) => a,
+                Err(_) => return stub("its body has a call or a loop without second derivatives"),
+            }
+        };
+        let mut roots: Vec<Id> = self
+            .sig
+            .diff_params()
+            .filter_map(|(i, _)| adj_of(&second, params[i]))
+            .collect();
+        roots.extend(adj_of(&second, cot));
+        let mut names: Vec<(TokenStream, bool)> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        names.extend(
+            (0..self.sig.params.len())
+                .map(|i| (format_ident!("__s{}", i).into_token_stream(), false)),
+        );
+        let mut e = Emitter::with_params(g, self.sig, &roots, names, "__".to_string());
+        let stmts = e.statements();
+        let zero = e.literal(0.0, true);
+        let parts = self.sig.params.iter().enumerate().map(|(i, p)| {
+            if p.diff {
+                adj_of(&second, params[i])
+                    .map(|a| e.owned(a))
+                    .unwrap_or_else(|| zero.clone())
+            } else {
+                self.constant_slot(p)
+            }
+        });
+        let dcot = adj_of(&second, cot)
+            .map(|a| e.owned(a))
+            .unwrap_or_else(|| zero.clone());
+        let unpack = self.sig.diff_params().map(|(i, _)| {
+            let s = format_ident!("__s{}", i);
+            let field = syn::Index::from(i);
+            quote!(let #s = seeds.#field;)
+        });
+        quote!(#[allow(unused_variables)] #header {
+            let cotangent = *cotangent;
+            #(#unpack)*
+            #stmts
+            (#(#parts,)* #dcot,)
+        })
     }
 
     /// `f` itself and every generated item, from the lowered body.
@@ -286,6 +395,8 @@ impl<'a> Items<'a> {
         let hessian = adj_one
             .as_ref()
             .and_then(|adj| self.hessian(&mut g, adj, &params, one));
+        let pullback2_header = self.headers().pop().expect("pullback2 header");
+        let pullback2 = self.emit_pullback2(&mut g, &adj_cot, &params, cot, pullback2_header);
 
         let mut out = TokenStream::new();
         // f: the forward pass.
@@ -363,6 +474,7 @@ impl<'a> Items<'a> {
         if let Some(adj) = &adj_one {
             out.extend(self.emit_trace(&g, adj, output));
         }
+        out.extend(pullback2);
         out.extend(self.wrt_const());
         out.extend(call_checks(&g));
         Ok(out)
@@ -489,7 +601,7 @@ impl<'a> Items<'a> {
         );
         quote! {
             #[doc = #doc]
-            #[allow(unused_variables)]
+            #[allow(unused_variables, clippy::too_many_arguments)]
             #vis fn #name<#generics>(#(#inputs),*) -> ::autodiff::Trace<#float> #where_clause {
                 #stmts
                 let mut __trace = ::autodiff::Trace::new();
@@ -572,7 +684,7 @@ impl<'a> Items<'a> {
         let doc = format!("The Hessian of [`{}`]: second derivatives with respect to its differentiated parameters.", self.func.sig.ident);
         quote! {
             #[doc = #doc]
-            #[allow(unused_variables)]
+            #[allow(unused_variables, clippy::too_many_arguments)]
             #vis fn #name<#generics>(#(#inputs),*) -> #ty #where_clause {
                 #stmts
                 #value
@@ -735,6 +847,11 @@ impl<'a> Items<'a> {
             })
             .collect();
         out.extend(quote!(#h { let __g = #rule(#(#names,)* #cot); (#(#parts,)*) }));
+        let h = headers.next().unwrap();
+        let msg = format!(
+            "second derivatives through `{f}` are not available: it has a custom first-order rule"
+        );
+        out.extend(quote!(#[allow(unused_variables)] #h { ::core::panic!(#msg) }));
         out.extend(self.wrt_const());
         out
     }

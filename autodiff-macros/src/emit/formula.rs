@@ -151,6 +151,7 @@ impl<'a> Formula<'a> {
                 format!("{path}{suffix}({})", list.join(", "))
             }
             Op::Project(i) => format!("{}.{i}", self.operand(args[0])),
+            Op::Pullback2(_) | Op::NoGrad => "(second-order pullback)".to_string(),
             Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) | Op::OneHot => {
                 "(for loop)".to_string()
             }

@@ -44,7 +44,7 @@ impl<'a> Emitter<'a> {
     }
 
     /// An emitter for a loop body, whose parameters are written as given.
-    fn with_params(
+    pub(crate) fn with_params(
         g: &'a Graph,
         sig: &'a Sig,
         roots: &[Id],
@@ -425,6 +425,20 @@ impl<'a> Emitter<'a> {
                 let d = self.by_ref(d[0]);
                 quote!(#path(#(#args,)* #d))
             }
+            Op::Pullback2(k) => {
+                let site = &self.g.calls[k as usize];
+                let mut path = pullback_path(&site.path);
+                if let Some(last) = path.segments.last_mut() {
+                    last.ident = format_ident!("{}2", last.ident);
+                }
+                let n = site.by_ref.len();
+                let args = self.call_args(&node.args[..n], &site.by_ref);
+                let d = self.by_ref(node.args[n]);
+                let seeds: Vec<TokenStream> =
+                    node.args[n + 1..].iter().map(|&e| self.owned(e)).collect();
+                quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
+            }
+            Op::NoGrad => quote!(#rt::NoGrad),
             Op::Project(i) => {
                 let pb = self.operand(node.args[0]);
                 let field = syn::Index::from(i as usize);

@@ -246,6 +246,9 @@ impl Graph {
         let kind = ops::result_kind(self, op, &node.args);
         let active = match op {
             Op::Param(i) => self.params[i as usize].active,
+            // The seed of `_vjp`: second derivatives (`__f_pullback2`) differentiate with
+            // respect to it.
+            Op::Cotangent => true,
             _ => node.args.iter().any(|&a| self.is_active(a)) && ops::propagates_activity(op),
         };
         let id = Id(self.nodes.len() as u32);

@@ -25,6 +25,12 @@ pub(crate) enum Op {
     Call(u32),
     /// The call's pullback: operands are the call's arguments, then the cotangent.
     Pullback(u32),
+    /// The vjp of a call's pullback (second derivatives): operands are the call's arguments,
+    /// the pullback's cotangent, then one seed per argument; its value holds the adjoint of
+    /// each argument and, last, of the cotangent. Calls `__{name}_pullback2`.
+    Pullback2(u32),
+    /// The gradient slot of a parameter that is not differentiated.
+    NoGrad,
     /// Component `i` of a pullback's gradient tuple.
     Project(u32),
     /// The value of an `if`: `Graph::branches[b]`; operands are the `then` and `else` values.
@@ -166,6 +172,8 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::Index(_) => "index",
         Op::Call(_) => "call",
         Op::Pullback(_) => "pullback",
+        Op::Pullback2(_) => "pullback2",
+        Op::NoGrad => "no_grad",
         Op::Project(_) => "project",
         Op::Phi(_) => "if",
         Op::IndexDyn => "index",
@@ -263,6 +271,7 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Index(_)
         | Op::Call(_) => Style::Special,
         Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
+        Op::Pullback2(_) | Op::NoGrad => Style::Special,
         Op::IndexDyn | Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) => {
             Style::Special
         }
@@ -440,7 +449,7 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         }
         Op::Cotangent => g.result_kind,
         Op::Opaque(k) => g.opaques[k as usize].kind,
-        Op::Call(_) | Op::Pullback(_) => Kind::Unknown,
+        Op::Call(_) | Op::Pullback(_) | Op::Pullback2(_) | Op::NoGrad => Kind::Unknown,
         Op::Project(i) => g.kind(g[args[0]].args[i as usize]),
         Op::Phi(_) => {
             if k(0) == k(1) {
@@ -632,7 +641,11 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             }
             out
         }
-        Op::Pullback(_) | Op::Project(_) => return Err(NoRule::SecondOrder),
+        // A pullback's second-order rule needs the adjoints of all its components: the sweep
+        // gathers them (see `diff::Sweep::call_pullback`).
+        Op::Pullback(_) | Op::NoGrad => vec![],
+        Op::Project(_) if matches!(g[a(0)].op, Op::Pullback(_)) => vec![],
+        Op::Project(_) | Op::Pullback2(_) => return Err(NoRule::SecondOrder),
         // Handled by the sweep itself, which knows the arms.
         Op::Phi(_) => vec![],
         // At the top level of a body the emitter scatters the adjoint into the sequence's
