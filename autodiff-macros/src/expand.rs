@@ -18,6 +18,7 @@ use crate::parse::sig::Sig;
 
 /// The entry point: `#[differentiable(args)] item`.
 pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
+    let started = std::time::Instant::now();
     let args: Args = match syn::parse2(args) {
         Ok(a) => a,
         Err(e) => {
@@ -44,6 +45,13 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
     match Items::new(&func, &sig).generate(lowered) {
         Ok(tokens) => {
             debug_print(&func.sig.ident, &tokens);
+            if std::env::var_os("AUTODIFF_TIMING").is_some() {
+                eprintln!(
+                    "#[differentiable] `{}` expanded in {:.3} ms",
+                    func.sig.ident,
+                    started.elapsed().as_secs_f64() * 1e3
+                );
+            }
             tokens
         }
         Err(e) => fallback::expand(e, Some(&func), Some(&sig)),
@@ -450,22 +458,42 @@ impl<'a> Items<'a> {
             out.extend(quote!(#[allow(unused_variables)] #header { #stmts #value }));
         }
         {
-            let mut e = Emitter::new(&g, self.sig, &roots);
-            let stmts = e.statements();
-            let parts = self.sig.params.iter().enumerate().map(|(i, p)| {
-                if p.diff {
-                    self.param_grad(&e, &g, &adj_cot, &params, i)
-                } else {
-                    self.constant_slot(p)
-                }
-            });
-            let deref = if self.sig.ret_kind == Kind::Scalar {
-                quote!(let cotangent = *cotangent;)
+            // The pullback is `f_vjp` with one slot per parameter.
+            let vjp = self.ident("vjp");
+            let names = self.sig.params.iter().map(|p| &p.ident);
+            let cot = if self.sig.ret_kind == Kind::Scalar {
+                quote!(*cotangent)
             } else {
-                quote!()
+                quote!(cotangent)
             };
+            let k = self.sig.diff_params().count();
+            let mut j = 0;
+            // Zero slots first: the call below consumes the parameters.
+            let mut zeros = TokenStream::new();
+            let parts: Vec<TokenStream> = self
+                .sig
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    if !p.diff {
+                        let z = format_ident!("__z{}", i);
+                        let slot = self.constant_slot(p);
+                        zeros.extend(quote!(let #z = #slot;));
+                        return quote!(#z);
+                    }
+                    let part = if k == 1 {
+                        quote!(__g)
+                    } else {
+                        let idx = syn::Index::from(j);
+                        quote!(__g.#idx)
+                    };
+                    j += 1;
+                    part
+                })
+                .collect();
             let header = headers.next().expect("pullback header");
-            out.extend(quote!(#[allow(unused_variables)] #header { #deref #stmts (#(#parts,)*) }));
+            out.extend(quote!(#[allow(unused_variables)] #[inline] #header { #zeros let __g = #vjp(#(#names,)* #cot); (#(#parts,)*) }));
         }
         if let Some(h) = hessian {
             out.extend(self.emit_hessian(&g, &h));

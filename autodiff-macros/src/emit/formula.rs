@@ -20,11 +20,18 @@ const MAX_TERMS: usize = 40;
 pub(crate) struct Formula<'a> {
     g: &'a Graph,
     sig: &'a Sig,
+    /// Each node's polynomial, computed once: the graph shares subexpressions, and a tree
+    /// walk would revisit them exponentially often.
+    memo: std::cell::RefCell<std::collections::HashMap<Id, Poly>>,
 }
 
 impl<'a> Formula<'a> {
     pub fn new(g: &'a Graph, sig: &'a Sig) -> Formula<'a> {
-        Formula { g, sig }
+        Formula {
+            g,
+            sig,
+            memo: Default::default(),
+        }
     }
 
     /// The text of a node, simplified.
@@ -36,6 +43,15 @@ impl<'a> Formula<'a> {
     }
 
     fn poly(&self, id: Id) -> Poly {
+        if let Some(p) = self.memo.borrow().get(&id) {
+            return p.clone();
+        }
+        let p = self.poly_uncached(id);
+        self.memo.borrow_mut().insert(id, p.clone());
+        p
+    }
+
+    fn poly_uncached(&self, id: Id) -> Poly {
         let g = self.g;
         let node = &g[id];
         let a = |i: usize| node.args[i];
