@@ -12,6 +12,8 @@ mod emit;
 mod errors;
 mod expand;
 mod fallback;
+#[cfg(test)]
+mod fuzz;
 mod ir;
 mod parse;
 

@@ -17,12 +17,18 @@ type Poly = BTreeMap<Monomial, f64>;
 /// Beyond this many terms a product is printed as written, not expanded.
 const MAX_TERMS: usize = 40;
 
+/// Operands longer than this print as `(…)`: text repeats what the graph shares, and would
+/// grow exponentially.
+const MAX_TEXT: usize = 600;
+
 pub(crate) struct Formula<'a> {
     g: &'a Graph,
     sig: &'a Sig,
     /// Each node's polynomial, computed once: the graph shares subexpressions, and a tree
     /// walk would revisit them exponentially often.
     memo: std::cell::RefCell<std::collections::HashMap<Id, Poly>>,
+    /// Each node's text as an operand, likewise.
+    texts: std::cell::RefCell<std::collections::HashMap<Id, String>>,
 }
 
 impl<'a> Formula<'a> {
@@ -31,6 +37,7 @@ impl<'a> Formula<'a> {
             g,
             sig,
             memo: Default::default(),
+            texts: Default::default(),
         }
     }
 
@@ -121,12 +128,20 @@ impl<'a> Formula<'a> {
     /// An operand inside a larger expression: bare if it is a name or a number, else
     /// parenthesised.
     fn operand(&self, id: Id) -> String {
+        if let Some(t) = self.texts.borrow().get(&id) {
+            return t.clone();
+        }
         let t = self.text(Some(id));
-        if is_simple(&t) {
+        // A graph shares subexpressions that text repeats: past a size, elide.
+        let t = if t.chars().count() > MAX_TEXT {
+            "(…)".to_string()
+        } else if is_simple(&t) {
             t
         } else {
             format!("({t})")
-        }
+        };
+        self.texts.borrow_mut().insert(id, t.clone());
+        t
     }
 
     fn atom_text(&self, id: Id) -> String {
