@@ -6,6 +6,8 @@
 mod activations;
 mod display;
 mod error;
+#[cfg(feature = "ndarray")]
+mod interop;
 mod kernels;
 mod linalg;
 mod ops;
