@@ -10,6 +10,7 @@ use crate::emit::formula::Formula;
 use crate::emit::rust::{call_checks, pullback_ident, Emitter};
 use crate::errors::Errors;
 use crate::fallback;
+use crate::fuse;
 use crate::ir::graph::ROOT;
 use crate::ir::{Graph, Id, Kind, Op};
 use crate::parse::body::{self, Lowered};
@@ -376,40 +377,38 @@ impl<'a> Items<'a> {
             output,
             params,
         } = lowered;
+        // The fused graph computes f and its first derivatives; the graph as written serves
+        // what names its nodes (trace, formulas) and the second derivatives.
+        let fused = fuse::has_candidates(&g).then(|| {
+            let mut f = g.clone();
+            fuse::fuse(&mut f);
+            f
+        });
         let errors = Errors::default();
-        let sweep = |g: &mut Graph, seed: Id| match diff::reverse(g, output, seed) {
-            Ok(adj) => Some(adj),
-            Err(list) => {
-                for e in list {
-                    errors.at_span(
-                        e.span.unwrap_or_else(|| self.func.sig.ident.span()),
-                        e.message,
-                    );
-                }
-                None
-            }
-        };
-        let one = g.constant(1.0);
-        let adj_one = if self.sig.ret_kind == Kind::Scalar {
-            sweep(&mut g, one)
-        } else {
-            None
-        };
-        g.current = ROOT;
-        let cot = g.add_raw(Op::Cotangent, vec![]);
-        let adj_cot = sweep(&mut g, cot);
+        let (adj_one, cot, adj_cot, one) = self.first_order(&mut g, output, &errors);
         errors.finish()?;
         let adj_cot = adj_cot.expect("no errors");
+        let (mut fg, adj_one_f, adj_cot_f) = match fused {
+            Some(mut f) => {
+                let errors = Errors::default();
+                let (one_f, _, cot_f, _) = self.first_order(&mut f, output, &errors);
+                errors.finish()?;
+                (f, one_f, cot_f.expect("no errors"))
+            }
+            None => (g.clone(), adj_one.clone(), adj_cot.clone()),
+        };
         let hessian = adj_one
             .as_ref()
             .and_then(|adj| self.hessian(&mut g, adj, &params, one));
         let pullback2_header = self.headers().pop().expect("pullback2 header");
         let pullback2 = self.emit_pullback2(&mut g, &adj_cot, &params, cot, pullback2_header);
+        fg.current = ROOT;
+        let (main_g, adj_one_main, adj_cot_main) = (&fg, &adj_one_f, &adj_cot_f);
 
         let mut out = TokenStream::new();
         // f: the forward pass.
         {
-            let mut e = Emitter::new(&g, self.sig, &[output]);
+            let mut e = Emitter::new(main_g, self.sig, &[output]);
             e.tail(output);
             let stmts = e.statements();
             let value = e.value(output);
@@ -426,9 +425,9 @@ impl<'a> Items<'a> {
         }
         let headers = self.headers();
         let mut headers = headers.into_iter();
-        if let Some(adj) = &adj_one {
-            let (roots, grad) = self.gradient(&g, adj, &params);
-            let mut e = Emitter::new(&g, self.sig, &roots);
+        if let Some(adj) = adj_one_main {
+            let (roots, grad) = self.gradient(main_g, adj, &params);
+            let mut e = Emitter::new(main_g, self.sig, &roots);
             if let [only] = roots[..] {
                 e.tail(only);
             }
@@ -439,16 +438,16 @@ impl<'a> Items<'a> {
 
             let mut with_value = roots.clone();
             with_value.push(output);
-            let mut e = Emitter::new(&g, self.sig, &with_value);
+            let mut e = Emitter::new(main_g, self.sig, &with_value);
             let stmts = e.statements();
             let grads = grad(&e);
             let value = e.value(output);
             let header = headers.next().expect("value_and_grad header");
             out.extend(quote!(#[allow(unused_variables)] #header { #stmts (#value, #grads) }));
         }
-        let (roots, grad) = self.gradient(&g, &adj_cot, &params);
+        let (roots, grad) = self.gradient(main_g, adj_cot_main, &params);
         {
-            let mut e = Emitter::new(&g, self.sig, &roots);
+            let mut e = Emitter::new(main_g, self.sig, &roots);
             if let [only] = roots[..] {
                 e.tail(only);
             }
@@ -504,8 +503,42 @@ impl<'a> Items<'a> {
         }
         out.extend(pullback2);
         out.extend(self.wrt_const());
-        out.extend(call_checks(&g));
+        out.extend(call_checks(main_g));
         Ok(out)
+    }
+
+    /// The two first-order sweeps: seeded by 1 (for `_grad`, when the result is a scalar) and
+    /// by the cotangent (for `_vjp`). Returns their adjoints, the cotangent node and the 1.
+    #[allow(clippy::type_complexity)]
+    fn first_order(
+        &self,
+        g: &mut Graph,
+        output: Id,
+        errors: &Errors,
+    ) -> (Option<Vec<Option<Id>>>, Id, Option<Vec<Option<Id>>>, Id) {
+        let sweep = |g: &mut Graph, seed: Id| match diff::reverse(g, output, seed) {
+            Ok(adj) => Some(adj),
+            Err(list) => {
+                for e in list {
+                    errors.at_span(
+                        e.span.unwrap_or_else(|| self.func.sig.ident.span()),
+                        e.message,
+                    );
+                }
+                None
+            }
+        };
+        g.current = ROOT;
+        let one = g.constant(1.0);
+        let adj_one = if self.sig.ret_kind == Kind::Scalar {
+            sweep(g, one)
+        } else {
+            None
+        };
+        g.current = ROOT;
+        let cot = g.add_raw(Op::Cotangent, vec![]);
+        let adj_cot = sweep(g, cot);
+        (adj_one, cot, adj_cot, one)
     }
 
     /// Second derivatives when every differentiated parameter is a scalar: each gradient

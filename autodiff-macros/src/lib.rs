@@ -12,6 +12,7 @@ mod emit;
 mod errors;
 mod expand;
 mod fallback;
+mod fuse;
 #[cfg(test)]
 mod fuzz;
 mod ir;

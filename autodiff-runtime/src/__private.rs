@@ -10,6 +10,10 @@ pub use num_traits::Float;
 
 use crate::Tensor;
 
+pub use crate::fused::{
+    fused_mean, fused_mean_grad, fused_sum, fused_sum_grad, AsOperand, Grad, Operand,
+};
+
 /// A float constant of the function's float type.
 #[inline(always)]
 pub fn lit<T: Float>(v: f64) -> T {

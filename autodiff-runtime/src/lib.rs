@@ -6,6 +6,7 @@
 mod activations;
 mod display;
 mod error;
+mod fused;
 #[cfg(feature = "ndarray")]
 mod interop;
 mod kernels;

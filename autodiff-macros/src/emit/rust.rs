@@ -449,6 +449,18 @@ impl<'a> Emitter<'a> {
                 let at = self.operand(node.args[1]);
                 quote!(#seq[#at])
             }
+            Op::Fused(k) => self.fused(id, k, false),
+            Op::FusedGrad(k) => self.fused(id, k, true),
+            Op::FusedPart(i) => {
+                let fg = self.operand(node.args[0]);
+                let operand = self.g[node.args[0]].args[1 + i as usize];
+                let i = Literal::usize_unsuffixed(i as usize);
+                if self.g.kind(operand) == Kind::Scalar {
+                    quote!(#fg[#i].scalar())
+                } else {
+                    quote!(#fg[#i].tensor())
+                }
+            }
             Op::OneHot => {
                 let (d, seq, at) = (
                     self.operand(node.args[0]),
@@ -467,6 +479,59 @@ impl<'a> Emitter<'a> {
             Op::Phi(_) => unreachable!("a Phi is written by its branch"),
             _ => unreachable!("not a special op"),
         }
+    }
+
+    /// A fused reduction (`backward`: its gradient): the runtime walks the broadcast index and
+    /// calls a closure written from the kernel's scalar graph.
+    fn fused(&self, id: Id, k: u32, backward: bool) -> TokenStream {
+        let kernel = &self.g.kernels[k as usize];
+        let args = &self.g[id].args;
+        let operands = if backward { &args[1..] } else { &args[..] };
+        let n = operands.len();
+        let rt = quote!(::autodiff::__private);
+        let float = &self.sig.float;
+        let ops = operands.iter().map(|&o| {
+            let r = self.by_ref(o);
+            quote!(#rt::AsOperand::operand(#r))
+        });
+        let prefix = format!("{}k{}_", self.prefix, k);
+        let vars: Vec<proc_macro2::Ident> =
+            (0..n).map(|i| format_ident!("{}v{}", prefix, i)).collect();
+        let seed = format_ident!("{}d", prefix);
+        let mut names: Vec<(TokenStream, bool)> =
+            vars.iter().map(|v| (v.to_token_stream(), false)).collect();
+        names.push((seed.to_token_stream(), false));
+        let body = &kernel.body;
+        if !backward {
+            let mut e = Emitter::with_params(body, self.sig, &[kernel.out], names, prefix);
+            e.tail(kernel.out);
+            let stmts = e.statements();
+            let value = e.value(kernel.out);
+            let reduce = if kernel.mean {
+                quote!(fused_mean)
+            } else {
+                quote!(fused_sum)
+            };
+            return quote!(#rt::#reduce([#(#ops),*], |[#(#vars),*]: [#float; #n]| { #stmts #value }));
+        }
+        let roots: Vec<Id> = kernel.partials.iter().flatten().copied().collect();
+        let mut e = Emitter::with_params(body, self.sig, &roots, names, prefix);
+        let stmts = e.statements();
+        let parts: Vec<TokenStream> = kernel
+            .partials
+            .iter()
+            .map(|p| match p {
+                Some(a) => e.owned(*a),
+                None => self.literal(0.0, true),
+            })
+            .collect();
+        let d = self.operand(args[0]);
+        let grad = if kernel.mean {
+            quote!(fused_mean_grad)
+        } else {
+            quote!(fused_sum_grad)
+        };
+        quote!(#rt::#grad([#(#ops),*], #d, |[#(#vars),*]: [#float; #n], #seed: #float| -> [#float; #n] { #stmts [#(#parts),*] }))
     }
 
     /// How a loop body's parameters are written: carried variables as `__lK_cP`, other inputs

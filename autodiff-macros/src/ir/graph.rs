@@ -83,6 +83,7 @@ pub(crate) struct Opaque {
 
 /// A `for` loop: its body is a graph of its own, whose parameters are the enclosing
 /// variables (inputs), the loop variable, and one seed per carried variable.
+#[derive(Clone)]
 pub(crate) struct LoopInfo {
     pub body: Graph,
     /// The loop variable as written (`i`, `_step`, `_`).
@@ -125,8 +126,21 @@ pub(crate) struct ParamInfo {
     pub active: bool,
 }
 
+/// An element-wise expression reduced by `sum` or `mean`, compiled to one pass over the
+/// broadcast index (see `fuse`). `body` is a scalar graph: parameter k is operand k at one
+/// element, the last parameter the adjoint of the reduction.
+#[derive(Clone)]
+pub(crate) struct Kernel {
+    pub body: Graph,
+    pub out: Id,
+    /// ∂(seed·out)/∂operand k, if operand k carries a gradient.
+    pub partials: Vec<Option<Id>>,
+    pub mean: bool,
+}
+
 /// A body in SSA form. Nodes are hash-consed per block; smart constructors fold constants
 /// and drop identities (`1*x`, `x+0`) as they build.
+#[derive(Clone)]
 pub(crate) struct Graph {
     nodes: Vec<Node>,
     kinds: Vec<Kind>,
@@ -141,6 +155,7 @@ pub(crate) struct Graph {
     /// The `let` (or assigned) name of a node, for traces: the first name it got.
     pub names: HashMap<Id, String>,
     pub loops: Vec<LoopInfo>,
+    pub kernels: Vec<Kernel>,
     pub params: Vec<ParamInfo>,
     /// Kind of the seed of the reverse sweep (the function's result).
     pub result_kind: Kind,
@@ -173,6 +188,7 @@ impl Graph {
             spans: HashMap::new(),
             names: HashMap::new(),
             loops: Vec::new(),
+            kernels: Vec::new(),
             params,
             result_kind,
             current: super::graph::ROOT,
@@ -279,6 +295,23 @@ impl Graph {
         let id = self.add_raw(Op::Opaque((self.opaques.len() - 1) as u32), vec![]);
         self.active[id.index()] = true;
         id
+    }
+
+    /// Rewrites node `id` in place; the new operands must come before it.
+    pub fn replace(&mut self, id: Id, op: Op, args: Vec<Id>) {
+        debug_assert!(args.iter().all(|a| a.index() < id.index()));
+        let old = self.nodes[id.index()].clone();
+        if self.dedup.get(&old) == Some(&id) {
+            self.dedup.remove(&old);
+        }
+        let node = Node {
+            op,
+            args,
+            block: old.block,
+        };
+        self.kinds[id.index()] = ops::result_kind(self, op, &node.args);
+        self.nodes[id.index()] = node.clone();
+        self.dedup.entry(node).or_insert(id);
     }
 
     /// Declares that a node carries no gradient although it reads differentiated values

@@ -44,6 +44,13 @@ pub(crate) enum Op {
     /// A sequence gradient: zero but for the adjoint `d` at one index; operands `d`, the
     /// sequence, the index.
     OneHot,
+    /// A fused reduction: `Graph::kernels[k]` over the operands.
+    Fused(u32),
+    /// Its backward pass: operands are the adjoint, then the kernel's operands; its value
+    /// holds each operand's gradient, already summed back to the operand's shape.
+    FusedGrad(u32),
+    /// Operand i's gradient, from a `FusedGrad`.
+    FusedPart(u32),
     /// Carried variable j of a loop, after it.
     LoopOut(u32),
     /// The backward loop: operands are the `Loop` node and the adjoint of each carried
@@ -178,6 +185,9 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::Phi(_) => "if",
         Op::IndexDyn => "index",
         Op::OneHot => "one_hot",
+        Op::Fused(_) => "fused",
+        Op::FusedGrad(_) => "fused_grad",
+        Op::FusedPart(_) => "fused_part",
         Op::Loop(_) => "for",
         Op::LoopOut(_) => "loop_out",
         Op::LoopPullback(_) => "loop_pullback",
@@ -275,7 +285,7 @@ pub(crate) fn style(op: Op) -> Style {
         Op::IndexDyn | Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) => {
             Style::Special
         }
-        Op::OneHot => Style::Special,
+        Op::OneHot | Op::Fused(_) | Op::FusedGrad(_) | Op::FusedPart(_) => Style::Special,
         Op::SumAxis(_) | Op::MeanAxis(_) | Op::UnsumAxis(_) | Op::UnmeanAxis(_) | Op::Powi(_) => {
             Style::Special
         }
@@ -438,6 +448,9 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         Op::Const(_) | Op::Index(_) | Op::IndexDyn => Kind::Scalar,
         Op::Loop(_) | Op::LoopPullback(_) => Kind::Unknown,
         Op::OneHot => k(1),
+        Op::Fused(_) => Kind::Scalar,
+        Op::FusedGrad(_) => Kind::Unknown,
+        Op::FusedPart(i) => g.kind(g[args[0]].args[1 + i as usize]),
         Op::LoopOut(j) => {
             let info = &g.loops[loop_index(g, args[0]) as usize];
             let (_, body_node) = info.carried[j as usize];
@@ -589,6 +602,56 @@ pub(crate) enum NoRule {
     Loop,
 }
 
+/// Operations applied element by element, which a fused kernel can compute per element.
+pub(crate) fn is_elementwise(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Neg
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Powi(_)
+            | Op::Powf
+            | Op::Sqrt
+            | Op::Cbrt
+            | Op::Exp
+            | Op::Exp2
+            | Op::ExpM1
+            | Op::Ln
+            | Op::Ln1p
+            | Op::Log
+            | Op::Log2
+            | Op::Log10
+            | Op::Sin
+            | Op::Cos
+            | Op::Tan
+            | Op::Asin
+            | Op::Acos
+            | Op::Atan
+            | Op::Atan2
+            | Op::Sinh
+            | Op::Cosh
+            | Op::Tanh
+            | Op::Asinh
+            | Op::Acosh
+            | Op::Atanh
+            | Op::Abs
+            | Op::Signum
+            | Op::Recip
+            | Op::Floor
+            | Op::Ceil
+            | Op::Round
+            | Op::Trunc
+            | Op::Hypot
+            | Op::Max
+            | Op::Min
+            | Op::Sigmoid
+            | Op::Relu
+            | Op::Softplus
+    )
+}
+
 /// The loop number of a `Loop` node.
 pub(crate) fn loop_index(g: &Graph, id: Id) -> u32 {
     match g[id].op {
@@ -658,6 +721,20 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         Op::LoopOut(_) => vec![],
         Op::Loop(_) => return Err(NoRule::Loop),
         Op::LoopPullback(_) | Op::LoopGrad(_) => return Err(NoRule::SecondOrder),
+        // One backward pass for all operands.
+        Op::Fused(k) => {
+            let mut grad_args = vec![d];
+            grad_args.extend(node.args.iter().copied());
+            let fg = g.add_raw(Op::FusedGrad(k), grad_args);
+            let mut out = Vec::new();
+            for (i, &arg) in node.args.iter().enumerate() {
+                if g.is_active(arg) {
+                    out.push((arg, g.add_raw(Op::FusedPart(i as u32), vec![fg])));
+                }
+            }
+            out
+        }
+        Op::FusedGrad(_) | Op::FusedPart(_) => return Err(NoRule::SecondOrder),
 
         Op::Neg => vec![(a(0), g.neg(d))],
         Op::Add => vec![(a(0), sum_to(g, d, a(0))), (a(1), sum_to(g, d, a(1)))],

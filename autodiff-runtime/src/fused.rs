@@ -1,0 +1,248 @@
+//! Fused kernels: an element-wise expression over broadcast operands, reduced by `sum` or
+//! `mean`, in one pass over the broadcast index: no temporary of the broadcast shape, forward
+//! or backward. The macro writes the per-element closures.
+
+use num_traits::Float;
+
+use crate::shape::{broadcast_shape, broadcast_strides};
+use crate::Tensor;
+
+/// An operand of a fused kernel: a float (the same for every element) or a tensor.
+#[derive(Clone, Copy)]
+pub enum Operand<'a, T> {
+    Scalar(T),
+    Tensor(&'a Tensor<T>),
+}
+
+/// Converts a value into an [`Operand`].
+pub trait AsOperand<T> {
+    fn operand(&self) -> Operand<'_, T>;
+}
+
+impl<T: Float> AsOperand<T> for T {
+    #[inline(always)]
+    fn operand(&self) -> Operand<'_, T> {
+        Operand::Scalar(*self)
+    }
+}
+
+impl<T: Float> AsOperand<T> for Tensor<T> {
+    #[inline(always)]
+    fn operand(&self) -> Operand<'_, T> {
+        Operand::Tensor(self)
+    }
+}
+
+/// One operand's gradient from a fused backward pass.
+pub enum Grad<T> {
+    Scalar(T),
+    Tensor(Tensor<T>),
+}
+
+impl<T: Float> Grad<T> {
+    /// The gradient of a float operand.
+    pub fn scalar(&self) -> T {
+        match self {
+            Grad::Scalar(v) => *v,
+            Grad::Tensor(t) => t.sum(),
+        }
+    }
+
+    /// The gradient of a tensor operand.
+    pub fn tensor(&self) -> Tensor<T> {
+        match self {
+            Grad::Tensor(t) => t.clone(),
+            Grad::Scalar(v) => Tensor::scalar(*v),
+        }
+    }
+}
+
+/// The broadcast shape of the operands, and each tensor operand's strides into it.
+#[track_caller]
+fn layout<T: Float, const K: usize>(
+    ops: &[Operand<'_, T>; K],
+    op: &'static str,
+) -> (Vec<usize>, [Vec<usize>; K]) {
+    let mut shape: Vec<usize> = Vec::new();
+    for o in ops {
+        if let Operand::Tensor(t) = o {
+            shape = match broadcast_shape(op, &shape, t.shape()) {
+                Ok(s) => s,
+                Err(e) => panic!("{e}"),
+            };
+        }
+    }
+    let strides = std::array::from_fn(|i| match &ops[i] {
+        Operand::Tensor(t) => broadcast_strides(t.shape(), &shape),
+        Operand::Scalar(_) => vec![0; shape.len()],
+    });
+    (shape, strides)
+}
+
+/// Visits every index of `shape` in row-major order, with each operand's flat offset.
+#[inline(always)]
+fn for_each_index<const K: usize>(
+    shape: &[usize],
+    strides: &[Vec<usize>; K],
+    mut f: impl FnMut([usize; K]),
+) {
+    let n: usize = shape.iter().product();
+    if n == 0 {
+        return;
+    }
+    let rank = shape.len();
+    if rank == 0 {
+        f([0; K]);
+        return;
+    }
+    // The innermost axis is a plain loop; an odometer advances the outer ones.
+    let inner = shape[rank - 1];
+    let inner_strides: [usize; K] = std::array::from_fn(|k| strides[k][rank - 1]);
+    let mut index = vec![0usize; rank - 1];
+    let mut base = [0usize; K];
+    loop {
+        let mut at = base;
+        for _ in 0..inner {
+            f(at);
+            for k in 0..K {
+                at[k] += inner_strides[k];
+            }
+        }
+        // Next outer index.
+        let mut axis = rank - 1;
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            for k in 0..K {
+                base[k] += strides[k][axis];
+            }
+            if index[axis] < shape[axis] {
+                break;
+            }
+            for k in 0..K {
+                base[k] -= strides[k][axis] * shape[axis];
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
+#[inline(always)]
+fn gather<T: Float, const K: usize>(ops: &[Operand<'_, T>; K], at: [usize; K]) -> [T; K] {
+    std::array::from_fn(|k| match &ops[k] {
+        Operand::Scalar(v) => *v,
+        // In bounds: `at[k]` walks the operand's own shape through its broadcast strides.
+        Operand::Tensor(t) => t.as_slice()[at[k]],
+    })
+}
+
+/// `Σ f(operands)` over the broadcast index.
+#[track_caller]
+pub fn fused_sum<T: Float, const K: usize>(ops: [Operand<'_, T>; K], f: impl Fn([T; K]) -> T) -> T {
+    let (shape, strides) = layout(&ops, "sum");
+    let mut acc = T::zero();
+    for_each_index(&shape, &strides, |at| acc = acc + f(gather(&ops, at)));
+    acc
+}
+
+/// The mean of `f(operands)` over the broadcast index.
+#[track_caller]
+pub fn fused_mean<T: Float, const K: usize>(
+    ops: [Operand<'_, T>; K],
+    f: impl Fn([T; K]) -> T,
+) -> T {
+    let (shape, _) = layout(&ops, "mean");
+    let n = T::from(shape.iter().product::<usize>()).expect("a count converts to a float");
+    fused_sum(ops, f) / n
+}
+
+/// The gradient of `fused_sum(ops, f)` scaled by `d`: `partials` gives d·∂f/∂operand_k at one
+/// element; each operand's gradient accumulates at its own (broadcast) position, which sums
+/// it back to the operand's shape.
+#[track_caller]
+pub fn fused_sum_grad<T: Float, const K: usize>(
+    ops: [Operand<'_, T>; K],
+    d: T,
+    partials: impl Fn([T; K], T) -> [T; K],
+) -> [Grad<T>; K] {
+    let (shape, strides) = layout(&ops, "sum");
+    let mut bufs: [Vec<T>; K] = std::array::from_fn(|k| match &ops[k] {
+        Operand::Scalar(_) => vec![T::zero()],
+        Operand::Tensor(t) => vec![T::zero(); t.len()],
+    });
+    let scalar: [bool; K] = std::array::from_fn(|k| matches!(ops[k], Operand::Scalar(_)));
+    for_each_index(&shape, &strides, |at| {
+        let p = partials(gather(&ops, at), d);
+        for k in 0..K {
+            let slot = if scalar[k] { 0 } else { at[k] };
+            bufs[k][slot] = bufs[k][slot] + p[k];
+        }
+    });
+    let mut bufs = bufs.into_iter();
+    std::array::from_fn(|k| {
+        let buf = bufs.next().expect("one buffer per operand");
+        match &ops[k] {
+            Operand::Scalar(_) => Grad::Scalar(buf[0]),
+            Operand::Tensor(t) => Grad::Tensor(Tensor::from_parts(buf, t.shape().to_vec())),
+        }
+    })
+}
+
+/// The gradient of `fused_mean(ops, f)` scaled by `d`.
+#[track_caller]
+pub fn fused_mean_grad<T: Float, const K: usize>(
+    ops: [Operand<'_, T>; K],
+    d: T,
+    partials: impl Fn([T; K], T) -> [T; K],
+) -> [Grad<T>; K] {
+    let (shape, _) = layout(&ops, "mean");
+    let n = T::from(shape.iter().product::<usize>()).expect("a count converts to a float");
+    fused_sum_grad(ops, d / n, partials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor;
+
+    #[test]
+    fn sum_over_a_broadcast_without_the_temporary() {
+        // Σ (x y + y²) with x [3], y [2, 1]: 177.
+        let (x, y) = (tensor![1., 2., 3.], tensor![[4.], [5.]]);
+        let s = fused_sum([x.operand(), y.operand()], |[a, b]| a * b + b * b);
+        assert_eq!(s, 177.0);
+        let [gx, gy] = fused_sum_grad([x.operand(), y.operand()], 1.0, |[a, b], d| {
+            [d * b, d * (a + 2.0 * b)]
+        });
+        assert_eq!(gx.tensor(), tensor![9., 9., 9.]);
+        assert_eq!(gy.tensor(), tensor![[30.], [36.]]);
+    }
+
+    #[test]
+    fn scalars_rank_zero_and_empty() {
+        let x = tensor![[1., 2.], [3., 4.]];
+        assert_eq!(
+            fused_mean([x.operand(), 2.0.operand()], |[a, c]| a * c),
+            5.0
+        );
+        let [gx, gc] = fused_mean_grad([x.operand(), 2.0.operand()], 1.0, |[a, c], d| {
+            [d * c, d * a]
+        });
+        assert_eq!(gx.tensor(), Tensor::full(&[2, 2], 0.5));
+        assert_eq!(gc.scalar(), 2.5);
+        let s = Tensor::scalar(3.0);
+        assert_eq!(fused_sum([s.operand()], |[a]| a * a), 9.0);
+        let e = Tensor::<f64>::zeros(&[0, 3]);
+        assert_eq!(fused_sum([e.operand()], |[a]| a), 0.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot broadcast shapes [2] and [3] for `sum`")]
+    fn shapes_that_do_not_broadcast() {
+        let (a, b) = (tensor![1., 2.], tensor![1., 2., 3.]);
+        fused_sum([a.operand(), b.operand()], |[p, q]| p + q);
+    }
+}
