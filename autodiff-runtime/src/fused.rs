@@ -79,12 +79,13 @@ fn layout<T: Float, const K: usize>(
     (shape, strides)
 }
 
-/// Visits every index of `shape` in row-major order, with each operand's flat offset.
+/// Visits every row (the innermost axis) of `shape` in row-major order: each operand's flat
+/// offset at the row's start, the row's length, and each operand's stride along it.
 #[inline(always)]
-fn for_each_index<const K: usize>(
+fn for_each_row<const K: usize>(
     shape: &[usize],
     strides: &[Vec<usize>; K],
-    mut f: impl FnMut([usize; K]),
+    mut f: impl FnMut([usize; K], usize, [usize; K]),
 ) {
     let n: usize = shape.iter().product();
     if n == 0 {
@@ -92,23 +93,16 @@ fn for_each_index<const K: usize>(
     }
     let rank = shape.len();
     if rank == 0 {
-        f([0; K]);
+        f([0; K], 1, [0; K]);
         return;
     }
-    // The innermost axis is a plain loop; an odometer advances the outer ones.
     let inner = shape[rank - 1];
     let inner_strides: [usize; K] = std::array::from_fn(|k| strides[k][rank - 1]);
+    // An odometer over the outer axes.
     let mut index = vec![0usize; rank - 1];
     let mut base = [0usize; K];
     loop {
-        let mut at = base;
-        for _ in 0..inner {
-            f(at);
-            for k in 0..K {
-                at[k] += inner_strides[k];
-            }
-        }
-        // Next outer index.
+        f(base, inner, inner_strides);
         let mut axis = rank - 1;
         loop {
             if axis == 0 {
@@ -130,21 +124,47 @@ fn for_each_index<const K: usize>(
     }
 }
 
-#[inline(always)]
-fn gather<T: Float, const K: usize>(ops: &[Operand<'_, T>; K], at: [usize; K]) -> [T; K] {
+/// Each operand's elements: a tensor's data, or a float as a one-element slice (its strides
+/// are all 0), so that the inner loop reads every operand the same way.
+fn elements<'a, T: Float, const K: usize>(
+    ops: &'a [Operand<'a, T>; K],
+    scalars: &'a [T; K],
+) -> [&'a [T]; K] {
+    std::array::from_fn(|k| match &ops[k] {
+        Operand::Scalar(_) => std::slice::from_ref(&scalars[k]),
+        Operand::Tensor(t) => t.as_slice(),
+    })
+}
+
+fn scalars<T: Float, const K: usize>(ops: &[Operand<'_, T>; K]) -> [T; K] {
     std::array::from_fn(|k| match &ops[k] {
         Operand::Scalar(v) => *v,
-        // In bounds: `at[k]` walks the operand's own shape through its broadcast strides.
-        Operand::Tensor(t) => t.as_slice()[at[k]],
+        Operand::Tensor(_) => T::zero(),
     })
+}
+
+#[inline(always)]
+fn gather<T: Float, const K: usize>(data: &[&[T]; K], at: [usize; K]) -> [T; K] {
+    // In bounds: `at[k]` walks operand k's own shape through its broadcast strides.
+    std::array::from_fn(|k| data[k][at[k]])
 }
 
 /// `Σ f(operands)` over the broadcast index.
 #[track_caller]
 pub fn fused_sum<T: Float, const K: usize>(ops: [Operand<'_, T>; K], f: impl Fn([T; K]) -> T) -> T {
     let (shape, strides) = layout(&ops, "sum");
+    let values = scalars(&ops);
+    let data = elements(&ops, &values);
     let mut acc = T::zero();
-    for_each_index(&shape, &strides, |at| acc = acc + f(gather(&ops, at)));
+    for_each_row(&shape, &strides, |base, len, step| {
+        let mut at = base;
+        for _ in 0..len {
+            acc = acc + f(gather(&data, at));
+            for k in 0..K {
+                at[k] += step[k];
+            }
+        }
+    });
     acc
 }
 
@@ -169,16 +189,30 @@ pub fn fused_sum_grad<T: Float, const K: usize>(
     partials: impl Fn([T; K], T) -> [T; K],
 ) -> [Grad<T>; K] {
     let (shape, strides) = layout(&ops, "sum");
-    let mut bufs: [Vec<T>; K] = std::array::from_fn(|k| match &ops[k] {
-        Operand::Scalar(_) => vec![T::zero()],
-        Operand::Tensor(t) => vec![T::zero(); t.len()],
-    });
-    let scalar: [bool; K] = std::array::from_fn(|k| matches!(ops[k], Operand::Scalar(_)));
-    for_each_index(&shape, &strides, |at| {
-        let p = partials(gather(&ops, at), d);
+    let values = scalars(&ops);
+    let data = elements(&ops, &values);
+    // A float's gradient is one slot, which its all-zero strides always address.
+    let mut bufs: [Vec<T>; K] = std::array::from_fn(|k| vec![T::zero(); data[k].len()]);
+    for_each_row(&shape, &strides, |base, len, step| {
+        // An operand that does not move along the row sums its partials in a register and
+        // writes once per row.
+        let mut row = [T::zero(); K];
+        let mut at = base;
+        for _ in 0..len {
+            let p = partials(gather(&data, at), d);
+            for k in 0..K {
+                if step[k] == 0 {
+                    row[k] = row[k] + p[k];
+                } else {
+                    bufs[k][at[k]] = bufs[k][at[k]] + p[k];
+                }
+                at[k] += step[k];
+            }
+        }
         for k in 0..K {
-            let slot = if scalar[k] { 0 } else { at[k] };
-            bufs[k][slot] = bufs[k][slot] + p[k];
+            if step[k] == 0 {
+                bufs[k][base[k]] = bufs[k][base[k]] + row[k];
+            }
         }
     });
     let mut bufs = bufs.into_iter();
