@@ -76,7 +76,7 @@
 //! | `f_grad` | `(p1, ..., pn) -> G` | R is a scalar |
 //! | `f_value_and_grad` | `(p1, ..., pn) -> (R, G)` | R is a scalar |
 //! | `f_vjp` | `(p1, ..., pn, cotangent: R or &Tensor<T>) -> G` | always |
-//! | `f_hessian` | `(p1, ..., pn) -> T` or `[[T; k]; k]` | every wi is a scalar float, no loop in the body |
+//! | `f_hessian` | `(p1, ..., pn) -> T` or `[[T; k]; k]` | every wi is a scalar float |
 //! | `f_grad_formulas` | `() -> &'static [(&'static str, &'static str)]` | always |
 //! | `f_trace` | `(p1, ..., pn) -> Trace<T>` | R is a scalar |
 //!

@@ -786,3 +786,73 @@ fn f32_slice() {
         closed.iter().map(|c| 0.5 * c).collect::<Vec<f32>>()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hessians of bodies with loops: forward-over-forward on hyper-dual numbers.
+
+// p(x) = Σ c_i x^(n-1-i) by Horner; p''(x) by the derivative polynomial.
+#[differentiable(wrt(x))]
+fn horner_again(x: f64, c: &[f64]) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..c.len() {
+        acc = acc * x + c[i];
+    }
+    acc
+}
+
+#[test]
+fn hessian_of_horner() {
+    let c = [2.0, 1.0, 3.0, 5.0, 1.0];
+    for x in [-1.3, 0.0, 0.4, 2.0] {
+        // p = 2x⁴ + x³ + 3x² + 5x + 1, p'' = 24x² + 6x + 6.
+        let closed = 24.0 * x * x + 6.0 * x + 6.0;
+        let h = horner_again_hessian(x, &c);
+        assert!(
+            (h - closed).abs() <= 1e-12 * (1.0 + closed.abs()),
+            "{h} vs {closed}"
+        );
+        let fd = (horner_again_grad(x + 1e-6, &c) - horner_again_grad(x - 1e-6, &c)) / 2e-6;
+        assert!((h - fd).abs() <= 1e-6 * (1.0 + h.abs()), "{h} vs {fd}");
+    }
+}
+
+// s(x, y) = Σ_i x sin²(x i + y), with a branch in the loop.
+#[differentiable(wrt(x, y))]
+fn loop_with_branch(x: f64, y: f64, n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let t = (x * i as f64 + y).sin();
+        if t > 0.0 {
+            s += t * t * x;
+        } else {
+            s -= t * y;
+        }
+    }
+    s
+}
+
+#[test]
+fn hessian_of_a_loop_with_a_branch() {
+    let (x, y, n) = (0.3, 0.7, 6);
+    let h = loop_with_branch_hessian(x, y, n);
+    let e = 1e-6;
+    let (gxp, gyp) = loop_with_branch_grad(x + e, y, n);
+    let (gxm, gym) = loop_with_branch_grad(x - e, y, n);
+    let (gxq, gyq) = loop_with_branch_grad(x, y + e, n);
+    let (gxr, gyr) = loop_with_branch_grad(x, y - e, n);
+    let fd = [
+        [(gxp - gxm) / (2.0 * e), (gyp - gym) / (2.0 * e)],
+        [(gxq - gxr) / (2.0 * e), (gyq - gyr) / (2.0 * e)],
+    ];
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(
+                (h[i][j] - fd[i][j]).abs() <= 1e-5 * (1.0 + fd[i][j].abs()),
+                "H[{i}][{j}] {} vs {}",
+                h[i][j],
+                fd[i][j]
+            );
+        }
+    }
+    assert_eq!(h[0][1], h[1][0]);
+}

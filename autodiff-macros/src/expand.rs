@@ -494,8 +494,12 @@ impl<'a> Items<'a> {
             let header = headers.next().expect("pullback header");
             out.extend(quote!(#[allow(unused_variables)] #[inline] #header { #zeros let __g = #vjp(#(#names,)* #cot); (#(#parts,)*) }));
         }
-        if let Some(h) = hessian {
-            out.extend(self.emit_hessian(&g, &h));
+        match hessian {
+            Some(h) if h.len() == 1 && h[0].is_empty() => {
+                out.extend(self.emit_hessian_dual(&g, output))
+            }
+            Some(h) => out.extend(self.emit_hessian(&g, &h)),
+            None => {}
         }
         out.extend(self.emit_formulas(&g, adj_one.as_deref().unwrap_or(&adj_cot), &params));
         if let Some(adj) = &adj_one {
@@ -566,7 +570,14 @@ impl<'a> Items<'a> {
             let Some(gi) = adj_of(adj, params[i]) else {
                 continue;
             };
-            let second = diff::reverse(g, gi, one).ok()?;
+            let Ok(second) = diff::reverse(g, gi, one) else {
+                // No second-order rule (a loop): hyper-dual numbers through the forward code,
+                // when nothing in it needs more than floats.
+                let dual = g
+                    .ids()
+                    .all(|id| !matches!(g[id].op, Op::Call(_)) && g.kind(id) != Kind::Tensor);
+                return dual.then(|| vec![Vec::new()]);
+            };
             for (b, &j) in diff.iter().enumerate().skip(a) {
                 h[a][b] = adj_of(&second, params[j]);
             }
@@ -714,6 +725,78 @@ impl<'a> Items<'a> {
             #[doc = #doc]
             #vis fn #name() -> &'static [(&'static str, &'static str)] {
                 &[#(#pairs),*]
+            }
+        }
+    }
+
+    /// `f_hessian` by forward-over-forward: the forward code is written again over
+    /// hyper-dual numbers, in a closure, and evaluated once per pair (i ≤ j) with ε₁ on
+    /// parameter i and ε₂ on parameter j; the ε₁ε₂ part is ∂²f/∂wi∂wj.
+    fn emit_hessian_dual(&self, g: &Graph, output: Id) -> TokenStream {
+        let float = &self.sig.float;
+        let dual_ty = quote!(::autodiff::__private::HyperDual<#float>);
+        let mut dual_sig = self.sig.clone();
+        dual_sig.float = dual_ty.clone();
+        dual_sig.generic_float = true;
+        dual_sig.is_f32 = false;
+        let names = self
+            .sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        let mut e = Emitter::with_params(g, &dual_sig, &[output], names, "__".to_string());
+        e.tail(output);
+        let stmts = e.statements();
+        let value = e.value(output);
+        let diff: Vec<&syn::Ident> = self.sig.diff_params().map(|(_, p)| &p.ident).collect();
+        let k = diff.len();
+        let cell = |i: usize, j: usize| {
+            let args = diff.iter().enumerate().map(|(n, x)| {
+                let (first, second) = (n == i, n == j);
+                quote!(::autodiff::__private::HyperDual::variable(#x, #first, #second))
+            });
+            quote!(__eval(#(#args),*).ab)
+        };
+        let (ty, result) = if k == 1 {
+            (float.clone(), cell(0, 0))
+        } else {
+            let mut lets = TokenStream::new();
+            let mut rows = Vec::new();
+            for i in 0..k {
+                let mut cells = Vec::new();
+                for j in 0..k {
+                    let (a, b) = (i.min(j), i.max(j));
+                    let name = format_ident!("__h{}_{}", a, b);
+                    if i <= j {
+                        let c = cell(i, j);
+                        lets.extend(quote!(let #name = #c;));
+                    }
+                    cells.push(quote!(#name));
+                }
+                rows.push(quote!([#(#cells),*]));
+            }
+            (quote!([[#float; #k]; #k]), quote!({ #lets [#(#rows),*] }))
+        };
+        let name = self.ident("hessian");
+        let vis = &self.func.vis;
+        let (generics, where_clause) = (
+            &self.func.sig.generics.params,
+            &self.func.sig.generics.where_clause,
+        );
+        let inputs = self.func.sig.inputs.iter();
+        let doc = format!("The Hessian of [`{}`]: second derivatives with respect to its differentiated parameters.", self.func.sig.ident);
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            #vis fn #name<#generics>(#(#inputs),*) -> #ty #where_clause {
+                let __eval = |#(#diff: #dual_ty),*| -> #dual_ty {
+                    #[allow(unused_imports)]
+                    use ::autodiff::__private::Float as _;
+                    #stmts
+                    #value
+                };
+                #result
             }
         }
     }

@@ -8,6 +8,8 @@ use num_traits::{NumCast, One, ToPrimitive, Zero};
 
 pub use num_traits::Float;
 
+pub use crate::HyperDual;
+
 use crate::Tensor;
 
 pub use crate::fused::{

@@ -7,6 +7,7 @@ mod activations;
 mod display;
 mod error;
 mod fused;
+mod hyperdual;
 #[cfg(feature = "ndarray")]
 mod interop;
 mod kernels;
@@ -22,5 +23,6 @@ pub mod __private;
 
 pub use activations::Activations;
 pub use error::ShapeError;
+pub use hyperdual::HyperDual;
 pub use tensor::Tensor;
 pub use trace::{NodeKind, Trace, TraceNode};

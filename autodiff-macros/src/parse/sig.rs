@@ -11,6 +11,7 @@ use crate::errors::Errors;
 use crate::ir::Kind;
 
 /// One parameter of the function.
+#[derive(Clone)]
 pub(crate) struct Param {
     pub ident: Ident,
     /// The type as written.
@@ -25,6 +26,7 @@ pub(crate) struct Param {
 }
 
 /// The checked signature.
+#[derive(Clone)]
 pub(crate) struct Sig {
     pub params: Vec<Param>,
     /// The function's float type: `f64`, `f32`, or the generic `T: Float`.
