@@ -49,7 +49,10 @@ fn hypot_of_large_values_is_finite() {
     // ∂/∂x hypot(x, y) = x / hypot(x, y).
     let (v, (gx, gy)) = hyp_value_and_grad(3e200, 4e200);
     assert!((v / 5e200 - 1.0).abs() < 1e-15, "{v}");
-    assert!((gx - 0.6).abs() < 1e-15 && (gy - 0.8).abs() < 1e-15, "{gx} {gy}");
+    assert!(
+        (gx - 0.6).abs() < 1e-15 && (gy - 0.8).abs() < 1e-15,
+        "{gx} {gy}"
+    );
 }
 
 #[test]
