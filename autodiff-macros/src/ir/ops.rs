@@ -558,6 +558,36 @@ pub(crate) fn simplify(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
             if c(g, 0).is_none() && c(g, 1).is_some() {
                 return Some(g.mul(args[1], args[0]));
             }
+            // A constant factor inside either operand moves to the front, where it meets
+            // other constants: `(c a) * b` is `c * (a b)`; a negation becomes a factor -1.
+            if c(g, 0).is_none() {
+                for (side, other) in [(0, 1), (1, 0)] {
+                    let inner = &g[args[side]];
+                    if inner.op == Op::Mul {
+                        if let Some(k) = g.as_const(inner.args[0]) {
+                            let rest = inner.args[1];
+                            let (a, b) = if side == 0 {
+                                (rest, args[other])
+                            } else {
+                                (args[other], rest)
+                            };
+                            let ab = g.mul(a, b);
+                            let kk = g.constant(k);
+                            return Some(g.mul(kk, ab));
+                        }
+                    }
+                    if inner.op == Op::Neg {
+                        let rest = inner.args[0];
+                        let (a, b) = if side == 0 {
+                            (rest, args[other])
+                        } else {
+                            (args[other], rest)
+                        };
+                        let ab = g.mul(a, b);
+                        return Some(g.neg(ab));
+                    }
+                }
+            }
             let k = c(g, 0)?;
             let x = args[1];
             if k == 1.0 {
@@ -583,8 +613,30 @@ pub(crate) fn simplify(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
         Op::Div if c(g, 1) == Some(1.0) => Some(args[0]),
         Op::Neg => match g[args[0]].op {
             Op::Neg => Some(g[args[0]].args[0]),
+            // -(c a) is (-c) a.
+            Op::Mul if g.as_const(g[args[0]].args[0]).is_some() => {
+                let (k, a) = (
+                    g.as_const(g[args[0]].args[0]).unwrap_or(0.0),
+                    g[args[0]].args[1],
+                );
+                let kk = g.constant(-k);
+                Some(g.mul(kk, a))
+            }
             _ => None,
         },
+        // a + (-b) is a - b; (-a) + b is b - a; a - (-b) is a + b.
+        Op::Add if g[args[1]].op == Op::Neg => {
+            let b = g[args[1]].args[0];
+            Some(g.minus(args[0], b))
+        }
+        Op::Add if g[args[0]].op == Op::Neg => {
+            let a = g[args[0]].args[0];
+            Some(g.minus(args[1], a))
+        }
+        Op::Sub if g[args[1]].op == Op::Neg => {
+            let b = g[args[1]].args[0];
+            Some(g.plus(args[0], b))
+        }
         Op::Powi(1) => Some(args[0]),
         _ => None,
     }
