@@ -624,6 +624,11 @@ pub(crate) fn simplify(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
             }
             _ => None,
         },
+        // a + a is 2a (exact).
+        Op::Add if args[0] == args[1] => {
+            let two = g.constant(2.0);
+            Some(g.mul(two, args[0]))
+        }
         // a + (-b) is a - b; (-a) + b is b - a; a - (-b) is a + b.
         Op::Add if g[args[1]].op == Op::Neg => {
             let b = g[args[1]].args[0];
@@ -793,6 +798,13 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         Op::Sub => {
             let nd = g.neg(d);
             vec![(a(0), sum_to(g, d, a(0))), (a(1), sum_to(g, nd, a(1)))]
+        }
+        // a·a: one contribution 2·d·a rather than two.
+        Op::Mul if a(0) == a(1) => {
+            let two = g.constant(2.0);
+            let da = g.mul(d, a(0));
+            let da = g.mul(two, da);
+            vec![(a(0), sum_to(g, da, a(0)))]
         }
         Op::Mul => {
             let da = g.mul(d, a(1));
