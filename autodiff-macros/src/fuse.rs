@@ -68,15 +68,95 @@ fn kernel_of(g: &Graph, root: Id, mean: bool) -> Option<(Kernel, Vec<Id>)> {
             adj.get(param.index()).copied().flatten()
         })
         .collect();
+    let poly = polynomial(&body, out, operands.len(), &mut HashMap::new());
     Some((
         Kernel {
             body,
             out,
             partials,
             mean,
+            poly,
         },
         operands,
     ))
+}
+
+/// Terms of a polynomial: power of each operand → coefficient.
+type Terms = std::collections::BTreeMap<Vec<u32>, f64>;
+
+/// Beyond this many terms the kernel keeps to its one-pass loop.
+const MAX_TERMS: usize = 16;
+
+/// `id` as a polynomial in the kernel's operands, if it is one (sums, products, integer
+/// powers, constants).
+fn polynomial(
+    body: &Graph,
+    id: Id,
+    k: usize,
+    memo: &mut HashMap<Id, Option<Terms>>,
+) -> Option<Vec<(f64, Vec<u32>)>> {
+    terms(body, id, k, memo).map(|t| t.into_iter().map(|(p, c)| (c, p)).collect())
+}
+
+fn terms(body: &Graph, id: Id, k: usize, memo: &mut HashMap<Id, Option<Terms>>) -> Option<Terms> {
+    if let Some(t) = memo.get(&id) {
+        return t.clone();
+    }
+    let node = &body[id];
+    let arg = |i: usize, memo: &mut HashMap<Id, Option<Terms>>| terms(body, node.args[i], k, memo);
+    let result = match node.op {
+        Op::Const(bits) => Some(Terms::from([(vec![0; k], f64::from_bits(bits))])),
+        Op::Param(p) if (p as usize) < k => {
+            let mut powers = vec![0; k];
+            powers[p as usize] = 1;
+            Some(Terms::from([(powers, 1.0)]))
+        }
+        Op::Add => arg(0, memo)
+            .zip(arg(1, memo))
+            .map(|(a, b)| combine(a, &b, 1.0)),
+        Op::Sub => arg(0, memo)
+            .zip(arg(1, memo))
+            .map(|(a, b)| combine(a, &b, -1.0)),
+        Op::Neg => arg(0, memo).map(|a| a.into_iter().map(|(p, c)| (p, -c)).collect()),
+        Op::Mul => arg(0, memo)
+            .zip(arg(1, memo))
+            .and_then(|(a, b)| product(&a, &b)),
+        Op::Powi(n) if (0..=4).contains(&n) => {
+            let a = arg(0, memo)?;
+            let mut out = Terms::from([(vec![0; k], 1.0)]);
+            for _ in 0..n {
+                out = product(&out, &a)?;
+            }
+            Some(out)
+        }
+        _ => None,
+    };
+    let result = result.filter(|t| t.len() <= MAX_TERMS);
+    memo.insert(id, result.clone());
+    result
+}
+
+fn combine(mut a: Terms, b: &Terms, sign: f64) -> Terms {
+    for (p, c) in b {
+        *a.entry(p.clone()).or_insert(0.0) += sign * c;
+    }
+    a.retain(|_, c| *c != 0.0);
+    a
+}
+
+fn product(a: &Terms, b: &Terms) -> Option<Terms> {
+    if a.len() * b.len() > MAX_TERMS * MAX_TERMS {
+        return None;
+    }
+    let mut out = Terms::new();
+    for (pa, ca) in a {
+        for (pb, cb) in b {
+            let p: Vec<u32> = pa.iter().zip(pb).map(|(x, y)| x + y).collect();
+            *out.entry(p).or_insert(0.0) += ca * cb;
+        }
+    }
+    out.retain(|_, c| *c != 0.0);
+    Some(out)
 }
 
 fn copy(

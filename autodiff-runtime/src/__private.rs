@@ -13,7 +13,8 @@ pub use crate::HyperDual;
 use crate::Tensor;
 
 pub use crate::fused::{
-    fused_mean, fused_mean_grad, fused_sum, fused_sum_grad, AsOperand, Grad, Operand,
+    fused_mean, fused_mean_grad, fused_mean_poly, fused_mean_poly_grad, fused_sum, fused_sum_grad,
+    fused_sum_poly, fused_sum_poly_grad, AsOperand, Grad, Monomial, Operand,
 };
 
 /// A float constant of the function's float type.

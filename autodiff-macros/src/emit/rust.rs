@@ -507,12 +507,25 @@ impl<'a> Emitter<'a> {
             e.tail(kernel.out);
             let stmts = e.statements();
             let value = e.value(kernel.out);
-            let reduce = if kernel.mean {
-                quote!(fused_mean)
-            } else {
-                quote!(fused_sum)
+            let closure = quote!(|[#(#vars),*]: [#float; #n]| { #stmts #value });
+            return match self.poly_terms(kernel) {
+                Some(terms) => {
+                    let reduce = if kernel.mean {
+                        quote!(fused_mean_poly)
+                    } else {
+                        quote!(fused_sum_poly)
+                    };
+                    quote!(#rt::#reduce([#(#ops),*], &#terms, #closure))
+                }
+                None => {
+                    let reduce = if kernel.mean {
+                        quote!(fused_mean)
+                    } else {
+                        quote!(fused_sum)
+                    };
+                    quote!(#rt::#reduce([#(#ops),*], #closure))
+                }
             };
-            return quote!(#rt::#reduce([#(#ops),*], |[#(#vars),*]: [#float; #n]| { #stmts #value }));
         }
         let roots: Vec<Id> = kernel.partials.iter().flatten().copied().collect();
         let mut e = Emitter::with_params(body, self.sig, &roots, names, prefix);
@@ -526,12 +539,36 @@ impl<'a> Emitter<'a> {
             })
             .collect();
         let d = self.operand(args[0]);
-        let grad = if kernel.mean {
-            quote!(fused_mean_grad)
-        } else {
-            quote!(fused_sum_grad)
-        };
-        quote!(#rt::#grad([#(#ops),*], #d, |[#(#vars),*]: [#float; #n], #seed: #float| -> [#float; #n] { #stmts [#(#parts),*] }))
+        let closure = quote!(|[#(#vars),*]: [#float; #n], #seed: #float| -> [#float; #n] { #stmts [#(#parts),*] });
+        match self.poly_terms(kernel) {
+            Some(terms) => {
+                let grad = if kernel.mean {
+                    quote!(fused_mean_poly_grad)
+                } else {
+                    quote!(fused_sum_poly_grad)
+                };
+                quote!(#rt::#grad([#(#ops),*], #d, &#terms, #closure))
+            }
+            None => {
+                let grad = if kernel.mean {
+                    quote!(fused_mean_grad)
+                } else {
+                    quote!(fused_sum_grad)
+                };
+                quote!(#rt::#grad([#(#ops),*], #d, #closure))
+            }
+        }
+    }
+
+    /// A polynomial kernel's terms as an array literal `[(c, [p0, p1]), ..]`.
+    fn poly_terms(&self, kernel: &crate::ir::graph::Kernel) -> Option<TokenStream> {
+        let terms = kernel.poly.as_ref()?;
+        let items = terms.iter().map(|(c, powers)| {
+            let c = self.literal(*c, true);
+            let powers = powers.iter().map(|&p| Literal::u32_unsuffixed(p));
+            quote!((#c, [#(#powers),*]))
+        });
+        Some(quote!([#(#items),*]))
     }
 
     /// How a loop body's parameters are written: carried variables as `__lK_cP`, other inputs

@@ -136,6 +136,9 @@ pub(crate) struct Kernel {
     /// ∂(seed·out)/∂operand k, if operand k carries a gradient.
     pub partials: Vec<Option<Id>>,
     pub mean: bool,
+    /// `out` as a polynomial in the operands, `(coefficient, power of each operand)`, when it
+    /// is one: the runtime can then sum separable terms without walking the broadcast index.
+    pub poly: Option<Vec<(f64, Vec<u32>)>>,
 }
 
 /// A body in SSA form. Nodes are hash-consed per block; smart constructors fold constants
