@@ -10,12 +10,15 @@ use crate::Tensor;
 /// An operand of a fused kernel: a float (the same for every element) or a tensor.
 #[derive(Clone, Copy)]
 pub enum Operand<'a, T> {
+    /// A float, the same at every element.
     Scalar(T),
+    /// A tensor, broadcast to the kernel's shape.
     Tensor(&'a Tensor<T>),
 }
 
 /// Converts a value into an [`Operand`].
 pub trait AsOperand<T> {
+    /// The value as a kernel operand.
     fn operand(&self) -> Operand<'_, T>;
 }
 
@@ -35,7 +38,9 @@ impl<T: Float> AsOperand<T> for Tensor<T> {
 
 /// One operand's gradient from a fused backward pass.
 pub enum Grad<T> {
+    /// The gradient of a float operand.
     Scalar(T),
+    /// The gradient of a tensor operand, of its shape.
     Tensor(Tensor<T>),
 }
 

@@ -27,6 +27,7 @@ pub struct TraceNode<T: Float> {
     pub op: &'static str,
     /// Indices of the operands in [`Trace::nodes`].
     pub inputs: Vec<usize>,
+    /// Parameter, operation or output.
     pub kind: NodeKind,
     /// The value (0-d for a scalar).
     pub value: Tensor<T>,
