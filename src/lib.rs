@@ -127,6 +127,8 @@
 //! closures and iterator chains, macros, unknown methods, casts to integers. rustc rejects
 //! `x **= e` before any macro runs; write `x = x**e`.
 
+#![warn(missing_docs)]
+
 pub use autodiff_macros::differentiable;
 /// The float trait generic functions are written against (`T: Float`).
 pub use autodiff_runtime::__private::Float;

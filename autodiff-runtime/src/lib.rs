@@ -3,6 +3,8 @@
 //!
 //! Users depend on the `autodiff` facade, which re-exports everything here.
 
+#![warn(missing_docs)]
+
 mod activations;
 mod display;
 mod error;
