@@ -856,3 +856,75 @@ fn hessian_of_a_loop_with_a_branch() {
     }
     assert_eq!(h[0][1], h[1][0]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found by the differential corpus (tests/test_random.rs).
+
+#[differentiable]
+fn two_loops(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i];
+    }
+    for i in 0..x.len() {
+        s += 3 * x[i];
+    }
+    s
+}
+
+#[differentiable]
+fn branch_product(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        if x[i] >= 0.0 {
+            s -= x[i];
+        } else {
+            s += x[i + 1] * x[i];
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn typed_start(x: &[f64]) -> f64 {
+    let mut s = 0.5_f64;
+    for i in 0..x.len() {
+        s += s.cos() * x[i];
+    }
+    s
+}
+
+#[differentiable]
+fn floor_after(w: [f64; 3]) -> f64 {
+    let u = w[1] * 2.0;
+    let mut s = w[1];
+    for i in 0..2 {
+        s -= w[i + 1] * s;
+    }
+    s.floor() - u
+}
+
+fn fd_slice(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            let (mut p, mut m) = (x.to_vec(), x.to_vec());
+            p[i] += 1e-6;
+            m[i] -= 1e-6;
+            (f(&p) - f(&m)) / 2e-6
+        })
+        .collect()
+}
+
+#[test]
+fn corpus_regressions() {
+    let x = [0.4, -1.3, 0.9];
+    // Two loops add their contributions: 2x + 3.
+    assert_eq!(two_loops_grad(&x), vec![3.8, 0.3999999999999999, 4.8]);
+    // x0 ≥ 0: -1; x1 < 0: x2 to x1 and x1 to x2.
+    assert_eq!(branch_product_grad(&x), vec![-1.0, 0.9, -1.3]);
+    for (g, f) in typed_start_grad(&x).iter().zip(fd_slice(typed_start, &x)) {
+        assert!((g - f).abs() < 1e-6, "{g} vs {f}");
+    }
+    // floor has derivative 0; -u = -2 w1.
+    assert_eq!(floor_after_grad([1.0, 2.0, 3.0]), [0.0, -2.0, 0.0]);
+}

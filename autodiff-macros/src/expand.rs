@@ -901,7 +901,7 @@ impl<'a> Items<'a> {
                     .into_iter()
                     .filter_map(|(at, el)| {
                         let a = adj_of(adj, el)?;
-                        let v = e.operand(a);
+                        let v = e.value(a);
                         let at = match at {
                             At::Literal(k) => proc_macro2::Literal::usize_unsuffixed(k as usize)
                                 .into_token_stream(),

@@ -238,6 +238,10 @@ impl<'a> Emitter<'a> {
 
     /// A node as an owned value: scalars are copied, anything else cloned.
     pub fn owned(&self, id: Id) -> TokenStream {
+        // A constant that starts a variable needs its type written (`let mut s = 0.5f64;`).
+        if let Op::Const(bits) = self.g[id].op {
+            return self.literal(f64::from_bits(bits), true);
+        }
         let v = self.operand(id);
         if self.g.kind(id) == Kind::Scalar && !self.is_ref(id) {
             return v;

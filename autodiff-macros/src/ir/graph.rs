@@ -62,6 +62,7 @@ impl Kind {
     /// The kind of an element-wise result.
     pub fn join(self, other: Kind) -> Kind {
         match (self, other) {
+            (a, b) if a == b && matches!(a, Kind::Array | Kind::Slice) => a,
             (Kind::Scalar, Kind::Scalar) => Kind::Scalar,
             (Kind::Tensor, Kind::Scalar | Kind::Tensor) | (Kind::Scalar, Kind::Tensor) => {
                 Kind::Tensor
