@@ -212,7 +212,20 @@ impl<'a> Formula<'a> {
                 lo = self.operand(args[1]),
                 hi = self.operand(args[2])
             ),
-            Op::Numel => format!("{}.len()", self.operand(args[0])),
+            // The count of elements: the operand's structure, not its expansion.
+            Op::Numel => {
+                let expanded = self.text(Some(args[0]));
+                let inner = if expanded.len() <= 40 {
+                    expanded
+                } else {
+                    self.atom_text(args[0])
+                };
+                if is_simple(&inner) || is_postfix(&inner) {
+                    format!("{inner}.len()")
+                } else {
+                    format!("({inner}).len()")
+                }
+            }
             _ => match ops::style(node.op) {
                 Style::Infix(sym) => {
                     format!("{} {sym} {}", self.operand(args[0]), self.operand(args[1]))
