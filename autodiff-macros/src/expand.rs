@@ -778,18 +778,9 @@ impl<'a> Items<'a> {
             }
             (quote!([[#float; #k]; #k]), quote!({ #lets [#(#rows),*] }))
         };
-        let name = self.ident("hessian");
-        let vis = &self.func.vis;
-        let (generics, where_clause) = (
-            &self.func.sig.generics.params,
-            &self.func.sig.generics.where_clause,
-        );
-        let inputs = self.func.sig.inputs.iter();
-        let doc = format!("The Hessian of [`{}`]: second derivatives with respect to its differentiated parameters.", self.func.sig.ident);
-        quote! {
-            #[doc = #doc]
-            #[allow(unused_variables, clippy::too_many_arguments)]
-            #vis fn #name<#generics>(#(#inputs),*) -> #ty #where_clause {
+        self.hessian_item(
+            ty,
+            quote! {
                 let __eval = |#(#diff: #dual_ty),*| -> #dual_ty {
                     #[allow(unused_imports)]
                     use ::autodiff::__private::Float as _;
@@ -797,6 +788,28 @@ impl<'a> Items<'a> {
                     #value
                 };
                 #result
+            },
+        )
+    }
+
+    /// `f_hessian` with the given result type and body.
+    fn hessian_item(&self, ty: TokenStream, body: TokenStream) -> TokenStream {
+        let name = self.ident("hessian");
+        let vis = &self.func.vis;
+        let (generics, where_clause) = (
+            &self.func.sig.generics.params,
+            &self.func.sig.generics.where_clause,
+        );
+        let inputs = self.func.sig.inputs.iter();
+        let doc = format!(
+            "The Hessian of [`{}`]: second derivatives with respect to its differentiated parameters.",
+            self.func.sig.ident
+        );
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            #vis fn #name<#generics>(#(#inputs),*) -> #ty #where_clause {
+                #body
             }
         }
     }
@@ -818,22 +831,7 @@ impl<'a> Items<'a> {
             });
             (quote!([[#float; #k]; #k]), quote!([#(#rows),*]))
         };
-        let name = self.ident("hessian");
-        let vis = &self.func.vis;
-        let (generics, where_clause) = (
-            &self.func.sig.generics.params,
-            &self.func.sig.generics.where_clause,
-        );
-        let inputs = self.func.sig.inputs.iter();
-        let doc = format!("The Hessian of [`{}`]: second derivatives with respect to its differentiated parameters.", self.func.sig.ident);
-        quote! {
-            #[doc = #doc]
-            #[allow(unused_variables, clippy::too_many_arguments)]
-            #vis fn #name<#generics>(#(#inputs),*) -> #ty #where_clause {
-                #stmts
-                #value
-            }
-        }
+        self.hessian_item(ty, quote!(#stmts #value))
     }
 
     /// The nodes a gradient needs, and a writer of the gradient expression.

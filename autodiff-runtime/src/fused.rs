@@ -154,6 +154,21 @@ fn gather<T: Float, const K: usize>(data: &[&[T]; K], at: [usize; K]) -> [T; K] 
     std::array::from_fn(|k| data[k][at[k]])
 }
 
+/// Each operand's gradient buffer as a [`Grad`] of the operand's shape.
+fn into_grads<T: Float, const K: usize>(
+    ops: &[Operand<'_, T>; K],
+    bufs: [Vec<T>; K],
+) -> [Grad<T>; K] {
+    let mut bufs = bufs.into_iter();
+    std::array::from_fn(|k| {
+        let buf = bufs.next().expect("one buffer per operand");
+        match &ops[k] {
+            Operand::Scalar(_) => Grad::Scalar(buf[0]),
+            Operand::Tensor(t) => Grad::Tensor(Tensor::from_parts(buf, t.shape().to_vec())),
+        }
+    })
+}
+
 /// `Σ f(operands)` over the broadcast index.
 #[track_caller]
 pub fn fused_sum<T: Float, const K: usize>(ops: [Operand<'_, T>; K], f: impl Fn([T; K]) -> T) -> T {
@@ -220,14 +235,7 @@ pub fn fused_sum_grad<T: Float, const K: usize>(
             }
         }
     });
-    let mut bufs = bufs.into_iter();
-    std::array::from_fn(|k| {
-        let buf = bufs.next().expect("one buffer per operand");
-        match &ops[k] {
-            Operand::Scalar(_) => Grad::Scalar(buf[0]),
-            Operand::Tensor(t) => Grad::Tensor(Tensor::from_parts(buf, t.shape().to_vec())),
-        }
-    })
+    into_grads(&ops, bufs)
 }
 
 /// The gradient of `fused_mean(ops, f)` scaled by `d`.
@@ -409,14 +417,7 @@ pub fn fused_sum_poly_grad<T: Float, const K: usize>(
             }
         }
     }
-    let mut bufs = bufs.into_iter();
-    std::array::from_fn(|k| {
-        let buf = bufs.next().expect("one buffer per operand");
-        match &ops[k] {
-            Operand::Scalar(_) => Grad::Scalar(buf[0]),
-            Operand::Tensor(t) => Grad::Tensor(Tensor::from_parts(buf, t.shape().to_vec())),
-        }
-    })
+    into_grads(&ops, bufs)
 }
 
 /// `fused_mean` for a polynomial kernel.
