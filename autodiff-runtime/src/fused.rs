@@ -101,6 +101,16 @@ fn for_each_row<const K: usize>(
         f([0; K], 1, [0; K]);
         return;
     }
+    // Every operand either covers the whole shape contiguously or is one value: one row.
+    let contiguous = crate::shape::contiguous_strides(shape);
+    if strides
+        .iter()
+        .all(|s| *s == contiguous || s.iter().all(|&x| x == 0))
+    {
+        let step = std::array::from_fn(|k| usize::from(strides[k] == contiguous));
+        f([0; K], n, step);
+        return;
+    }
     let inner = shape[rank - 1];
     let inner_strides: [usize; K] = std::array::from_fn(|k| strides[k][rank - 1]);
     // An odometer over the outer axes.
