@@ -286,6 +286,45 @@ pub fn sum_to<C: SumTo<L>, L>(c: &C, like: &L) -> L {
     c.sum_to(like)
 }
 
+/// `sum_to` of a contribution used nowhere else: moved through when it already has the shape.
+pub trait SumToOwned<Like>: Sized {
+    fn sum_to_owned(self, like: &Like) -> Like;
+}
+
+impl<T: Float> SumToOwned<T> for T {
+    #[inline(always)]
+    fn sum_to_owned(self, _like: &T) -> T {
+        self
+    }
+}
+
+impl<T: Float> SumToOwned<Tensor<T>> for Tensor<T> {
+    fn sum_to_owned(self, like: &Tensor<T>) -> Tensor<T> {
+        if self.shape() == like.shape() {
+            self
+        } else {
+            self.sum_to_shape(like.shape())
+        }
+    }
+}
+
+impl<T: Float> SumToOwned<T> for Tensor<T> {
+    fn sum_to_owned(self, _like: &T) -> T {
+        self.sum()
+    }
+}
+
+impl<T: Float> SumToOwned<Tensor<T>> for T {
+    fn sum_to_owned(self, like: &Tensor<T>) -> Tensor<T> {
+        Tensor::full(like.shape(), self)
+    }
+}
+
+#[inline(always)]
+pub fn sum_to_owned<C: SumToOwned<L>, L>(c: C, like: &L) -> L {
+    c.sum_to_owned(like)
+}
+
 /// Broadcasts a value to the shape of another (the adjoint of a reduction).
 pub trait BroadcastTo<Like> {
     fn broadcast_like(&self, like: &Like) -> Like;

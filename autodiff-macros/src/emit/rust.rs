@@ -30,6 +30,8 @@ pub(crate) struct Emitter<'a> {
     /// Prefix of generated names: `__t` in a function, `__l0_t` in loop 0's body.
     prefix: String,
     names: std::cell::RefCell<std::collections::HashMap<Id, proc_macro2::Ident>>,
+    /// How many needed nodes read each node.
+    uses: Vec<u32>,
 }
 
 impl<'a> Emitter<'a> {
@@ -70,6 +72,16 @@ impl<'a> Emitter<'a> {
                 stack.push(g.branches[b as usize].cond);
             }
         }
+        // Readers of each node among the needed ones; a root counts as read (it is returned).
+        let mut uses = vec![0u32; g.len()];
+        for id in g.ids().filter(|id| needed[id.index()]) {
+            for &a in &g[id].args {
+                uses[a.index()] += 1;
+            }
+        }
+        for &r in roots {
+            uses[r.index()] += 1;
+        }
         Emitter {
             g,
             sig,
@@ -80,6 +92,7 @@ impl<'a> Emitter<'a> {
             params,
             prefix,
             names: Default::default(),
+            uses,
         }
     }
 
@@ -300,6 +313,19 @@ impl<'a> Emitter<'a> {
         lit.into_token_stream()
     }
 
+    /// A non-scalar temporary that only one needed node reads (and that is not a final value
+    /// written later): it can be moved into its reader.
+    fn movable(&self, id: Id) -> bool {
+        let temporary = !matches!(
+            self.g[id].op,
+            Op::Param(_) | Op::Const(_) | Op::Cotangent | Op::Phi(_)
+        );
+        temporary
+            && self.g.kind(id) == Kind::Tensor
+            && self.uses[id.index()] == 1
+            && !self.inline.contains(&id)
+    }
+
     /// Whether a node and its float operands are all plain scalars.
     fn scalar(&self, id: Id) -> bool {
         self.g.kind(id) == Kind::Scalar
@@ -369,6 +395,12 @@ impl<'a> Emitter<'a> {
                 if op == Op::ZerosLike && matches!(self.g.kind(id), Kind::Array | Kind::Slice) =>
             {
                 quote!(#rt::seq_zeros(#(#refs),*))
+            }
+            // A contribution read only here is moved, so that an equal shape costs no copy.
+            Style::Runtime if op == Op::SumTo && self.movable(args[0]) => {
+                let c = self.operand(args[0]);
+                let like = &refs[1];
+                quote!(#rt::sum_to_owned(#c, #like))
             }
             Style::Runtime => quote!(#rt::#name(#(#refs),*)),
             Style::Special => unreachable!("handled above"),
