@@ -8,7 +8,7 @@
 //! Deterministic (a fixed xorshift seed, no dependencies). Three corpora:
 //!
 //! - scalar functions of 1 to 3 `f64` variables: `+ - * /`, `**` in every spacing and precedence
-//!   situation, every float method of spec/API.md, calls to the helper functions of
+//!   situation, every float method of the crate documentation, calls to the helper functions of
 //!   `tests/test_random.rs` (one differentiated in one parameter only), `let` reuse and
 //!   shadowing, `let mut` with compound assignments (also inside `if`/`else if`/`else`),
 //!   `if`/`else if`/`else` expressions and early returns;

@@ -1,4 +1,4 @@
-//! spec/API.md, "Gradients at non-differentiable points": the table, row by row, with the exact
+//! the crate documentation, "Gradients at non-differentiable points": the table, row by row, with the exact
 //! numbers PyTorch gives. Also: NaN outside the domain propagates instead of being hidden.
 //!
 //! This file deliberately does not import `autodiff::Activations`: inside a differentiable body

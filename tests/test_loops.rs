@@ -1,4 +1,4 @@
-//! `for` loops and slices through the facade (spec/API.md, "Loops and slices"): accumulators,
+//! `for` loops and slices through the facade (the crate documentation, "Loops and slices"): accumulators,
 //! carried state, nested loops, branches in loops, empty ranges, inclusive ranges, reversed
 //! reads, `&[T]`, `Vec<T>` and `[T; N]` parameters, data slices with `wrt(..)`, calls to other
 //! differentiable functions in a loop body, `_vjp` and `_value_and_grad`. Every gradient is

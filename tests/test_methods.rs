@@ -1,4 +1,4 @@
-//! Every float method that a `#[differentiable]` body accepts (spec/API.md, "Methods on floats
+//! Every float method that a `#[differentiable]` body accepts (the crate documentation, "Methods on floats
 //! and tensors"), each composed with something so that the chain rule is exercised, checked at
 //! a few points inside its domain twice: against the hand-derived closed form stated in the
 //! comment, and against a central finite difference.

@@ -1,5 +1,5 @@
 //! Behaviour of `#[differentiable]` on scalar code through the facade: the seed numbers of
-//! spec/API.md, the `**` operator, the accepted statement forms, constants, generics, arrays,
+//! the crate documentation, the `**` operator, the accepted statement forms, constants, generics, arrays,
 //! composition and custom rules. Every gradient is checked against the closed form stated above
 //! it and against central finite differences.
 //!
@@ -28,7 +28,7 @@ fn check(got: f64, closed: f64, numeric: f64) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The seed cases of spec/API.md.
+// The seed cases of the crate documentation.
 
 // y = x², so dy/dx = 2x: 8 at 4.
 #[rustfmt::skip]
@@ -842,8 +842,7 @@ mod custom {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Spec'd forms the macro rejects today (see spec/API.md). Each is compiled out because a compile
-// error would take the whole file down; re-enable a module when the macro is fixed.
+// Forms the macro once rejected, kept as regressions.
 
 // `x.len() as f64` on a differentiated array is a constant: sizes carry no gradient.
 

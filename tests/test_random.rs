@@ -4,7 +4,7 @@
 //! differences.
 //!
 //! - Scalar functions of 1 to 3 `f64` variables: `+ - * /`, `**` in every spacing and
-//!   precedence situation, every float method of spec/API.md within its domain, calls to the
+//!   precedence situation, every float method of the crate documentation within its domain, calls to the
 //!   helpers below, `let` reuse and shadowing, `let mut` with compound assignments, `if`/`else
 //!   if`/`else` and early returns. At each of three points: `f` equals a plain-Rust
 //!   transcription (`powi`/`powf`, every parenthesis explicit) to rounding, so the `**` rewrite

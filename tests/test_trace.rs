@@ -1,5 +1,5 @@
 //! `f_trace`: one evaluation as data, every node with its value and its gradient (PyTorch's
-//! `retain_grad` on every intermediate). Checked: the seed broadcasting case of spec/API.md, the
+//! `retain_grad` on every intermediate). Checked: the seed broadcasting case of the crate documentation, the
 //! gradient of every `let` binding of a scalar function against central differences of the
 //! function's tail (the part after the binding, written by hand), lookups of unknown names,
 //! the `Display` table, and the structure of `to_dot()`.
