@@ -29,7 +29,7 @@ pub(crate) struct Emitter<'a> {
     params: Vec<(TokenStream, bool)>,
     /// Prefix of generated names: `__t` in a function, `__l0_t` in loop 0's body.
     prefix: String,
-    names: std::cell::RefCell<std::collections::HashMap<Id, proc_macro2::Ident>>,
+    names: std::cell::RefCell<Vec<Option<proc_macro2::Ident>>>,
     /// How many needed nodes read each node.
     uses: Vec<u32>,
 }
@@ -147,9 +147,14 @@ impl<'a> Emitter<'a> {
                     }
                 }
                 _ => {
+                    // `let name = expr;`, moving the expression's tokens rather than copying them.
                     let name = self.name(id);
-                    let expr = self.expr(id);
-                    out.extend(quote!(let #name = #expr;));
+                    out.extend(quote!(let #name =));
+                    out.extend(self.expr(id));
+                    out.extend(std::iter::once(TokenTree::Punct(proc_macro2::Punct::new(
+                        ';',
+                        proc_macro2::Spacing::Alone,
+                    ))));
                 }
             }
         }
@@ -195,15 +200,16 @@ impl<'a> Emitter<'a> {
 
     fn name(&self, id: Id) -> TokenStream {
         let mut cache = self.names.borrow_mut();
-        cache
-            .entry(id)
-            .or_insert_with(|| {
-                proc_macro2::Ident::new(
-                    &format!("{}t{}", self.prefix, id.index()),
-                    proc_macro2::Span::call_site(),
-                )
-            })
-            .to_token_stream()
+        if cache.len() <= id.index() {
+            cache.resize(id.index() + 1, None);
+        }
+        let ident = cache[id.index()].get_or_insert_with(|| {
+            proc_macro2::Ident::new(
+                &format!("{}t{}", self.prefix, id.index()),
+                proc_macro2::Span::call_site(),
+            )
+        });
+        TokenTree::Ident(ident.clone()).into()
     }
 
     /// A name for something of loop k: `__l0_tape`, `__l0_c3`.
