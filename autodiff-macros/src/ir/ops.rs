@@ -717,6 +717,18 @@ pub(crate) fn loop_index(g: &Graph, id: Id) -> u32 {
     }
 }
 
+/// One contribution per differentiated operand: component i of `backward`, a node that
+/// computes the adjoints of all operands at once.
+fn components(g: &mut Graph, operands: &[Id], backward: Id, part: fn(u32) -> Op) -> Vec<(Id, Id)> {
+    let mut out = Vec::new();
+    for (i, &arg) in operands.iter().enumerate() {
+        if g.is_active(arg) {
+            out.push((arg, g.add_raw(part(i as u32), vec![backward])));
+        }
+    }
+    out
+}
+
 fn sum_to(g: &mut Graph, c: Id, like: Id) -> Id {
     if g.kind(c) == Kind::Scalar && g.kind(like) == Kind::Scalar {
         c
@@ -753,13 +765,7 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             let mut pb_args = node.args.clone();
             pb_args.push(d);
             let pb = g.add_raw(Op::Pullback(k), pb_args);
-            let mut out = Vec::new();
-            for (i, &arg) in node.args.iter().enumerate() {
-                if g.is_active(arg) {
-                    out.push((arg, g.add_raw(Op::Project(i as u32), vec![pb])));
-                }
-            }
-            out
+            components(g, &node.args, pb, Op::Project)
         }
         // A pullback's second-order rule needs the adjoints of all its components: the sweep
         // gathers them (see `diff::Sweep::call_pullback`).
@@ -783,13 +789,7 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             let mut grad_args = vec![d];
             grad_args.extend(node.args.iter().copied());
             let fg = g.add_raw(Op::FusedGrad(k), grad_args);
-            let mut out = Vec::new();
-            for (i, &arg) in node.args.iter().enumerate() {
-                if g.is_active(arg) {
-                    out.push((arg, g.add_raw(Op::FusedPart(i as u32), vec![fg])));
-                }
-            }
-            out
+            components(g, &node.args, fg, Op::FusedPart)
         }
         Op::FusedGrad(_) | Op::FusedPart(_) => return Err(NoRule::SecondOrder),
 
