@@ -20,6 +20,13 @@ use crate::parse::sig::Sig;
 /// The entry point: `#[differentiable(args)] item`.
 pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let started = std::time::Instant::now();
+    if let Some(span) = too_deep(&item) {
+        let msg = format!(
+            "this expression is nested more than {MAX_NESTING} levels deep; bind intermediate results with `let`"
+        );
+        let err = syn::Error::new(span, msg).into_compile_error();
+        return quote!(#err);
+    }
     let args: Args = match syn::parse2(args) {
         Ok(a) => a,
         Err(e) => {
@@ -88,6 +95,30 @@ fn debug_print(ident: &Ident, tokens: &TokenStream) {
         "// #[differentiable] expansion of `{ident}`\n{}",
         formatted.unwrap_or(text)
     );
+}
+
+/// Deeper nesting of parentheses, brackets and braces than this is refused: syn and the macro
+/// recurse once per level, and the compiler's stack ends somewhere past 300 levels.
+const MAX_NESTING: usize = 200;
+
+/// The first group nested deeper than `MAX_NESTING`, found without recursion.
+fn too_deep(tokens: &TokenStream) -> Option<proc_macro2::Span> {
+    let mut stack = vec![tokens.clone().into_iter()];
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            Some(TokenTree::Group(g)) => {
+                if stack.len() > MAX_NESTING {
+                    return Some(g.span());
+                }
+                stack.push(g.stream().into_iter());
+            }
+            Some(_) => {}
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    None
 }
 
 /// Runs the `**` pass over the function body (the last brace group of the item).

@@ -197,6 +197,22 @@ fn fuzz_random_functions_and_token_soup() {
     std::panic::set_hook(hook);
 }
 
+/// Nesting past the limit is a clear error, not a stack overflow.
+#[test]
+fn too_deep_is_an_error() {
+    let mut e = "x".to_string();
+    for _ in 0..1000 {
+        e = format!("({e} + 1.0)");
+    }
+    let src = format!("fn f(x: f64) -> f64 {{ {e} }}");
+    let out = expand::differentiable(TokenStream::new(), src.parse().unwrap()).to_string();
+    assert!(
+        out.contains("nested more than 200 levels deep"),
+        "{}",
+        &out[..out.len().min(300)]
+    );
+}
+
 /// Regressions found by the fuzzer, kept as inputs.
 #[test]
 fn fuzz_regressions() {
@@ -222,9 +238,19 @@ fn deep_long_and_wide_functions_expand() {
 }
 
 fn deep_long_wide() {
-    // 1000 nested operations.
+    // 1000 operations in one expression, and 150 levels of parentheses.
+    let chain: Vec<String> = (0..1000)
+        .map(|i| {
+            if i % 2 == 0 {
+                "x * y".to_string()
+            } else {
+                "(x / 2.0).sin()".to_string()
+            }
+        })
+        .collect();
+    let chain = format!("fn f(x: f64, y: f64) -> f64 {{ {} }}", chain.join(" + "));
     let mut e = "x".to_string();
-    for i in 0..1000 {
+    for i in 0..150 {
         e = match i % 4 {
             0 => format!("({e} * y + 1.0)"),
             1 => format!("({e}).sin()"),
@@ -249,7 +275,12 @@ fn deep_long_wide() {
         params.join(", "),
         sum.join(" + ")
     );
-    for (name, src) in [("wide", wide), ("long", long), ("deep", deep)] {
+    for (name, src) in [
+        ("wide", wide),
+        ("long", long),
+        ("deep", deep),
+        ("chain", chain),
+    ] {
         let started = std::time::Instant::now();
         let out = expand::differentiable(TokenStream::new(), src.parse().unwrap());
         eprintln!("{name}: {:?}", started.elapsed());
