@@ -232,6 +232,39 @@ impl<'a> Items<'a> {
         }
     }
 
+    /// Stubs of `f_hessian`, `f_grad_formulas` and `f_trace` for a failed expansion.
+    pub fn stub_extras(&self, stub: &TokenStream) -> TokenStream {
+        let vis = &self.func.vis;
+        let (generics, where_clause) = (
+            &self.func.sig.generics.params,
+            &self.func.sig.generics.where_clause,
+        );
+        let inputs: Vec<&syn::FnArg> = self.func.sig.inputs.iter().collect();
+        let float = &self.sig.float;
+        let formulas = self.ident("grad_formulas");
+        let mut out = quote! {
+            #[allow(dead_code)]
+            #vis fn #formulas() -> &'static [(&'static str, &'static str)] { &[] }
+        };
+        if self.sig.ret_kind == Kind::Scalar {
+            let trace = self.ident("trace");
+            out.extend(quote! {
+                #[allow(unused_variables, dead_code, clippy::too_many_arguments)]
+                #vis fn #trace<#generics>(#(#inputs),*) -> ::autodiff::Trace<#float> #where_clause #stub
+            });
+            let k = self.sig.diff_params().count();
+            if self.sig.diff_params().all(|(_, p)| p.kind == Kind::Scalar) {
+                let ty = if k == 1 {
+                    quote!(#float)
+                } else {
+                    quote!([[#float; #k]; #k])
+                };
+                out.extend(self.hessian_item(ty, stub.clone()));
+            }
+        }
+        out
+    }
+
     /// `__f_wrt`: which parameters `f` differentiates, checked at compile time by callers.
     pub fn wrt_const(&self) -> TokenStream {
         let name = wrt_ident(&self.func.sig.ident);

@@ -30,6 +30,7 @@ pub(crate) fn expand(error: syn::Error, func: Option<&ItemFn>, sig: Option<&Sig>
                 #header #stub
             });
         }
+        out.extend(items.stub_extras(&stub));
     }
     out
 }
