@@ -539,29 +539,17 @@ fn method(v: f64, name: &str, args: &[f64], text: &str) -> f64 {
             assert_eq!(args[0].fract(), 0.0, "non-integer powi in `{text}`");
             v.powi(args[0] as i32)
         }
-        "powf" => {
+        "powf" | "max" | "min" | "log" | "atan2" | "hypot" => {
             arity(1);
-            v.powf(args[0])
-        }
-        "max" => {
-            arity(1);
-            v.max(args[0])
-        }
-        "min" => {
-            arity(1);
-            v.min(args[0])
-        }
-        "log" => {
-            arity(1);
-            v.log(args[0])
-        }
-        "atan2" => {
-            arity(1);
-            v.atan2(args[0])
-        }
-        "hypot" => {
-            arity(1);
-            v.hypot(args[0])
+            let f: fn(f64, f64) -> f64 = match name {
+                "powf" => f64::powf,
+                "max" => f64::max,
+                "min" => f64::min,
+                "log" => f64::log,
+                "atan2" => f64::atan2,
+                _ => f64::hypot,
+            };
+            f(v, args[0])
         }
         "clamp" => {
             arity(2);
