@@ -34,10 +34,11 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
             return fallback::expand(e, func.as_ref(), None);
         }
     };
-    let func: ItemFn = match syn::parse2(rewrite_body(item.clone())) {
+    let mut func: ItemFn = match syn::parse2(rewrite_body(item.clone())) {
         Ok(f) => f,
         Err(_) => return not_a_function(item),
     };
+    crate::parse::sig::rebind_params(&mut func.sig);
     let errors = Errors::default();
     let Some(sig) = Sig::from_syn(&func, &args, &errors) else {
         return fallback::expand(errors.finish().unwrap_err(), Some(&func), None);
@@ -45,7 +46,7 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
     if let Some(rule) = &args.vjp {
         // The body is the user's own: keep it exactly as written.
         let original: ItemFn = syn::parse2(item).expect("parsed above");
-        return Items::new(&original, &sig).custom_rule(rule);
+        return Items::new(&func, &sig).custom_rule(rule, &original);
     }
     let Some(lowered) = body::lower(&sig, &func.block, &errors) else {
         return fallback::expand(errors.finish().unwrap_err(), Some(&func), Some(&sig));
@@ -995,7 +996,7 @@ impl<'a> Items<'a> {
 
     /// The items for `#[differentiable(vjp = rule)]`: the body is not differentiated; every
     /// derivative comes from `rule(params.., cotangent)`.
-    fn custom_rule(&self, rule: &syn::Path) -> TokenStream {
+    fn custom_rule(&self, rule: &syn::Path, original: &ItemFn) -> TokenStream {
         let func = self.func;
         let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
         let cloned: Vec<TokenStream> = self
@@ -1014,7 +1015,7 @@ impl<'a> Items<'a> {
         let f = &func.sig.ident;
         let float = &self.sig.float;
         let one = quote!(::autodiff::__private::lit::<#float>(1.0));
-        let mut out = func.to_token_stream();
+        let mut out = original.to_token_stream();
         let mut headers = self.headers().into_iter();
         if self.sig.ret_kind == Kind::Scalar {
             let h = headers.next().unwrap();

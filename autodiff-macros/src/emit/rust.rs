@@ -7,6 +7,7 @@
 //! tensor goes through `::autodiff::__private`, whose traits work for every value type.
 
 use std::collections::HashSet;
+use std::fmt::Write;
 
 use proc_macro2::{Literal, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
@@ -27,6 +28,8 @@ pub(crate) struct Emitter<'a> {
     moved: std::cell::RefCell<HashSet<Id>>,
     /// How each parameter is written, and whether it is a reference.
     params: Vec<(TokenStream, bool)>,
+    /// The same as source text, for statements written as text (see `block`).
+    param_text: Vec<String>,
     /// Prefix of generated names: `__t` in a function, `__l0_t` in loop 0's body.
     prefix: String,
     names: std::cell::RefCell<Vec<Option<proc_macro2::Ident>>>,
@@ -82,6 +85,7 @@ impl<'a> Emitter<'a> {
         for &r in roots {
             uses[r.index()] += 1;
         }
+        let param_text = params.iter().map(|(p, _)| p.to_string()).collect();
         Emitter {
             g,
             sig,
@@ -90,6 +94,7 @@ impl<'a> Emitter<'a> {
             done_branches: HashSet::new(),
             moved: Default::default(),
             params,
+            param_text,
             prefix,
             names: Default::default(),
             uses,
@@ -132,7 +137,18 @@ impl<'a> Emitter<'a> {
     }
 
     fn block(&mut self, block: BlockId) -> TokenStream {
+        // Statements are written as source text and lexed once per run: building them token
+        // by token costs one proc-macro bridge call per token stream, and dominated expansion
+        // time. Only what cannot be text (user tokens, calls, loops, fused kernels) is built
+        // as tokens.
         let mut out = TokenStream::new();
+        let mut text = String::new();
+        let flush = |text: &mut String, out: &mut TokenStream| {
+            if !text.is_empty() {
+                out.extend(lex(text));
+                text.clear();
+            }
+        };
         for id in self.g.ids() {
             if !self.needed[id.index()] || self.g.block_of(id) != block || self.inline.contains(&id)
             {
@@ -143,14 +159,25 @@ impl<'a> Emitter<'a> {
                 Op::Param(_) | Op::Const(_) | Op::Cotangent => {}
                 Op::Phi(b) => {
                     if self.done_branches.insert(b) {
+                        flush(&mut text, &mut out);
                         out.extend(self.branch(b));
                     }
                 }
                 _ => {
+                    let start = text.len();
+                    text.push_str("let ");
+                    self.name_text(id, &mut text);
+                    text.push_str(" = ");
+                    if self.expr_text(id, &mut text) {
+                        text.push(';');
+                        continue;
+                    }
+                    text.truncate(start);
+                    flush(&mut text, &mut out);
                     // `let name = expr;`, moving the expression's tokens rather than copying them.
                     let name = self.name(id);
                     out.extend(quote!(let #name =));
-                    out.extend(self.expr(id));
+                    out.extend(self.special(id));
                     out.extend(std::iter::once(TokenTree::Punct(proc_macro2::Punct::new(
                         ';',
                         proc_macro2::Spacing::Alone,
@@ -158,6 +185,7 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
+        flush(&mut text, &mut out);
         out
     }
 
@@ -343,73 +371,153 @@ impl<'a> Emitter<'a> {
 
     /// The expression computing one node.
     fn expr(&self, id: Id) -> TokenStream {
+        let mut text = String::new();
+        if self.expr_text(id, &mut text) {
+            lex(&text)
+        } else {
+            self.special(id)
+        }
+    }
+
+    /// Writes the expression computing one node as source text; `false` (writing nothing)
+    /// for the nodes `special` builds as tokens.
+    fn expr_text(&self, id: Id, out: &mut String) -> bool {
+        const RT: &str = "::autodiff::__private::";
         let node = &self.g[id];
         let args = &node.args;
         let op = node.op;
         let style = ops::style(op);
-        if let Style::Special = style {
-            return self.special(id);
-        }
-        let name = proc_macro2::Ident::new(ops::name(op), proc_macro2::Span::call_site());
-        let rt = quote!(::autodiff::__private);
+        let name = ops::name(op);
         let scalar = self.scalar(id) || matches!(self.g.kind(id), Kind::Bool) || op == Op::Not;
-        let (refs, vals): (Vec<TokenStream>, Vec<TokenStream>) =
-            if scalar && !matches!(style, Style::Runtime) {
-                (Vec::new(), args.iter().map(|&a| self.operand(a)).collect())
-            } else {
-                (args.iter().map(|&a| self.by_ref(a)).collect(), Vec::new())
-            };
+        let by_value = scalar && !matches!(style, Style::Runtime);
+        // The operands, comma-separated: by value for scalar code, else borrowed.
+        let list = |out: &mut String, args: &[Id]| {
+            for (i, &a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                if by_value {
+                    self.operand_text(a, false, out);
+                } else {
+                    self.ref_text(a, out);
+                }
+            }
+        };
+        let call = |out: &mut String, f: &str, args: &[Id]| {
+            out.push_str(RT);
+            out.push_str(f);
+            out.push('(');
+            list(out, args);
+            out.push(')');
+        };
         match style {
-            Style::Infix(sym) => {
-                let sym = operator(sym);
-                if op == Op::Add && matches!(self.g.kind(id), Kind::Array | Kind::Slice) {
-                    let (a, b) = (&refs[0], &refs[1]);
-                    return quote!(#rt::seq_add(#a, #b));
-                }
-                if scalar {
-                    let (a, b) = (&vals[0], &vals[1]);
-                    quote!(#a #sym #b)
-                } else {
-                    let (a, b) = (&refs[0], &refs[1]);
-                    quote!(#rt::#name(#a, #b))
-                }
+            Style::Infix(_)
+                if op == Op::Add && matches!(self.g.kind(id), Kind::Array | Kind::Slice) =>
+            {
+                call(out, "seq_add", args)
             }
-            Style::Prefix(sym) => {
-                let sym = operator(sym);
-                if scalar {
-                    let a = &vals[0];
-                    quote!(#sym #a)
-                } else {
-                    let a = &refs[0];
-                    quote!(#rt::#name(#a))
-                }
+            Style::Infix(sym) if scalar => {
+                self.operand_text(args[0], false, out);
+                let _ = write!(out, " {sym} ");
+                self.operand_text(args[1], false, out);
             }
-            Style::FloatMethod => {
-                if scalar {
-                    // A literal receiver needs its type written: `0.5f64.powf(y)`.
-                    let recv = match self.g[args[0]].op {
-                        Op::Const(bits) => self.literal(f64::from_bits(bits), true),
-                        _ => vals[0].clone(),
-                    };
-                    let rest = &vals[1..];
-                    quote!(#recv.#name(#(#rest),*))
-                } else {
-                    quote!(#rt::#name(#(#refs),*))
-                }
+            Style::Prefix(sym) if scalar => {
+                out.push_str(sym);
+                self.operand_text(args[0], false, out);
             }
+            Style::FloatMethod if scalar => {
+                // A literal receiver needs its type written: `0.5f64.powf(y)`.
+                self.operand_text(args[0], true, out);
+                let _ = write!(out, ".{name}(");
+                list(out, &args[1..]);
+                out.push(')');
+            }
+            Style::Infix(_) | Style::Prefix(_) | Style::FloatMethod => call(out, name, args),
             Style::Runtime
                 if op == Op::ZerosLike && matches!(self.g.kind(id), Kind::Array | Kind::Slice) =>
             {
-                quote!(#rt::seq_zeros(#(#refs),*))
+                call(out, "seq_zeros", args)
             }
             // A contribution read only here is moved, so that an equal shape costs no copy.
             Style::Runtime if op == Op::SumTo && self.movable(args[0]) => {
-                let c = self.operand(args[0]);
-                let like = &refs[1];
-                quote!(#rt::sum_to_owned(#c, #like))
+                let _ = write!(out, "{RT}sum_to_owned(");
+                self.operand_text(args[0], false, out);
+                out.push_str(", ");
+                self.ref_text(args[1], out);
+                out.push(')');
             }
-            Style::Runtime => quote!(#rt::#name(#(#refs),*)),
-            Style::Special => unreachable!("handled above"),
+            Style::Runtime => call(out, name, args),
+            Style::Special => match op {
+                Op::Powi(n) if self.scalar(id) => {
+                    self.operand_text(args[0], true, out);
+                    let _ = write!(out, ".powi({n})");
+                }
+                Op::Powi(n) => {
+                    call(out, "powi", args);
+                    out.pop();
+                    let _ = write!(out, ", {n})");
+                }
+                _ => return false,
+            },
+        }
+        true
+    }
+
+    /// A node's generated name as text: `__t7`.
+    fn name_text(&self, id: Id, out: &mut String) {
+        let _ = write!(out, "{}t{}", self.prefix, id.index());
+    }
+
+    /// `operand` as text; `typed` writes a constant with its type suffix.
+    fn operand_text(&self, id: Id, typed: bool, out: &mut String) {
+        match self.g[id].op {
+            Op::Param(i) => out.push_str(&self.param_text[i as usize]),
+            Op::Const(bits) => self.literal_text(f64::from_bits(bits), typed, out),
+            Op::Cotangent => out.push_str("cotangent"),
+            _ => self.name_text(id, out),
+        }
+    }
+
+    /// `by_ref` as text.
+    fn ref_text(&self, id: Id, out: &mut String) {
+        if let Op::Const(bits) = self.g[id].op {
+            out.push('&');
+            return self.literal_text(f64::from_bits(bits), true, out);
+        }
+        if !self.is_ref(id) {
+            out.push('&');
+        }
+        self.operand_text(id, false, out);
+    }
+
+    /// `literal` as text. Plain finite constants are formatted here; named constants,
+    /// generic floats and non-finite values go through `literal`.
+    fn literal_text(&self, v: f64, typed: bool, out: &mut String) {
+        let plain = v.is_finite()
+            && !self.sig.generic_float
+            && named_constant(v).is_none()
+            && named_constant(-v).is_none();
+        if !plain {
+            out.push_str(&self.literal(v, typed).to_string());
+            return;
+        }
+        let negative = v.is_sign_negative();
+        if negative {
+            out.push_str("(-");
+        }
+        let start = out.len();
+        let _ = if self.sig.is_f32 {
+            write!(out, "{}", v.abs() as f32)
+        } else {
+            write!(out, "{}", v.abs())
+        };
+        if typed {
+            out.push_str(if self.sig.is_f32 { "f32" } else { "f64" });
+        } else if !out[start..].contains('.') {
+            out.push_str(".0");
+        }
+        if negative {
+            out.push(')');
         }
     }
 
@@ -434,20 +542,7 @@ impl<'a> Emitter<'a> {
                 let k = Literal::usize_unsuffixed(k as usize);
                 quote!(#arr[#k])
             }
-            Op::Powi(n) => {
-                if self.scalar(id) {
-                    let x = match self.g[node.args[0]].op {
-                        Op::Const(bits) => self.literal(f64::from_bits(bits), true),
-                        _ => self.operand(node.args[0]),
-                    };
-                    let n = Literal::i32_unsuffixed(n);
-                    quote!(#x.powi(#n))
-                } else {
-                    let x = &refs[0];
-                    let n = Literal::i32_unsuffixed(n);
-                    quote!(#rt::powi(#x, #n))
-                }
-            }
+            Op::Powi(_) => self.expr(id),
             Op::SumAxis(k) | Op::MeanAxis(k) | Op::UnsumAxis(k) | Op::UnmeanAxis(k) => {
                 let name = format_ident!("{}", ops::name(node.op));
                 let k = Literal::usize_unsuffixed(k as usize);
@@ -1009,20 +1104,10 @@ pub(crate) fn taped_carried(g: &Graph, k: u32) -> Vec<usize> {
 }
 
 /// An operator's tokens (`+`, `<=`, `&&`), built without lexing a string.
-fn operator(sym: &str) -> TokenStream {
-    let chars: Vec<char> = sym.chars().collect();
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            let spacing = if i + 1 < chars.len() {
-                proc_macro2::Spacing::Joint
-            } else {
-                proc_macro2::Spacing::Alone
-            };
-            TokenTree::Punct(proc_macro2::Punct::new(c, spacing))
-        })
-        .collect()
+/// Lexes generated source text. The text is built from names, operators, float literals
+/// and already-printed tokens, so it always lexes.
+fn lex(text: &str) -> TokenStream {
+    text.parse().expect("generated code lexes")
 }
 
 /// `@N`: a placeholder for body node N, filled in once the body's emitter exists.

@@ -812,7 +812,7 @@ impl Lower<'_> {
         }
         let var = match &*f.pat {
             Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() && p.mutability.is_none() => {
-                p.ident.to_token_stream()
+                crate::parse::sig::generated_binding(&p.ident).to_token_stream()
             }
             Pat::Wild(w) => w.to_token_stream(),
             other => {

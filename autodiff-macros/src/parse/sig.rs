@@ -38,6 +38,27 @@ pub(crate) struct Sig {
     pub ret_ty: Type,
 }
 
+/// A user's name as the generated code binds it: the same text and source location, with
+/// the hygiene of the macro's call site. Generated statements are lexed from text (which
+/// gives call-site hygiene), so a binding they read must have it too; this matters when
+/// the function comes out of a `macro_rules!` expansion, whose names carry its hygiene.
+pub(crate) fn generated_binding(ident: &Ident) -> Ident {
+    let mut out = ident.clone();
+    out.set_span(proc_macro2::Span::call_site().located_at(ident.span()));
+    out
+}
+
+/// `generated_binding` for each parameter name in a signature.
+pub(crate) fn rebind_params(sig: &mut syn::Signature) {
+    for input in &mut sig.inputs {
+        if let FnArg::Typed(pat_ty) = input {
+            if let Pat::Ident(p) = &mut *pat_ty.pat {
+                p.ident = generated_binding(&p.ident);
+            }
+        }
+    }
+}
+
 impl Sig {
     pub fn from_syn(item: &ItemFn, args: &Args, errors: &Errors) -> Option<Sig> {
         let floats = float_generics(item);
@@ -54,7 +75,9 @@ impl Sig {
                 FnArg::Typed(t) => t,
             };
             let ident = match &*pat_ty.pat {
-                Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => p.ident.clone(),
+                Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+                    generated_binding(&p.ident)
+                }
                 other => {
                     errors.at(other, "patterns are not supported as parameters of a #[differentiable] function; bind a name and destructure it in the body");
                     ok = false;
