@@ -133,97 +133,84 @@ impl<'a> Emitter<'a> {
 
     /// The statements computing every needed node of the body.
     pub fn statements(&mut self) -> TokenStream {
-        self.block(ROOT)
+        let mut code = Code::default();
+        self.block(ROOT, &mut code);
+        code.finish()
     }
 
-    fn block(&mut self, block: BlockId) -> TokenStream {
-        // Statements are written as source text and lexed once per run: building them token
-        // by token costs one proc-macro bridge call per token stream, and dominated expansion
-        // time. Only what cannot be text (user tokens, calls, loops, fused kernels) is built
-        // as tokens.
-        let mut out = TokenStream::new();
-        let mut text = String::new();
-        let flush = |text: &mut String, out: &mut TokenStream| {
-            if !text.is_empty() {
-                out.extend(lex(text));
-                text.clear();
-            }
-        };
+    /// Writes the statements of one block. Statements are source text, lexed once at the end
+    /// (building them token by token cost one proc-macro bridge call per small token stream,
+    /// and dominated expansion time); what cannot be text (user tokens, calls, loops, fused
+    /// kernels) is spliced in as tokens.
+    fn block(&mut self, block: BlockId, code: &mut Code) {
         for id in self.g.ids() {
             if !self.needed[id.index()] || self.g.block_of(id) != block || self.inline.contains(&id)
             {
                 continue;
             }
-            let node = &self.g[id];
-            match node.op {
+            match self.g[id].op {
                 Op::Param(_) | Op::Const(_) | Op::Cotangent => {}
                 Op::Phi(b) => {
                     if self.done_branches.insert(b) {
-                        flush(&mut text, &mut out);
-                        out.extend(self.branch(b));
+                        self.branch(b, code);
                     }
                 }
                 _ => {
-                    let start = text.len();
-                    text.push_str("let ");
-                    self.name_text(id, &mut text);
-                    text.push_str(" = ");
-                    if self.expr_text(id, &mut text) {
-                        text.push(';');
-                        continue;
+                    code.text.push_str("let ");
+                    self.name_text(id, &mut code.text);
+                    code.text.push_str(" = ");
+                    if !self.expr_text(id, &mut code.text) {
+                        code.splice(self.special(id));
                     }
-                    text.truncate(start);
-                    flush(&mut text, &mut out);
-                    // `let name = expr;`, moving the expression's tokens rather than copying them.
-                    let name = self.name(id);
-                    out.extend(quote!(let #name =));
-                    out.extend(self.special(id));
-                    out.extend(std::iter::once(TokenTree::Punct(proc_macro2::Punct::new(
-                        ';',
-                        proc_macro2::Spacing::Alone,
-                    ))));
+                    code.text.push(';');
                 }
             }
         }
-        flush(&mut text, &mut out);
-        out
     }
 
     /// `let (__tA, __tB) = if c { ..; (a1, b1) } else { ..; (a2, b2) };` for every needed Phi
     /// of branch `b`.
-    fn branch(&mut self, b: u32) -> TokenStream {
+    fn branch(&mut self, b: u32, code: &mut Code) {
         let phis: Vec<Id> = self
             .g
             .ids()
             .filter(|&id| self.needed[id.index()] && self.g[id].op == Op::Phi(b))
             .collect();
         let br = self.g.branches[b as usize].clone();
-        let cond = self.operand(br.cond);
-        let then_body = self.block(br.then_block);
-        let else_body = self.block(br.else_block);
-        let arm_values = |this: &Self, arm: usize, block: BlockId| -> Vec<TokenStream> {
-            let mut seen = HashSet::new();
-            phis.iter()
-                .map(|&p| {
-                    let v = this.g[p].args[arm];
-                    let moved = this.g.block_of(v) == block && seen.insert(v);
-                    if moved {
-                        this.operand(v)
-                    } else {
-                        this.owned(v)
-                    }
-                })
-                .collect()
+        let tuple = |out: &mut String, items: &mut dyn FnMut(&mut String, Id)| {
+            if phis.len() > 1 {
+                out.push('(');
+            }
+            for (i, &p) in phis.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                items(out, p);
+            }
+            if phis.len() > 1 {
+                out.push(')');
+            }
         };
-        let tv = arm_values(self, 0, br.then_block);
-        let ev = arm_values(self, 1, br.else_block);
-        let names: Vec<TokenStream> = phis.iter().map(|&p| self.name(p)).collect();
-        if phis.len() == 1 {
-            let (n, t, e) = (&names[0], &tv[0], &ev[0]);
-            quote!(let #n = if #cond { #then_body #t } else { #else_body #e };)
-        } else {
-            quote!(let (#(#names),*) = if #cond { #then_body (#(#tv),*) } else { #else_body (#(#ev),*) };)
+        code.text.push_str("let ");
+        tuple(&mut code.text, &mut |out, p| self.name_text(p, out));
+        code.text.push_str(" = if ");
+        self.operand_text(br.cond, false, &mut code.text);
+        for (arm, block) in [(0, br.then_block), (1, br.else_block)] {
+            code.text
+                .push_str(if arm == 0 { " { " } else { " } else { " });
+            self.block(block, code);
+            // A value computed in this arm is moved out (once); anything else is copied.
+            let mut seen = HashSet::new();
+            tuple(&mut code.text, &mut |out, p| {
+                let v = self.g[p].args[arm];
+                if self.g.block_of(v) == block && seen.insert(v) {
+                    self.operand_text(v, false, out);
+                } else {
+                    self.owned_text(v, out);
+                }
+            });
         }
+        code.text.push_str(" };");
     }
 
     fn name(&self, id: Id) -> TokenStream {
@@ -488,6 +475,19 @@ impl<'a> Emitter<'a> {
             out.push('&');
         }
         self.operand_text(id, false, out);
+    }
+
+    /// `owned` as text.
+    fn owned_text(&self, id: Id, out: &mut String) {
+        if let Op::Const(bits) = self.g[id].op {
+            return self.literal_text(f64::from_bits(bits), true, out);
+        }
+        if self.g.kind(id) == Kind::Scalar && !self.is_ref(id) {
+            return self.operand_text(id, false, out);
+        }
+        out.push_str("::core::clone::Clone::clone(");
+        self.ref_text(id, out);
+        out.push(')');
     }
 
     /// `literal` as text. Plain finite constants are formatted here; named constants,
@@ -1104,9 +1104,73 @@ pub(crate) fn taped_carried(g: &Graph, k: u32) -> Vec<usize> {
 }
 
 /// An operator's tokens (`+`, `<=`, `&&`), built without lexing a string.
+/// Generated code under construction: source text, into which token streams that must stay
+/// tokens (the user's own, carrying their spans) are spliced by placeholder names. It is
+/// lexed once, by `finish`.
+#[derive(Default)]
+pub(crate) struct Code {
+    pub text: String,
+    splices: Vec<TokenStream>,
+}
+
+const SPLICE: &str = "__ad_splice";
+
+impl Code {
+    /// Appends tokens at the current position of the text.
+    pub fn splice(&mut self, tokens: TokenStream) {
+        let _ = write!(self.text, " {SPLICE}{} ", self.splices.len());
+        self.splices.push(tokens);
+    }
+
+    /// The code as tokens.
+    pub fn finish(self) -> TokenStream {
+        let lexed = lex(&self.text);
+        if self.splices.is_empty() {
+            return lexed;
+        }
+        let mut splices: Vec<Option<TokenStream>> = self.splices.into_iter().map(Some).collect();
+        fill_splices(lexed, &mut splices)
+    }
+}
+
+fn fill_splices(tokens: TokenStream, splices: &mut [Option<TokenStream>]) -> TokenStream {
+    let mut out = TokenStream::new();
+    for tt in tokens {
+        match tt {
+            TokenTree::Group(g) => {
+                let inner = fill_splices(g.stream(), splices);
+                out.extend(std::iter::once(TokenTree::Group(proc_macro2::Group::new(
+                    g.delimiter(),
+                    inner,
+                ))));
+            }
+            TokenTree::Ident(ref id) => {
+                let text = id.to_string();
+                let slot = text
+                    .strip_prefix(SPLICE)
+                    .and_then(|k| k.parse::<usize>().ok())
+                    .and_then(|k| splices.get_mut(k))
+                    .and_then(Option::take);
+                match slot {
+                    Some(tokens) => out.extend(tokens),
+                    None => out.extend(std::iter::once(tt)),
+                }
+            }
+            other => out.extend(std::iter::once(other)),
+        }
+    }
+    out
+}
+
 /// Lexes generated source text. The text is built from names, operators, float literals
-/// and already-printed tokens, so it always lexes.
+/// and printed tokens, so it always lexes. Inside the compiler it is lexed by rustc directly
+/// (`proc_macro2` would first lex it once more to validate it).
 fn lex(text: &str) -> TokenStream {
+    if proc_macro::is_available() {
+        if let Ok(tokens) = text.parse::<proc_macro::TokenStream>() {
+            return tokens.into();
+        }
+    }
     text.parse().expect("generated code lexes")
 }
 
