@@ -1,5 +1,7 @@
 //! parse → check → lower → differentiate → emit, and the items generated for one function.
 
+use std::fmt::Write;
+
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
 use syn::{Ident, ItemFn};
@@ -7,7 +9,7 @@ use syn::{Ident, ItemFn};
 use crate::args::Args;
 use crate::diff;
 use crate::emit::formula::Formula;
-use crate::emit::rust::{call_checks, pullback_ident, Emitter};
+use crate::emit::rust::{call_checks, pullback_ident, Code, Emitter};
 use crate::errors::Errors;
 use crate::fallback;
 use crate::fuse;
@@ -682,11 +684,12 @@ impl<'a> Items<'a> {
         let mut roots = traced.clone();
         roots.extend(traced.iter().filter_map(|&id| adj_of(adj, id)));
         let mut e = Emitter::new(g, self.sig, &roots);
-        let stmts = e.statements();
-        let float = &self.sig.float;
-        let mut pushes = TokenStream::new();
+        let mut code = Code::default();
+        e.write_statements(&mut code);
+        let float = self.sig.float.to_string();
+        let text = &mut code.text;
+        text.push_str("let mut __trace = ::autodiff::Trace::new();");
         for &id in &traced {
-            let var = format_ident!("__n{}", id.index());
             let name = match g[id].op {
                 Op::Param(i) => self.sig.params[i as usize].ident.to_string(),
                 Op::Index(k) => {
@@ -700,31 +703,40 @@ impl<'a> Items<'a> {
                 _ => g.names.get(&id).cloned().unwrap_or_default(),
             };
             let op = crate::ir::ops::name(g[id].op);
-            let inputs: Vec<_> = g[id]
+            let inputs: Vec<String> = g[id]
                 .args
                 .iter()
                 .filter(|a| traced.contains(a))
-                .map(|a| format_ident!("__n{}", a.index()))
+                .map(|a| format!("__n{}", a.index()))
                 .collect();
             let kind = if id == output {
-                quote!(Output)
+                "Output"
             } else if matches!(g[id].op, Op::Param(_)) {
-                quote!(Param)
+                "Param"
             } else {
-                quote!(Op)
+                "Op"
             };
-            let value = e.reference(id);
-            let grad = match adj_of(adj, id) {
+            let _ = write!(
+                text,
+                "let __n{} = ::autodiff::__private::trace_node(&mut __trace, {name:?}, {op:?}, &[{}], ::autodiff::NodeKind::{kind}, ",
+                id.index(),
+                inputs.join(", ")
+            );
+            e.ref_text(id, text);
+            match adj_of(adj, id) {
                 Some(a) => {
-                    let r = e.reference(a);
-                    quote!(::core::option::Option::Some(#r))
+                    text.push_str(", ::core::option::Option::Some(");
+                    e.ref_text(a, text);
+                    text.push_str("));");
                 }
-                None => quote!(::core::option::Option::None::<&#float>),
-            };
-            pushes.extend(quote! {
-                let #var = ::autodiff::__private::trace_node(&mut __trace, #name, #op, &[#(#inputs),*], ::autodiff::NodeKind::#kind, #value, #grad);
-            });
+                None => {
+                    let _ = write!(text, ", ::core::option::Option::None::<&{float}>);");
+                }
+            }
         }
+        text.push_str("__trace");
+        let body = code.finish();
+        let float = &self.sig.float;
         let name = self.ident("trace");
         let vis = &self.func.vis;
         let (generics, where_clause) = (
@@ -740,10 +752,7 @@ impl<'a> Items<'a> {
             #[doc = #doc]
             #[allow(unused_variables, clippy::too_many_arguments)]
             #vis fn #name<#generics>(#(#inputs),*) -> ::autodiff::Trace<#float> #where_clause {
-                #stmts
-                let mut __trace = ::autodiff::Trace::new();
-                #pushes
-                __trace
+                #body
             }
         }
     }

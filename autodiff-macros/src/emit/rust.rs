@@ -138,6 +138,11 @@ impl<'a> Emitter<'a> {
         code.finish()
     }
 
+    /// `statements`, written into `code`.
+    pub fn write_statements(&mut self, code: &mut Code) {
+        self.block(ROOT, code);
+    }
+
     /// Writes the statements of one block. Statements are source text, lexed once at the end
     /// (building them token by token cost one proc-macro bridge call per small token stream,
     /// and dominated expansion time); what cannot be text (user tokens, calls, loops, fused
@@ -249,11 +254,6 @@ impl<'a> Emitter<'a> {
             Op::Cotangent => self.sig.ret_kind == Kind::Tensor,
             _ => false,
         }
-    }
-
-    /// A node borrowed, for runtime calls outside the computation.
-    pub fn reference(&self, id: Id) -> TokenStream {
-        self.by_ref(id)
     }
 
     /// A node as a borrowed operand.
@@ -466,7 +466,7 @@ impl<'a> Emitter<'a> {
     }
 
     /// `by_ref` as text.
-    fn ref_text(&self, id: Id, out: &mut String) {
+    pub fn ref_text(&self, id: Id, out: &mut String) {
         if let Op::Const(bits) = self.g[id].op {
             out.push('&');
             return self.literal_text(f64::from_bits(bits), true, out);
