@@ -467,7 +467,8 @@ impl<'a> Items<'a> {
         let hessian = adj_one
             .as_ref()
             .and_then(|adj| self.hessian(&mut g, adj, &params, one));
-        let pullback2_header = self.headers().pop().expect("pullback2 header");
+        let mut headers = self.headers();
+        let pullback2_header = headers.pop().expect("pullback2 header");
         let pullback2 = self.emit_pullback2(&mut g, &adj_cot, &params, cot, pullback2_header);
         fg.current = ROOT;
         let (main_g, adj_one_main, adj_cot_main) = (&fg, &adj_one_f, &adj_cot_f);
@@ -490,7 +491,6 @@ impl<'a> Items<'a> {
                 }
             });
         }
-        let headers = self.headers();
         let mut headers = headers.into_iter();
         if let Some(adj) = adj_one_main {
             let (roots, grad) = self.gradient(main_g, adj, &params);

@@ -5,13 +5,15 @@
 //! other subexpression (`x.sin()`), so like terms collect; terms print by descending degree.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::ir::ops::{self, Style};
 use crate::ir::{Graph, Id, Op};
 use crate::parse::sig::Sig;
 
-/// A monomial: atoms (sorted by text) with their powers.
-type Monomial = Vec<(String, i32)>;
+/// A monomial: atoms (sorted by text) with their powers. Atom texts are shared, not
+/// copied, as products multiply them out.
+type Monomial = Vec<(Rc<str>, i32)>;
 type Poly = BTreeMap<Monomial, f64>;
 
 /// Beyond this many terms a product is printed as written, not expanded.
@@ -86,7 +88,7 @@ impl<'a> Formula<'a> {
                         {
                             m[0].0.clone()
                         }
-                        _ => print_poly(&den),
+                        _ => Rc::from(print_poly(&den)),
                     };
                     mul(&p, &Poly::from([(vec![(key, -1)], 1.0)]))
                 }
@@ -122,7 +124,7 @@ impl<'a> Formula<'a> {
         if let Some(v) = self.g.as_const(id) {
             return constant(v);
         }
-        Poly::from([(vec![(self.atom_text(id), 1)], 1.0)])
+        Poly::from([(vec![(Rc::from(self.atom_text(id)), 1)], 1.0)])
     }
 
     /// An operand inside a larger expression: bare if it is a name or a number, else
@@ -271,14 +273,16 @@ fn mul(p: &Poly, q: &Poly) -> Poly {
     let mut out = Poly::new();
     for (m1, c1) in p {
         for (m2, c2) in q {
-            let mut m: BTreeMap<String, i32> = m1.iter().cloned().collect();
+            let mut m: BTreeMap<Rc<str>, i32> = m1.iter().cloned().collect();
             for (atom, k) in m2 {
                 *m.entry(atom.clone()).or_insert(0) += k;
             }
             let m: Monomial = m.into_iter().filter(|(_, k)| *k != 0).collect();
-            out = add(out, &Poly::from([(m, c1 * c2)]), 1.0);
+            let e = out.entry(m).or_insert(0.0);
+            *e += c1 * c2;
         }
     }
+    out.retain(|_, c| *c != 0.0);
     out
 }
 
@@ -298,9 +302,9 @@ fn print_poly(p: &Poly) -> String {
         let body = if m.is_empty() {
             number(mag)
         } else {
-            let factor = |atom: &String, k: i32| {
+            let factor = |atom: &Rc<str>, k: i32| {
                 let a = if is_simple(atom) || is_postfix(atom) {
-                    atom.clone()
+                    atom.to_string()
                 } else {
                     format!("({atom})")
                 };
