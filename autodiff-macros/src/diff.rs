@@ -6,6 +6,7 @@
 //! it through a `Phi` whose other arm contributes zero, once the walk has passed the whole
 //! branch.
 
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 use proc_macro2::Span;
@@ -51,7 +52,7 @@ pub(crate) fn reverse_from(
     }
     // The outputs of each loop and of each call's pullback, so that their rules see all the
     // components' adjoints at once.
-    let mut loop_outs: std::collections::HashMap<Id, Vec<(u32, Id)>> = Default::default();
+    let mut loop_outs: FxHashMap<Id, Vec<(u32, Id)>> = Default::default();
     for id in g.ids().take(n) {
         match g[id].op {
             Op::LoopOut(j) => loop_outs.entry(g[id].args[0]).or_default().push((j, id)),

@@ -12,7 +12,7 @@
 //! partial per element and adds it at the operand's own position: the broadcast is summed back
 //! as it goes.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::diff;
 use crate::ir::graph::{Kernel, ParamInfo};
@@ -53,7 +53,7 @@ pub(crate) fn fuse(g: &mut Graph) -> usize {
 fn kernel_of(g: &Graph, root: Id, mean: bool) -> Option<(Kernel, Vec<Id>)> {
     let mut body = Graph::new(Vec::new(), Kind::Scalar);
     let mut operands: Vec<Id> = Vec::new();
-    let mut map: HashMap<Id, Id> = HashMap::new();
+    let mut map: FxHashMap<Id, Id> = FxHashMap::default();
     let out = copy(g, root, &mut body, &mut operands, &mut map)?;
     let seed = body.params.len();
     body.params.push(ParamInfo {
@@ -68,7 +68,7 @@ fn kernel_of(g: &Graph, root: Id, mean: bool) -> Option<(Kernel, Vec<Id>)> {
             adj.get(param.index()).copied().flatten()
         })
         .collect();
-    let poly = polynomial(&body, out, operands.len(), &mut HashMap::new());
+    let poly = polynomial(&body, out, operands.len(), &mut FxHashMap::default());
     Some((
         Kernel {
             body,
@@ -93,17 +93,18 @@ fn polynomial(
     body: &Graph,
     id: Id,
     k: usize,
-    memo: &mut HashMap<Id, Option<Terms>>,
+    memo: &mut FxHashMap<Id, Option<Terms>>,
 ) -> Option<Vec<(f64, Vec<u32>)>> {
     terms(body, id, k, memo).map(|t| t.into_iter().map(|(p, c)| (c, p)).collect())
 }
 
-fn terms(body: &Graph, id: Id, k: usize, memo: &mut HashMap<Id, Option<Terms>>) -> Option<Terms> {
+fn terms(body: &Graph, id: Id, k: usize, memo: &mut FxHashMap<Id, Option<Terms>>) -> Option<Terms> {
     if let Some(t) = memo.get(&id) {
         return t.clone();
     }
     let node = &body[id];
-    let arg = |i: usize, memo: &mut HashMap<Id, Option<Terms>>| terms(body, node.args[i], k, memo);
+    let arg =
+        |i: usize, memo: &mut FxHashMap<Id, Option<Terms>>| terms(body, node.args[i], k, memo);
     let result = match node.op {
         Op::Const(bits) => Some(Terms::from([(vec![0; k], f64::from_bits(bits))])),
         Op::Param(p) if (p as usize) < k => {
@@ -164,7 +165,7 @@ fn copy(
     id: Id,
     body: &mut Graph,
     operands: &mut Vec<Id>,
-    map: &mut HashMap<Id, Id>,
+    map: &mut FxHashMap<Id, Id>,
 ) -> Option<Id> {
     if let Some(&b) = map.get(&id) {
         return Some(b);

@@ -4,6 +4,7 @@
 //! and integer powers are expanded into a polynomial whose atoms are the parameters and any
 //! other subexpression (`x.sin()`), so like terms collect; terms print by descending degree.
 
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -28,9 +29,9 @@ pub(crate) struct Formula<'a> {
     sig: &'a Sig,
     /// Each node's polynomial, computed once: the graph shares subexpressions, and a tree
     /// walk would revisit them exponentially often.
-    memo: std::cell::RefCell<std::collections::HashMap<Id, Poly>>,
+    memo: std::cell::RefCell<FxHashMap<Id, Poly>>,
     /// Each node's text as an operand, likewise.
-    texts: std::cell::RefCell<std::collections::HashMap<Id, String>>,
+    texts: std::cell::RefCell<FxHashMap<Id, String>>,
 }
 
 impl<'a> Formula<'a> {
@@ -273,16 +274,40 @@ fn mul(p: &Poly, q: &Poly) -> Poly {
     let mut out = Poly::new();
     for (m1, c1) in p {
         for (m2, c2) in q {
-            let mut m: BTreeMap<Rc<str>, i32> = m1.iter().cloned().collect();
-            for (atom, k) in m2 {
-                *m.entry(atom.clone()).or_insert(0) += k;
-            }
-            let m: Monomial = m.into_iter().filter(|(_, k)| *k != 0).collect();
-            let e = out.entry(m).or_insert(0.0);
-            *e += c1 * c2;
+            *out.entry(mul_monomials(m1, m2)).or_insert(0.0) += c1 * c2;
         }
     }
     out.retain(|_, c| *c != 0.0);
+    out
+}
+
+/// The product of two monomials: a merge of their sorted atoms, adding powers.
+fn mul_monomials(a: &Monomial, b: &Monomial) -> Monomial {
+    use std::cmp::Ordering;
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            Ordering::Less => {
+                out.push(a[i].clone());
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push(b[j].clone());
+                j += 1;
+            }
+            Ordering::Equal => {
+                let k = a[i].1 + b[j].1;
+                if k != 0 {
+                    out.push((a[i].0.clone(), k));
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
     out
 }
 

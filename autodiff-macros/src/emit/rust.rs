@@ -6,7 +6,7 @@
 //! Scalar arithmetic is written with operators and float methods; anything that may be a
 //! tensor goes through `::autodiff::__private`, whose traits work for every value type.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use std::fmt::Write;
 
 use proc_macro2::{Literal, TokenStream, TokenTree};
@@ -22,10 +22,10 @@ pub(crate) struct Emitter<'a> {
     sig: &'a Sig,
     needed: Vec<bool>,
     /// Nodes written in place at the end (a result used nowhere else) instead of in a `let`.
-    inline: HashSet<Id>,
-    done_branches: HashSet<u32>,
+    inline: FxHashSet<Id>,
+    done_branches: FxHashSet<u32>,
     /// Final values already moved out (a second use clones).
-    moved: std::cell::RefCell<HashSet<Id>>,
+    moved: std::cell::RefCell<FxHashSet<Id>>,
     /// How each parameter is written, and whether it is a reference.
     params: Vec<(TokenStream, bool)>,
     /// The same as source text, for statements written as text (see `block`).
@@ -90,8 +90,8 @@ impl<'a> Emitter<'a> {
             g,
             sig,
             needed,
-            inline: HashSet::new(),
-            done_branches: HashSet::new(),
+            inline: FxHashSet::default(),
+            done_branches: FxHashSet::default(),
             moved: Default::default(),
             params,
             param_text,
@@ -205,7 +205,7 @@ impl<'a> Emitter<'a> {
                 .push_str(if arm == 0 { " { " } else { " } else { " });
             self.block(block, code);
             // A value computed in this arm is moved out (once); anything else is copied.
-            let mut seen = HashSet::new();
+            let mut seen = FxHashSet::default();
             tuple(&mut code.text, &mut |out, p| {
                 let v = self.g[p].args[arm];
                 if self.g.block_of(v) == block && seen.insert(v) {

@@ -1,6 +1,6 @@
 //! `Graph`: a function body in SSA form, hash-consed, with structured branches.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ops::Index;
 
 use proc_macro2::{Span, TokenStream};
@@ -149,15 +149,15 @@ pub(crate) struct Graph {
     nodes: Vec<Node>,
     kinds: Vec<Kind>,
     active: Vec<bool>,
-    dedup: HashMap<Node, Id>,
+    dedup: FxHashMap<Node, Id>,
     pub blocks: Vec<Block>,
     pub branches: Vec<Branch>,
     pub opaques: Vec<Opaque>,
     pub calls: Vec<CallSite>,
     /// Where in the source a node was written, for errors found later (by the sweep).
-    pub spans: HashMap<Id, Span>,
+    pub spans: FxHashMap<Id, Span>,
     /// The `let` (or assigned) name of a node, for traces: the first name it got.
-    pub names: HashMap<Id, String>,
+    pub names: FxHashMap<Id, String>,
     pub loops: Vec<LoopInfo>,
     pub kernels: Vec<Kernel>,
     pub params: Vec<ParamInfo>,
@@ -166,9 +166,9 @@ pub(crate) struct Graph {
     /// The block new nodes go into.
     pub current: BlockId,
     /// Blocks created by a reverse sweep, keyed by the block they mirror.
-    pub mirror: HashMap<BlockId, BlockId>,
+    pub mirror: FxHashMap<BlockId, BlockId>,
     /// Copies of branches made to recompute values inside a mirror block.
-    branch_copies: HashMap<(u32, BlockId), u32>,
+    branch_copies: FxHashMap<(u32, BlockId), u32>,
 }
 
 impl Index<Id> for Graph {
@@ -184,20 +184,20 @@ impl Graph {
             nodes: Vec::new(),
             kinds: Vec::new(),
             active: Vec::new(),
-            dedup: HashMap::new(),
+            dedup: FxHashMap::default(),
             blocks: vec![Block { parent: None }],
             branches: Vec::new(),
             opaques: Vec::new(),
             calls: Vec::new(),
-            spans: HashMap::new(),
-            names: HashMap::new(),
+            spans: FxHashMap::default(),
+            names: FxHashMap::default(),
             loops: Vec::new(),
             kernels: Vec::new(),
             params,
             result_kind,
             current: super::graph::ROOT,
-            mirror: HashMap::new(),
-            branch_copies: HashMap::new(),
+            mirror: FxHashMap::default(),
+            branch_copies: FxHashMap::default(),
         }
     }
 
