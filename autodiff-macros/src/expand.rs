@@ -1116,6 +1116,8 @@ fn elements(g: &Graph, param: Id) -> Vec<(At, Id)> {
 mod tests {
     /// Expansion time of 100 functions with a branch, calls to float methods and powers.
     /// Run with `cargo test -p autodiff-macros --release -- --ignored --nocapture expansion_time`.
+    /// It also writes the same functions as a crate, `target/expansion-crate`, whose
+    /// `AUTODIFF_TIMING=1 cargo check` prints each expansion's time inside the compiler.
     #[test]
     #[ignore = "a measurement, not a check"]
     fn expansion_time() {
@@ -1131,6 +1133,29 @@ mod tests {
                 )
             })
             .collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .canonicalize()
+            .unwrap();
+        let dir = root.join("target/expansion-crate");
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        let manifest = format!(
+            "[package]\nname = \"expansion-crate\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\nautodiff = {{ path = {:?} }}\n\n[workspace]\n\n\
+             [profile.dev.build-override]\nopt-level = 3\n",
+            root
+        );
+        std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+        let lib: String = sources
+            .iter()
+            .map(|src| format!("#[autodiff::differentiable]\n{src}\n"))
+            .collect();
+        std::fs::write(
+            dir.join("src/lib.rs"),
+            format!("#![allow(dead_code)]\n{lib}"),
+        )
+        .unwrap();
+        println!("wrote {}", dir.display());
         let start = std::time::Instant::now();
         let mut tokens = 0;
         for src in &sources {
