@@ -455,7 +455,7 @@ impl<'a> Items<'a> {
         let (adj_one, cot, adj_cot, one) = self.first_order(&mut g, output, &errors);
         errors.finish()?;
         let adj_cot = adj_cot.expect("no errors");
-        let (mut fg, adj_one_f, adj_cot_f) = match fused {
+        let (mut fg, mut adj_one_f, adj_cot_f) = match fused {
             Some(mut f) => {
                 let errors = Errors::default();
                 let (one_f, _, cot_f, _) = self.first_order(&mut f, output, &errors);
@@ -464,6 +464,10 @@ impl<'a> Items<'a> {
             }
             None => (g.clone(), adj_one.clone(), adj_cot.clone()),
         };
+        // `_grad` and `_value_and_grad` read polynomial gradient components in Horner form.
+        if let Some(adj) = adj_one_f.as_mut() {
+            crate::ir::horner::rewrite(&mut fg, adj);
+        }
         let hessian = adj_one
             .as_ref()
             .and_then(|adj| self.hessian(&mut g, adj, &params, one));

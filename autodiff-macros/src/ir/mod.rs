@@ -1,6 +1,7 @@
 //! The expression graph and its one table of operations.
 
 pub(crate) mod graph;
+pub(crate) mod horner;
 pub(crate) mod ops;
 
 pub(crate) use graph::{BlockId, Graph, Id, Kind};
