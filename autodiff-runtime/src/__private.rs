@@ -412,7 +412,11 @@ fn outer<T: Float>(u: &Tensor<T>, v: &Tensor<T>) -> Tensor<T> {
 /// ∂(a @ b)/∂a applied to `d`, for the 1-D and 2-D cases of `matmul`.
 pub fn matmul_grad_lhs<T: Float>(d: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     match (a.ndim(), b.ndim()) {
-        (2, 2) => d.matmul(&b.transpose()),
+        (2, 2) => {
+            let (m, n, k) = (d.shape()[0], d.shape()[1], b.shape()[0]);
+            let data = crate::kernels::matmul_nt(d.as_slice(), b.as_slice(), m, n, k);
+            Tensor::from_vec(data, &[m, k])
+        }
         (2, 1) => outer(d, b),
         (1, 2) => b.matmul(d),
         _ => b.map(|v| v * d.sum()),
@@ -422,7 +426,13 @@ pub fn matmul_grad_lhs<T: Float>(d: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) ->
 /// ∂(a @ b)/∂b applied to `d`.
 pub fn matmul_grad_rhs<T: Float>(d: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     match (a.ndim(), b.ndim()) {
-        (2, 2) | (2, 1) => a.transpose().matmul(d),
+        (2, 2) | (2, 1) => {
+            let (m, k) = (a.shape()[0], a.shape()[1]);
+            let n = if b.ndim() == 2 { b.shape()[1] } else { 1 };
+            let data = crate::kernels::matmul_tn(a.as_slice(), d.as_slice(), m, k, n);
+            let shape = if b.ndim() == 2 { vec![k, n] } else { vec![k] };
+            Tensor::from_vec(data, &shape)
+        }
         (1, 2) => outer(a, d),
         _ => a.map(|v| v * d.sum()),
     }

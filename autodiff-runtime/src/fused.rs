@@ -62,12 +62,17 @@ impl<T: Float> Grad<T> {
     }
 }
 
+/// The broadcast shape of the operands, and each operand's strides into it.
+type Layout<const K: usize> = (Vec<usize>, [Vec<usize>; K]);
+
+/// The number of elements of a layout's shape, as a float.
+fn count<T: Float, const K: usize>(layout: &Layout<K>) -> T {
+    T::from(layout.0.iter().product::<usize>()).expect("a count converts to a float")
+}
+
 /// The broadcast shape of the operands, and each tensor operand's strides into it.
 #[track_caller]
-fn layout<T: Float, const K: usize>(
-    ops: &[Operand<'_, T>; K],
-    op: &'static str,
-) -> (Vec<usize>, [Vec<usize>; K]) {
+fn layout<T: Float, const K: usize>(ops: &[Operand<'_, T>; K], op: &'static str) -> Layout<K> {
     let mut shape: Vec<usize> = Vec::new();
     for o in ops {
         if let Operand::Tensor(t) = o {
@@ -182,11 +187,20 @@ fn into_grads<T: Float, const K: usize>(
 /// `Σ f(operands)` over the broadcast index.
 #[track_caller]
 pub fn fused_sum<T: Float, const K: usize>(ops: [Operand<'_, T>; K], f: impl Fn([T; K]) -> T) -> T {
-    let (shape, strides) = layout(&ops, "sum");
+    let layout = layout(&ops, "sum");
+    sum_in(ops, f, &layout)
+}
+
+/// `fused_sum` over a layout already computed.
+fn sum_in<T: Float, const K: usize>(
+    ops: [Operand<'_, T>; K],
+    f: impl Fn([T; K]) -> T,
+    (shape, strides): &Layout<K>,
+) -> T {
     let values = scalars(&ops);
     let data = elements(&ops, &values);
     let mut acc = T::zero();
-    for_each_row(&shape, &strides, |base, len, step| {
+    for_each_row(shape, strides, |base, len, step| {
         let mut at = base;
         for _ in 0..len {
             acc = acc + f(gather(&data, at));
@@ -204,9 +218,8 @@ pub fn fused_mean<T: Float, const K: usize>(
     ops: [Operand<'_, T>; K],
     f: impl Fn([T; K]) -> T,
 ) -> T {
-    let (shape, _) = layout(&ops, "mean");
-    let n = T::from(shape.iter().product::<usize>()).expect("a count converts to a float");
-    fused_sum(ops, f) / n
+    let layout = layout(&ops, "mean");
+    sum_in(ops, f, &layout) / count(&layout)
 }
 
 /// The gradient of `fused_sum(ops, f)` scaled by `d`: `partials` gives d·∂f/∂operand_k at one
@@ -218,12 +231,22 @@ pub fn fused_sum_grad<T: Float, const K: usize>(
     d: T,
     partials: impl Fn([T; K], T) -> [T; K],
 ) -> [Grad<T>; K] {
-    let (shape, strides) = layout(&ops, "sum");
+    let layout = layout(&ops, "sum");
+    sum_grad_in(ops, d, partials, &layout)
+}
+
+/// `fused_sum_grad` over a layout already computed.
+fn sum_grad_in<T: Float, const K: usize>(
+    ops: [Operand<'_, T>; K],
+    d: T,
+    partials: impl Fn([T; K], T) -> [T; K],
+    (shape, strides): &Layout<K>,
+) -> [Grad<T>; K] {
     let values = scalars(&ops);
     let data = elements(&ops, &values);
     // A float's gradient is one slot, which its all-zero strides always address.
     let mut bufs: [Vec<T>; K] = std::array::from_fn(|k| vec![T::zero(); data[k].len()]);
-    for_each_row(&shape, &strides, |base, len, step| {
+    for_each_row(shape, strides, |base, len, step| {
         // An operand that does not move along the row sums its partials in a register and
         // writes once per row.
         let mut row = [T::zero(); K];
@@ -255,9 +278,8 @@ pub fn fused_mean_grad<T: Float, const K: usize>(
     d: T,
     partials: impl Fn([T; K], T) -> [T; K],
 ) -> [Grad<T>; K] {
-    let (shape, _) = layout(&ops, "mean");
-    let n = T::from(shape.iter().product::<usize>()).expect("a count converts to a float");
-    fused_sum_grad(ops, d / n, partials)
+    let layout = layout(&ops, "mean");
+    sum_grad_in(ops, d / count(&layout), partials, &layout)
 }
 
 #[cfg(test)]
@@ -372,16 +394,27 @@ pub fn fused_sum_poly<T: Float, const K: usize>(
     terms: &[Monomial<T, K>],
     f: impl Fn([T; K]) -> T,
 ) -> T {
-    let (shape, _) = layout(&ops, "sum");
+    let layout = layout(&ops, "sum");
+    sum_poly_in(ops, terms, f, &layout)
+}
+
+/// `fused_sum_poly` over a layout already computed.
+fn sum_poly_in<T: Float, const K: usize>(
+    ops: [Operand<'_, T>; K],
+    terms: &[Monomial<T, K>],
+    f: impl Fn([T; K]) -> T,
+    layout: &Layout<K>,
+) -> T {
+    let shape = &layout.0;
     let axes = varying_axes(&ops, shape.len());
     let powers: Vec<[u32; K]> = terms.iter().map(|t| t.1).collect();
     if !separable(&powers, &axes) {
-        return fused_sum(ops, f);
+        return sum_in(ops, f, layout);
     }
     let values = scalars(&ops);
     let data = elements(&ops, &values);
     terms.iter().fold(T::zero(), |acc, (c, p)| {
-        let free = T::from(free_size(&shape, p, &axes)).expect("a count converts to a float");
+        let free = T::from(free_size(shape, p, &axes)).expect("a count converts to a float");
         let product = (0..K)
             .filter(|&k| p[k] > 0)
             .fold(*c * free, |prod, k| prod * power_sum(data[k], p[k]));
@@ -398,17 +431,29 @@ pub fn fused_sum_poly_grad<T: Float, const K: usize>(
     terms: &[Monomial<T, K>],
     partials: impl Fn([T; K], T) -> [T; K],
 ) -> [Grad<T>; K] {
-    let (shape, _) = layout(&ops, "sum");
+    let layout = layout(&ops, "sum");
+    sum_poly_grad_in(ops, d, terms, partials, &layout)
+}
+
+/// `fused_sum_poly_grad` over a layout already computed.
+fn sum_poly_grad_in<T: Float, const K: usize>(
+    ops: [Operand<'_, T>; K],
+    d: T,
+    terms: &[Monomial<T, K>],
+    partials: impl Fn([T; K], T) -> [T; K],
+    layout: &Layout<K>,
+) -> [Grad<T>; K] {
+    let shape = &layout.0;
     let axes = varying_axes(&ops, shape.len());
     let powers: Vec<[u32; K]> = terms.iter().map(|t| t.1).collect();
     if !separable(&powers, &axes) {
-        return fused_sum_grad(ops, d, partials);
+        return sum_grad_in(ops, d, partials, layout);
     }
     let values = scalars(&ops);
     let data = elements(&ops, &values);
     let mut bufs: [Vec<T>; K] = std::array::from_fn(|k| vec![T::zero(); data[k].len()]);
     for (c, p) in terms {
-        let free = T::from(free_size(&shape, p, &axes)).expect("a count converts to a float");
+        let free = T::from(free_size(shape, p, &axes)).expect("a count converts to a float");
         let sums: [T; K] = std::array::from_fn(|k| {
             if p[k] > 0 {
                 power_sum(data[k], p[k])
@@ -437,9 +482,8 @@ pub fn fused_mean_poly<T: Float, const K: usize>(
     terms: &[Monomial<T, K>],
     f: impl Fn([T; K]) -> T,
 ) -> T {
-    let (shape, _) = layout(&ops, "mean");
-    let n = T::from(shape.iter().product::<usize>()).expect("a count converts to a float");
-    fused_sum_poly(ops, terms, f) / n
+    let layout = layout(&ops, "mean");
+    sum_poly_in(ops, terms, f, &layout) / count(&layout)
 }
 
 /// The gradient of `fused_mean_poly`, scaled by `d`.
@@ -450,9 +494,8 @@ pub fn fused_mean_poly_grad<T: Float, const K: usize>(
     terms: &[Monomial<T, K>],
     partials: impl Fn([T; K], T) -> [T; K],
 ) -> [Grad<T>; K] {
-    let (shape, _) = layout(&ops, "mean");
-    let n = T::from(shape.iter().product::<usize>()).expect("a count converts to a float");
-    fused_sum_poly_grad(ops, d / n, terms, partials)
+    let layout = layout(&ops, "mean");
+    sum_poly_grad_in(ops, d / count(&layout), terms, partials, &layout)
 }
 
 #[cfg(test)]

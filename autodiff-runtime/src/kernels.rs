@@ -273,24 +273,76 @@ pub(crate) fn sum_axis<T: Float>(data: &[T], outer: usize, len: usize, inner: us
 /// Row-major `[m, k] x [k, n]` product, in i-k-j order: the innermost loop runs over
 /// a row of `b` and a row of the output, both contiguous.
 pub(crate) fn matmul<T: Float>(a: &[T], b: &[T], m: usize, k: usize, n: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); m * n];
-    if n == 0 {
-        return out;
+    if n == 1 {
+        // A matrix times a column: one inner product per row.
+        return match k {
+            0 => vec![T::zero(); m],
+            _ => a.chunks_exact(k).take(m).map(|row| dot(row, b)).collect(),
+        };
     }
-    for (a_row, out_row) in a
-        .chunks_exact(k.max(1))
-        .zip(out.chunks_exact_mut(n))
-        .take(m)
-    {
-        for (p, &aip) in a_row.iter().enumerate().take(k) {
-            let b_row = &b[p * n..(p + 1) * n];
-            out_row
-                .iter_mut()
-                .zip(b_row)
-                .for_each(|(acc, &bpj)| *acc = *acc + aip * bpj);
+    if n == 0 || k == 0 {
+        return vec![T::zero(); m * n];
+    }
+    // Each output row starts as its first term (no zero fill), then accumulates the rest.
+    let mut out = Vec::with_capacity(m * n);
+    for a_row in a.chunks_exact(k).take(m) {
+        let start = out.len();
+        out.extend(b[..n].iter().map(|&b0j| a_row[0] * b0j));
+        let out_row = &mut out[start..];
+        for (p, &aip) in a_row.iter().enumerate().skip(1) {
+            axpy(out_row, aip, &b[p * n..(p + 1) * n]);
         }
     }
     out
+}
+
+/// `aᵀ · d` for row-major `a` [m, k] and `d` [m, n], without forming `aᵀ`: row i of `a`
+/// adds `a[i, p] · d[i, ..]` to row p of the [k, n] result.
+pub(crate) fn matmul_tn<T: Float>(a: &[T], d: &[T], m: usize, k: usize, n: usize) -> Vec<T> {
+    if m == 0 || k == 0 || n == 0 {
+        return vec![T::zero(); k * n];
+    }
+    // The first row of `a` writes the result (no zero fill); the others accumulate.
+    let (d0, a0) = (&d[..n], &a[..k]);
+    let mut out: Vec<T> = a0
+        .iter()
+        .flat_map(|&a0p| d0.iter().map(move |&d0j| a0p * d0j))
+        .collect();
+    for (a_row, d_row) in a.chunks_exact(k).zip(d.chunks_exact(n)).take(m).skip(1) {
+        if n == 1 {
+            axpy(&mut out, d_row[0], a_row);
+        } else {
+            for (out_row, &aip) in out.chunks_exact_mut(n).zip(a_row) {
+                axpy(out_row, aip, d_row);
+            }
+        }
+    }
+    out
+}
+
+/// `d · bᵀ` for row-major `d` [m, n] and `b` [k, n], without forming `bᵀ`: entry (i, p) is
+/// the inner product of row i of `d` and row p of `b`.
+pub(crate) fn matmul_nt<T: Float>(d: &[T], b: &[T], m: usize, n: usize, k: usize) -> Vec<T> {
+    if n == 0 || k == 0 {
+        return vec![T::zero(); m * k];
+    }
+    let mut out = Vec::with_capacity(m * k);
+    for d_row in d.chunks_exact(n).take(m) {
+        if n == 1 {
+            // An outer product: row i is d[i] times the column b.
+            out.extend(b[..k].iter().map(|&bp| d_row[0] * bp));
+        } else {
+            out.extend(b.chunks_exact(n).take(k).map(|b_row| dot(d_row, b_row)));
+        }
+    }
+    out
+}
+
+/// `acc += alpha · x`, element-wise.
+fn axpy<T: Float>(acc: &mut [T], alpha: T, x: &[T]) {
+    acc.iter_mut()
+        .zip(x)
+        .for_each(|(a, &xi)| *a = *a + alpha * xi);
 }
 
 /// Inner product of two slices of equal length, summed in order.
@@ -419,6 +471,20 @@ mod tests {
         let b = [7., 8., 9., 10., 11., 12.]; // [3, 2]
         assert_eq!(matmul(&a, &b, 2, 3, 2), [58., 64., 139., 154.]);
         assert_eq!(matmul::<f64>(&[], &[], 2, 0, 3), [0.; 6]);
+        assert_eq!(matmul(&a, &[1., 1., 1.], 2, 3, 1), [6., 15.]);
+        // aᵀ·d and d·bᵀ against the transposes written out.
+        let at = [1., 4., 2., 5., 3., 6.]; // [3, 2]
+        let d = [1., 2., 3., 4.]; // [2, 2]
+        assert_eq!(matmul_tn(&a, &d, 2, 3, 2), matmul(&at, &d, 3, 2, 2));
+        assert_eq!(
+            matmul_tn(&a, &[1., 2.], 2, 3, 1),
+            matmul(&at, &[1., 2.], 3, 2, 1)
+        );
+        assert_eq!(matmul_nt(&d, &at, 2, 2, 3), matmul(&d, &a, 2, 2, 3));
+        assert_eq!(
+            matmul_nt(&[1., 2.], &[3., 4., 5.], 2, 1, 3),
+            [3., 4., 5., 6., 8., 10.]
+        );
         assert_eq!(dot(&[1., 2., 3.], &[4., 5., 6.]), 32.);
         assert_eq!(sum_axis(&a, 1, 2, 3), [5., 7., 9.]);
         assert_eq!(sum_axis(&a, 2, 3, 1), [6., 15.]);
