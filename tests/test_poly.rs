@@ -902,3 +902,44 @@ mod literal_base_without_float_in_scope {
         assert_eq!(half_pow_grad(1.0), 0.5 * 0.5f64.ln());
     }
 }
+
+// A function written by a `macro_rules!` macro: its names carry the macro's hygiene, and the
+// generated code (lexed from text) must still bind and read them.
+macro_rules! quadratic {
+    ($name:ident, $x:ident) => {
+        #[differentiable]
+        fn $name($x: f64) -> f64 {
+            $x * $x + 3.0 * $x
+        }
+    };
+}
+quadratic!(quadratic_t, t);
+
+macro_rules! cubic_in_macro {
+    () => {
+        #[differentiable]
+        fn cubic_m(x: f64, y: f64) -> f64 {
+            let z = x * y;
+            if z > 0.0 {
+                z * x * x
+            } else {
+                -z
+            }
+        }
+    };
+}
+cubic_in_macro!();
+
+#[test]
+fn functions_written_by_macro_rules() {
+    // d/dt (t² + 3t) = 2t + 3.
+    assert_eq!(quadratic_t(2.0), 10.0);
+    assert_eq!(quadratic_t_grad(2.0), 7.0);
+    assert_eq!(quadratic_t_hessian(2.0), 2.0);
+    // z = xy > 0: f = x³y, ∇f = (3x²y, x³).
+    assert_eq!(cubic_m_grad(2.0, 1.5), (18.0, 8.0));
+    assert_eq!(cubic_m_grad(2.0, -1.5), (1.5, -2.0));
+    let trace = cubic_m_trace(2.0, 1.5);
+    assert_eq!(trace.value("z").item(), 3.0);
+    assert_eq!(trace.grad("x").item(), 18.0);
+}

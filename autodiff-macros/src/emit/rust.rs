@@ -1267,3 +1267,35 @@ fn f64_literal(v: f64) -> TokenStream {
         Literal::f64_suffixed(v).into_token_stream()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Spliced tokens land where their placeholders were, also inside groups, and are not
+    /// re-read as text.
+    #[test]
+    fn code_splices_tokens_into_text() {
+        let mut code = Code::default();
+        code.text.push_str("let a = f(");
+        code.splice(quote!(x + 1));
+        code.text.push_str(", [");
+        code.splice(quote!(__ad_splice0));
+        code.text.push_str("]);");
+        assert_eq!(
+            code.finish().to_string(),
+            quote!(let a = f(x + 1, [__ad_splice0]);).to_string()
+        );
+    }
+
+    /// Text alone is lexed as written.
+    #[test]
+    fn code_without_splices() {
+        let mut code = Code::default();
+        code.text.push_str("let __t2 = x * (-3.5);");
+        assert_eq!(
+            code.finish().to_string(),
+            quote!(let __t2 = x * (-3.5);).to_string()
+        );
+    }
+}
