@@ -937,6 +937,7 @@ fn functions_written_by_macro_rules() {
     assert_eq!(quadratic_t_grad(2.0), 7.0);
     assert_eq!(quadratic_t_hessian(2.0), 2.0);
     // z = xy > 0: f = x³y, ∇f = (3x²y, x³).
+    assert_eq!(cubic_m(2.0, 1.5), 12.0);
     assert_eq!(cubic_m_grad(2.0, 1.5), (18.0, 8.0));
     assert_eq!(cubic_m_grad(2.0, -1.5), (1.5, -2.0));
     let trace = cubic_m_trace(2.0, 1.5);
