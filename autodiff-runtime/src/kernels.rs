@@ -304,10 +304,10 @@ pub(crate) fn matmul_tn<T: Float>(a: &[T], d: &[T], m: usize, k: usize, n: usize
     }
     // The first row of `a` writes the result (no zero fill); the others accumulate.
     let (d0, a0) = (&d[..n], &a[..k]);
-    let mut out: Vec<T> = a0
-        .iter()
-        .flat_map(|&a0p| d0.iter().map(move |&d0j| a0p * d0j))
-        .collect();
+    let mut out = Vec::with_capacity(k * n);
+    for &a0p in a0 {
+        out.extend(d0.iter().map(|&d0j| a0p * d0j));
+    }
     for (a_row, d_row) in a.chunks_exact(k).zip(d.chunks_exact(n)).take(m).skip(1) {
         if n == 1 {
             axpy(&mut out, d_row[0], a_row);
