@@ -1171,7 +1171,10 @@ fn lex(text: &str) -> TokenStream {
             return tokens.into();
         }
     }
-    text.parse().expect("generated code lexes")
+    text.parse().unwrap_or_else(|e| {
+        let msg = format!("#[differentiable] generated code that does not lex ({e}); please report this with the function");
+        quote!(::core::compile_error!(#msg);)
+    })
 }
 
 /// `@N`: a placeholder for body node N, filled in once the body's emitter exists.
