@@ -111,7 +111,8 @@
 //! The body is lowered to an SSA expression graph, hash-consed, with `if` arms as nested blocks
 //! and each loop body as a graph of its own. One reverse sweep applies a single table of
 //! derivative rules; smart constructors fold constants and drop `1*x` and `x + 0` as they
-//! build. The emitter writes each needed node once, as a named `let`, so shared
+//! build; a gradient that is a polynomial in one value is rewritten in Horner form. The
+//! emitter writes each needed node once, as a named `let`, so shared
 //! subexpressions are computed once and the backward pass reuses forward values. Scalar code
 //! uses plain operators; values that may be tensors go through small runtime traits, so one
 //! generated body serves `f64`, `f32`, a generic `T: Float` and `Tensor<T>`.
