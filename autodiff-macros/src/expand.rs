@@ -238,11 +238,6 @@ impl<'a> Items<'a> {
     /// Stubs of `f_hessian`, `f_grad_formulas` and `f_trace` for a failed expansion.
     pub fn stub_extras(&self, stub: &TokenStream) -> TokenStream {
         let vis = &self.func.vis;
-        let (generics, where_clause) = (
-            &self.func.sig.generics.params,
-            &self.func.sig.generics.where_clause,
-        );
-        let inputs: Vec<&syn::FnArg> = self.func.sig.inputs.iter().collect();
         let float = &self.sig.float;
         let formulas = self.ident("grad_formulas");
         let mut out = quote! {
@@ -250,11 +245,7 @@ impl<'a> Items<'a> {
             #vis fn #formulas() -> &'static [(&'static str, &'static str)] { &[] }
         };
         if self.sig.ret_kind == Kind::Scalar {
-            let trace = self.ident("trace");
-            out.extend(quote! {
-                #[allow(unused_variables, dead_code, clippy::too_many_arguments)]
-                #vis fn #trace<#generics>(#(#inputs),*) -> ::autodiff::Trace<#float> #where_clause #stub
-            });
+            out.extend(self.trace_item(stub.clone()));
             let k = self.sig.diff_params().count();
             if self.sig.diff_params().all(|(_, p)| p.kind == Kind::Scalar) {
                 let ty = if k == 1 {
@@ -739,26 +730,7 @@ impl<'a> Items<'a> {
             }
         }
         text.push_str("__trace");
-        let body = code.finish();
-        let float = &self.sig.float;
-        let name = self.ident("trace");
-        let vis = &self.func.vis;
-        let (generics, where_clause) = (
-            &self.func.sig.generics.params,
-            &self.func.sig.generics.where_clause,
-        );
-        let inputs = self.func.sig.inputs.iter();
-        let doc = format!(
-            "One evaluation of [`{}`] as data: every node with its value and its gradient.",
-            self.func.sig.ident
-        );
-        quote! {
-            #[doc = #doc]
-            #[allow(unused_variables, clippy::too_many_arguments)]
-            #vis fn #name<#generics>(#(#inputs),*) -> ::autodiff::Trace<#float> #where_clause {
-                #body
-            }
-        }
+        self.trace_item(code.finish())
     }
 
     /// `f_grad_formulas()`: each differentiated parameter's partial derivative as text.
@@ -872,17 +844,28 @@ impl<'a> Items<'a> {
 
     /// `f_hessian` with the given result type and body.
     fn hessian_item(&self, ty: TokenStream, body: TokenStream) -> TokenStream {
-        let name = self.ident("hessian");
+        let doc = format!(
+            "The Hessian of [`{}`]: second derivatives with respect to its differentiated parameters.",
+            self.func.sig.ident
+        );
+        self.extra_item("hessian", &doc, ty, body)
+    }
+
+    /// `f_<suffix>(params..) -> ty { body }`, documented, beside `f`.
+    fn extra_item(
+        &self,
+        suffix: &str,
+        doc: &str,
+        ty: TokenStream,
+        body: TokenStream,
+    ) -> TokenStream {
+        let name = self.ident(suffix);
         let vis = &self.func.vis;
         let (generics, where_clause) = (
             &self.func.sig.generics.params,
             &self.func.sig.generics.where_clause,
         );
         let inputs = self.func.sig.inputs.iter();
-        let doc = format!(
-            "The Hessian of [`{}`]: second derivatives with respect to its differentiated parameters.",
-            self.func.sig.ident
-        );
         quote! {
             #[doc = #doc]
             #[allow(unused_variables, clippy::too_many_arguments)]
@@ -890,6 +873,16 @@ impl<'a> Items<'a> {
                 #body
             }
         }
+    }
+
+    /// `f_trace` with the given body.
+    fn trace_item(&self, body: TokenStream) -> TokenStream {
+        let float = &self.sig.float;
+        let doc = format!(
+            "One evaluation of [`{}`] as data: every node with its value and its gradient.",
+            self.func.sig.ident
+        );
+        self.extra_item("trace", &doc, quote!(::autodiff::Trace<#float>), body)
     }
 
     fn emit_hessian(&self, g: &Graph, h: &[Vec<Option<Id>>]) -> TokenStream {

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::diff;
 use crate::ir::graph::{Kernel, ParamInfo};
-use crate::ir::ops;
+use crate::ir::{ops, poly};
 use crate::ir::{Graph, Id, Kind, Op};
 
 /// Whether `g` has a reduction that `fuse` would rewrite.
@@ -81,83 +81,25 @@ fn kernel_of(g: &Graph, root: Id, mean: bool) -> Option<(Kernel, Vec<Id>)> {
     ))
 }
 
-/// Terms of a polynomial: power of each operand → coefficient.
-type Terms = std::collections::BTreeMap<Vec<u32>, f64>;
+/// Polynomial kernels: powers up to 4, at most 16 terms.
+const LIMITS: poly::Limits = poly::Limits {
+    max_power: 4,
+    max_terms: 16,
+};
 
-/// Beyond this many terms the kernel keeps to its one-pass loop.
-const MAX_TERMS: usize = 16;
-
-/// `id` as a polynomial in the kernel's operands, if it is one (sums, products, integer
-/// powers, constants).
+/// `id` as a polynomial in the kernel's operands (its first `k` parameters), if it is one.
 fn polynomial(
     body: &Graph,
     id: Id,
     k: usize,
-    memo: &mut FxHashMap<Id, Option<Terms>>,
+    memo: &mut FxHashMap<Id, Option<poly::Terms>>,
 ) -> Option<Vec<(f64, Vec<u32>)>> {
-    terms(body, id, k, memo).map(|t| t.into_iter().map(|(p, c)| (c, p)).collect())
-}
-
-fn terms(body: &Graph, id: Id, k: usize, memo: &mut FxHashMap<Id, Option<Terms>>) -> Option<Terms> {
-    if let Some(t) = memo.get(&id) {
-        return t.clone();
-    }
-    let node = &body[id];
-    let arg =
-        |i: usize, memo: &mut FxHashMap<Id, Option<Terms>>| terms(body, node.args[i], k, memo);
-    let result = match node.op {
-        Op::Const(bits) => Some(Terms::from([(vec![0; k], f64::from_bits(bits))])),
-        Op::Param(p) if (p as usize) < k => {
-            let mut powers = vec![0; k];
-            powers[p as usize] = 1;
-            Some(Terms::from([(powers, 1.0)]))
-        }
-        Op::Add => arg(0, memo)
-            .zip(arg(1, memo))
-            .map(|(a, b)| combine(a, &b, 1.0)),
-        Op::Sub => arg(0, memo)
-            .zip(arg(1, memo))
-            .map(|(a, b)| combine(a, &b, -1.0)),
-        Op::Neg => arg(0, memo).map(|a| a.into_iter().map(|(p, c)| (p, -c)).collect()),
-        Op::Mul => arg(0, memo)
-            .zip(arg(1, memo))
-            .and_then(|(a, b)| product(&a, &b)),
-        Op::Powi(n) if (0..=4).contains(&n) => {
-            let a = arg(0, memo)?;
-            let mut out = Terms::from([(vec![0; k], 1.0)]);
-            for _ in 0..n {
-                out = product(&out, &a)?;
-            }
-            Some(out)
-        }
+    let mut operand = |leaf: Id| match body[leaf].op {
+        Op::Param(p) => Some(p as usize),
         _ => None,
     };
-    let result = result.filter(|t| t.len() <= MAX_TERMS);
-    memo.insert(id, result.clone());
-    result
-}
-
-fn combine(mut a: Terms, b: &Terms, sign: f64) -> Terms {
-    for (p, c) in b {
-        *a.entry(p.clone()).or_insert(0.0) += sign * c;
-    }
-    a.retain(|_, c| *c != 0.0);
-    a
-}
-
-fn product(a: &Terms, b: &Terms) -> Option<Terms> {
-    if a.len() * b.len() > MAX_TERMS * MAX_TERMS {
-        return None;
-    }
-    let mut out = Terms::new();
-    for (pa, ca) in a {
-        for (pb, cb) in b {
-            let p: Vec<u32> = pa.iter().zip(pb).map(|(x, y)| x + y).collect();
-            *out.entry(p).or_insert(0.0) += ca * cb;
-        }
-    }
-    out.retain(|_, c| *c != 0.0);
-    Some(out)
+    poly::terms(body, id, k, LIMITS, &mut operand, memo)
+        .map(|t| t.into_iter().map(|(p, c)| (c, p)).collect())
 }
 
 fn copy(

@@ -10,7 +10,7 @@
 use rustc_hash::FxHashMap;
 
 use super::graph::ROOT;
-use super::{Graph, Id, Kind, Op};
+use super::{poly, Graph, Id, Kind, Op};
 
 /// Beyond this degree a polynomial is left as written (`x.powi(20)` is cheaper than twenty
 /// multiplications).
@@ -35,9 +35,7 @@ pub(crate) fn rewrite(g: &mut Graph, adj: &mut [Option<Id>]) {
 /// `root` in Horner form, if it is a polynomial of degree at least 2 with two or more terms
 /// in one value.
 fn horner(g: &mut Graph, root: Id) -> Option<Id> {
-    let mut atom = None;
-    let coeffs = poly(g, root, &mut atom, &mut FxHashMap::default())?;
-    let x = atom?;
+    let (coeffs, x) = coefficients(g, root)?;
     let terms = coeffs.iter().filter(|&&c| c != 0.0).count();
     if coeffs.len() < 3 || terms < 2 || g.block_of(x) != ROOT {
         return None;
@@ -56,83 +54,31 @@ fn horner(g: &mut Graph, root: Id) -> Option<Id> {
     Some(acc)
 }
 
-/// The coefficients of `id` by ascending degree in the single non-constant leaf `atom`;
-/// `None` when `id` is not such a polynomial.
-fn poly(
-    g: &Graph,
-    id: Id,
-    atom: &mut Option<Id>,
-    memo: &mut FxHashMap<Id, Option<Vec<f64>>>,
-) -> Option<Vec<f64>> {
-    if let Some(p) = memo.get(&id) {
-        return p.clone();
-    }
-    let node = &g[id];
-    let arg = |i: usize, atom: &mut Option<Id>, memo: &mut FxHashMap<Id, Option<Vec<f64>>>| {
-        poly(g, node.args[i], atom, memo)
-    };
-    let p = match node.op {
-        Op::Const(bits) => Some(vec![f64::from_bits(bits)]),
-        Op::Add => combine(arg(0, atom, memo)?, arg(1, atom, memo)?, 1.0),
-        Op::Sub => combine(arg(0, atom, memo)?, arg(1, atom, memo)?, -1.0),
-        Op::Neg => Some(arg(0, atom, memo)?.iter().map(|c| -c).collect()),
-        Op::Mul => product(&arg(0, atom, memo)?, &arg(1, atom, memo)?),
-        Op::Div => match g.as_const(node.args[1]) {
-            Some(d) => Some(arg(0, atom, memo)?.iter().map(|c| c / d).collect()),
-            None => leaf(g, id, atom),
-        },
-        Op::Powi(n) if (0..=MAX_DEGREE as i32).contains(&n) => {
-            let base = arg(0, atom, memo)?;
-            let mut out = vec![1.0];
-            for _ in 0..n {
-                out = product(&out, &base)?;
-            }
-            Some(out)
+/// The coefficients of `id` by ascending degree in its single non-constant scalar leaf, and
+/// that leaf; `None` when `id` is not such a polynomial.
+fn coefficients(g: &Graph, id: Id) -> Option<(Vec<f64>, Id)> {
+    let mut atom = None;
+    let mut one_value = |leaf: Id| {
+        if g.kind(leaf) != Kind::Scalar || atom.is_some_and(|a| a != leaf) {
+            return None;
         }
-        _ => leaf(g, id, atom),
+        atom = Some(leaf);
+        Some(0)
     };
-    memo.insert(id, p.clone());
-    p
-}
-
-/// A value the polynomial is in: there may be only one.
-fn leaf(g: &Graph, id: Id, atom: &mut Option<Id>) -> Option<Vec<f64>> {
-    if g.kind(id) != Kind::Scalar {
-        return None;
-    }
-    match *atom {
-        None => *atom = Some(id),
-        Some(a) if a == id => {}
-        Some(_) => return None,
-    }
-    Some(vec![0.0, 1.0])
-}
-
-fn combine(mut p: Vec<f64>, q: Vec<f64>, sign: f64) -> Option<Vec<f64>> {
-    if p.len() < q.len() {
-        p.resize(q.len(), 0.0);
-    }
-    for (a, b) in p.iter_mut().zip(q) {
-        *a += sign * b;
-    }
-    while p.len() > 1 && p.last() == Some(&0.0) {
-        p.pop();
-    }
-    Some(p)
-}
-
-fn product(p: &[f64], q: &[f64]) -> Option<Vec<f64>> {
-    let degree = (p.len() - 1) + (q.len() - 1);
+    let limits = poly::Limits {
+        max_power: MAX_DEGREE as i32,
+        max_terms: MAX_DEGREE + 1,
+    };
+    let terms = poly::terms(g, id, 1, limits, &mut one_value, &mut FxHashMap::default())?;
+    let degree = terms.keys().map(|p| p[0] as usize).max().unwrap_or(0);
     if degree > MAX_DEGREE {
         return None;
     }
-    let mut out = vec![0.0; degree + 1];
-    for (i, a) in p.iter().enumerate() {
-        for (j, b) in q.iter().enumerate() {
-            out[i + j] += a * b;
-        }
+    let mut coeffs = vec![0.0; degree + 1];
+    for (p, c) in terms {
+        coeffs[p[0] as usize] = c;
     }
-    Some(out)
+    Some((coeffs, atom?))
 }
 
 #[cfg(test)]
@@ -168,10 +114,9 @@ mod tests {
         let s = g.plus(s, t1);
         let root = g.plus(s, c5);
         let h = horner(&mut g, root).expect("a polynomial in x");
-        let mut atom = None;
-        let coeffs = poly(&g, h, &mut atom, &mut FxHashMap::default()).unwrap();
+        let (coeffs, atom) = coefficients(&g, h).unwrap();
         assert_eq!(coeffs, vec![5.0, 6.0, 3.0, 8.0]);
-        assert_eq!(atom, Some(x));
+        assert_eq!(atom, x);
         // Three multiplications: the Horner steps, and no powers.
         let mut muls = 0;
         let mut stack = vec![h];
