@@ -32,7 +32,6 @@ pub(crate) struct Emitter<'a> {
     param_text: Vec<String>,
     /// Prefix of generated names: `__t` in a function, `__l0_t` in loop 0's body.
     prefix: String,
-    names: std::cell::RefCell<Vec<Option<proc_macro2::Ident>>>,
     /// How many needed nodes read each node.
     uses: Vec<u32>,
 }
@@ -96,7 +95,6 @@ impl<'a> Emitter<'a> {
             params,
             param_text,
             prefix,
-            names: Default::default(),
             uses,
         }
     }
@@ -218,20 +216,6 @@ impl<'a> Emitter<'a> {
         code.text.push_str(" };");
     }
 
-    fn name(&self, id: Id) -> TokenStream {
-        let mut cache = self.names.borrow_mut();
-        if cache.len() <= id.index() {
-            cache.resize(id.index() + 1, None);
-        }
-        let ident = cache[id.index()].get_or_insert_with(|| {
-            proc_macro2::Ident::new(
-                &format!("{}t{}", self.prefix, id.index()),
-                proc_macro2::Span::call_site(),
-            )
-        });
-        TokenTree::Ident(ident.clone()).into()
-    }
-
     /// A name for something of loop k: `__l0_tape`, `__l0_c3`.
     fn loop_name(&self, k: u32, what: &str) -> proc_macro2::Ident {
         format_ident!("{}l{}_{}", self.prefix, k, what)
@@ -239,12 +223,7 @@ impl<'a> Emitter<'a> {
 
     /// A node as an operand, by value: a name, a parameter or a literal.
     pub fn operand(&self, id: Id) -> TokenStream {
-        match self.g[id].op {
-            Op::Param(i) => self.params[i as usize].0.clone(),
-            Op::Const(bits) => self.literal(f64::from_bits(bits), false),
-            Op::Cotangent => quote!(cotangent),
-            _ => self.name(id),
-        }
+        self.lexed(|out| self.operand_text(id, false, out))
     }
 
     /// Whether the node's value is already a reference (`&Tensor` parameter, cotangent).
@@ -258,80 +237,25 @@ impl<'a> Emitter<'a> {
 
     /// A node as a borrowed operand.
     fn by_ref(&self, id: Id) -> TokenStream {
-        if let Op::Const(bits) = self.g[id].op {
-            let lit = self.literal(f64::from_bits(bits), true);
-            return quote!(&#lit);
-        }
-        let v = self.operand(id);
-        if self.is_ref(id) {
-            v
-        } else {
-            quote!(&#v)
-        }
+        self.lexed(|out| self.ref_text(id, out))
     }
 
     /// A node as an owned value: scalars are copied, anything else cloned.
     pub fn owned(&self, id: Id) -> TokenStream {
-        // A constant that starts a variable needs its type written (`let mut s = 0.5f64;`).
-        if let Op::Const(bits) = self.g[id].op {
-            return self.literal(f64::from_bits(bits), true);
-        }
-        let v = self.operand(id);
-        if self.g.kind(id) == Kind::Scalar && !self.is_ref(id) {
-            return v;
-        }
-        let r = self.by_ref(id);
-        quote!(::core::clone::Clone::clone(#r))
+        self.lexed(|out| self.owned_text(id, out))
     }
 
     /// A float literal of the function's float type. `typed`: with a suffix, for positions
     /// where inference has nothing else to go on.
     pub fn literal(&self, v: f64, typed: bool) -> TokenStream {
-        let float = &self.sig.float;
-        if let Some((negative, name)) = named_constant(v)
-            .map(|n| (false, n))
-            .or_else(|| named_constant(-v).map(|n| (true, n)))
-        {
-            let name = format_ident!("{}", name);
-            let c = if self.sig.generic_float {
-                quote!(::autodiff::__private::lit::<#float>(::core::f64::consts::#name))
-            } else {
-                quote!(::core::#float::consts::#name)
-            };
-            return if negative { quote!((-#c)) } else { c };
-        }
-        if self.sig.generic_float {
-            let lit = f64_literal(v);
-            return quote!(::autodiff::__private::lit::<#float>(#lit));
-        }
-        let is_f32 = self.sig.is_f32;
-        if !v.is_finite() {
-            let c = if v.is_nan() {
-                quote!(NAN)
-            } else if v > 0.0 {
-                quote!(INFINITY)
-            } else {
-                quote!(NEG_INFINITY)
-            };
-            return quote!(#float::#c);
-        }
-        let lit = match (typed, is_f32) {
-            (true, true) => Literal::f32_suffixed(v as f32),
-            (true, false) => Literal::f64_suffixed(v),
-            (false, true) => Literal::f32_unsuffixed(v as f32),
-            (false, false) => Literal::f64_unsuffixed(v),
-        };
-        if v < 0.0 {
-            // A negative literal is two tokens; keep it one operand.
-            let pos = match (typed, is_f32) {
-                (true, true) => Literal::f32_suffixed(-v as f32),
-                (true, false) => Literal::f64_suffixed(-v),
-                (false, true) => Literal::f32_unsuffixed(-v as f32),
-                (false, false) => Literal::f64_unsuffixed(-v),
-            };
-            return quote!((-#pos));
-        }
-        lit.into_token_stream()
+        self.lexed(|out| self.literal_text(v, typed, out))
+    }
+
+    /// Tokens of text written by one of the `*_text` methods.
+    fn lexed(&self, write: impl FnOnce(&mut String)) -> TokenStream {
+        let mut text = String::new();
+        write(&mut text);
+        lex(&text)
     }
 
     /// A non-scalar temporary that only one needed node reads (and that is not a final value
@@ -490,33 +414,73 @@ impl<'a> Emitter<'a> {
         out.push(')');
     }
 
-    /// `literal` as text. Plain finite constants are formatted here; named constants,
-    /// generic floats and non-finite values go through `literal`.
+    /// `literal` as text: a constant of the function's float type, named when it is one of
+    /// `core`'s constants (`::core::f64::consts::PI`), through `lit` for a generic float.
     fn literal_text(&self, v: f64, typed: bool, out: &mut String) {
-        let plain = v.is_finite()
-            && !self.sig.generic_float
-            && named_constant(v).is_none()
-            && named_constant(-v).is_none();
-        if !plain {
-            out.push_str(&self.literal(v, typed).to_string());
+        let float = if self.sig.is_f32 { "f32" } else { "f64" };
+        let named = named_constant(v)
+            .map(|n| (false, n))
+            .or_else(|| named_constant(-v).map(|n| (true, n)));
+        if let Some((negative, name)) = named {
+            let c = if self.sig.generic_float {
+                format!(
+                    "::autodiff::__private::lit::<{}>(::core::f64::consts::{name})",
+                    self.sig.float
+                )
+            } else {
+                format!("::core::{float}::consts::{name}")
+            };
+            let _ = if negative {
+                write!(out, "(-{c})")
+            } else {
+                write!(out, "{c}")
+            };
             return;
         }
+        if !v.is_finite() {
+            let c = if v.is_nan() {
+                "NAN"
+            } else if v > 0.0 {
+                "INFINITY"
+            } else {
+                "NEG_INFINITY"
+            };
+            let _ = if self.sig.generic_float {
+                write!(
+                    out,
+                    "::autodiff::__private::lit::<{}>(::core::f64::{c})",
+                    self.sig.float
+                )
+            } else {
+                write!(out, "::core::{float}::{c}")
+            };
+            return;
+        }
+        let (float, typed) = if self.sig.generic_float {
+            let _ = write!(out, "::autodiff::__private::lit::<{}>(", self.sig.float);
+            ("f64", true)
+        } else {
+            (float, typed)
+        };
         let negative = v.is_sign_negative();
         if negative {
             out.push_str("(-");
         }
         let start = out.len();
-        let _ = if self.sig.is_f32 {
+        let _ = if float == "f32" {
             write!(out, "{}", v.abs() as f32)
         } else {
             write!(out, "{}", v.abs())
         };
         if typed {
-            out.push_str(if self.sig.is_f32 { "f32" } else { "f64" });
+            out.push_str(float);
         } else if !out[start..].contains('.') {
             out.push_str(".0");
         }
         if negative {
+            out.push(')');
+        }
+        if self.sig.generic_float {
             out.push(')');
         }
     }
@@ -1252,23 +1216,6 @@ fn named_constant(v: f64) -> Option<&'static str> {
         (c::FRAC_2_SQRT_PI, "FRAC_2_SQRT_PI"),
     ];
     table.iter().find(|(k, _)| *k == v).map(|(_, n)| *n)
-}
-
-fn f64_literal(v: f64) -> TokenStream {
-    if v.is_nan() {
-        quote!(::core::f64::NAN)
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            quote!(::core::f64::INFINITY)
-        } else {
-            quote!(::core::f64::NEG_INFINITY)
-        }
-    } else if v < 0.0 {
-        let l = Literal::f64_suffixed(-v);
-        quote!((-#l))
-    } else {
-        Literal::f64_suffixed(v).into_token_stream()
-    }
 }
 
 #[cfg(test)]
