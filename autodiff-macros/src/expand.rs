@@ -518,44 +518,9 @@ impl<'a> Items<'a> {
             let header = headers.next().expect("vjp header");
             out.extend(quote!(#[allow(unused_variables)] #header { #stmts #value }));
         }
-        {
-            // The pullback is `f_vjp` with one slot per parameter.
-            let vjp = self.ident("vjp");
-            let names = self.sig.params.iter().map(|p| &p.ident);
-            let cot = if self.sig.ret_kind == Kind::Scalar {
-                quote!(*cotangent)
-            } else {
-                quote!(cotangent)
-            };
-            let k = self.sig.diff_params().count();
-            let mut j = 0;
-            // Zero slots first: the call below consumes the parameters.
-            let mut zeros = TokenStream::new();
-            let parts: Vec<TokenStream> = self
-                .sig
-                .params
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    if !p.diff {
-                        let z = format_ident!("__z{}", i);
-                        let slot = self.constant_slot(p);
-                        zeros.extend(quote!(let #z = #slot;));
-                        return quote!(#z);
-                    }
-                    let part = if k == 1 {
-                        quote!(__g)
-                    } else {
-                        let idx = syn::Index::from(j);
-                        quote!(__g.#idx)
-                    };
-                    j += 1;
-                    part
-                })
-                .collect();
-            let header = headers.next().expect("pullback header");
-            out.extend(quote!(#[allow(unused_variables)] #[inline] #header { #zeros let __g = #vjp(#(#names,)* #cot); (#(#parts,)*) }));
-        }
+        // The pullback is `f_vjp` with one slot per parameter.
+        let header = headers.next().expect("pullback header");
+        out.extend(self.pullback_item(header, &self.ident("vjp").to_token_stream()));
         match hessian {
             Some(h) if h.len() == 1 && h[0].is_empty() => {
                 out.extend(self.emit_hessian_dual(&g, output))
@@ -1000,6 +965,44 @@ impl<'a> Items<'a> {
         }
     }
 
+    /// `__f_pullback`: calls `vjp(params.., cotangent)` and returns one slot per parameter, the
+    /// gradient for a differentiated one and a zero of its type for the others (bound first:
+    /// the call consumes the parameters).
+    fn pullback_item(&self, header: TokenStream, vjp: &TokenStream) -> TokenStream {
+        let names = self.sig.params.iter().map(|p| &p.ident);
+        let cot = if self.sig.ret_kind == Kind::Scalar {
+            quote!(*cotangent)
+        } else {
+            quote!(cotangent)
+        };
+        let k = self.sig.diff_params().count();
+        let mut j = 0;
+        let mut zeros = TokenStream::new();
+        let parts: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if !p.diff {
+                    let z = format_ident!("__z{}", i);
+                    let slot = self.constant_slot(p);
+                    zeros.extend(quote!(let #z = #slot;));
+                    return quote!(#z);
+                }
+                let part = if k == 1 {
+                    quote!(__g)
+                } else {
+                    let idx = syn::Index::from(j);
+                    quote!(__g.#idx)
+                };
+                j += 1;
+                part
+            })
+            .collect();
+        quote!(#[allow(unused_variables)] #[inline] #header { #zeros let __g = #vjp(#(#names,)* #cot); (#(#parts,)*) })
+    }
+
     /// The items for `#[differentiable(vjp = rule)]`: the body is not differentiated; every
     /// derivative comes from `rule(params.., cotangent)`.
     fn custom_rule(&self, rule: &syn::Path, original: &ItemFn) -> TokenStream {
@@ -1034,32 +1037,7 @@ impl<'a> Items<'a> {
         let h = headers.next().unwrap();
         out.extend(quote!(#h { #rule(#(#names,)* cotangent) }));
         let h = headers.next().unwrap();
-        let cot = if self.sig.ret_kind == Kind::Scalar {
-            quote!(*cotangent)
-        } else {
-            quote!(cotangent)
-        };
-        let k = self.sig.diff_params().count();
-        let mut j = 0;
-        let parts: Vec<TokenStream> = self
-            .sig
-            .params
-            .iter()
-            .map(|p| {
-                if !p.diff {
-                    return self.constant_slot(p);
-                }
-                let part = if k == 1 {
-                    quote!(__g)
-                } else {
-                    let idx = syn::Index::from(j);
-                    quote!(__g.#idx)
-                };
-                j += 1;
-                part
-            })
-            .collect();
-        out.extend(quote!(#h { let __g = #rule(#(#names,)* #cot); (#(#parts,)*) }));
+        out.extend(self.pullback_item(h, &rule.to_token_stream()));
         let h = headers.next().unwrap();
         let msg = format!(
             "second derivatives through `{f}` are not available: it has a custom first-order rule"
