@@ -153,10 +153,15 @@ impl Sweep {
                 .iter()
                 .find(|(j, _)| *j as usize == i)
                 .and_then(|(_, o)| self.adj[o.index()]);
+            // The seed has the type of the callee's gradient slot: a zero of the argument's
+            // type for a float-like argument (always so for a differentiated one), `NoGrad`
+            // for an integer or bool, and, for a constant of unknown type, whichever of the
+            // two the slot asks for (`Default::default()`).
             let seed = match (e, g.kind(arg)) {
                 (Some(e), _) => e,
                 (None, Kind::Scalar) => g.constant(0.0),
                 (None, Kind::Tensor | Kind::Array | Kind::Slice) => zero_like(g, arg),
+                (None, _) if g.is_active(arg) => zero_like(g, arg),
                 (None, _) => g.add_raw(Op::NoGrad, vec![]),
             };
             pb_args.push(seed);

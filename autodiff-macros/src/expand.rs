@@ -19,6 +19,8 @@ use crate::parse::body::{self, Lowered};
 use crate::parse::power;
 use crate::parse::sig::Sig;
 
+mod dual;
+
 /// The entry point: `#[differentiable(args)] item`.
 pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let started = std::time::Instant::now();
@@ -238,7 +240,6 @@ impl<'a> Items<'a> {
     /// Stubs of `f_hessian`, `f_grad_formulas` and `f_trace` for a failed expansion.
     pub fn stub_extras(&self, stub: &TokenStream) -> TokenStream {
         let vis = &self.func.vis;
-        let float = &self.sig.float;
         let formulas = self.ident("grad_formulas");
         let mut out = quote! {
             #[allow(dead_code)]
@@ -246,17 +247,30 @@ impl<'a> Items<'a> {
         };
         if self.sig.ret_kind == Kind::Scalar {
             out.extend(self.trace_item(stub.clone()));
-            let k = self.sig.diff_params().count();
-            if self.sig.diff_params().all(|(_, p)| p.kind == Kind::Scalar) {
-                let ty = if k == 1 {
-                    quote!(#float)
-                } else {
-                    quote!([[#float; #k]; #k])
-                };
-                out.extend(self.hessian_item(ty, stub.clone()));
-            }
         }
+        if self.has_hessian() {
+            out.extend(self.hessian_item(self.hessian_type(), stub.clone()));
+        }
+        out.extend(self.dual_panic("it failed to compile"));
         out
+    }
+
+    /// Whether `f_hessian` is generated: a scalar result, every differentiated parameter a
+    /// scalar float.
+    fn has_hessian(&self) -> bool {
+        self.sig.ret_kind == Kind::Scalar
+            && self.sig.diff_params().all(|(_, p)| p.kind == Kind::Scalar)
+    }
+
+    /// `T` for one differentiated parameter, else `[[T; k]; k]`.
+    fn hessian_type(&self) -> TokenStream {
+        let float = &self.sig.float;
+        let k = self.sig.diff_params().count();
+        if k == 1 {
+            quote!(#float)
+        } else {
+            quote!([[#float; #k]; #k])
+        }
     }
 
     /// `__f_wrt`: which parameters `f` differentiates, checked at compile time by callers.
@@ -522,12 +536,21 @@ impl<'a> Items<'a> {
         let header = headers.next().expect("pullback header");
         out.extend(self.pullback_item(header, &self.ident("vjp").to_token_stream()));
         match hessian {
-            Some(h) if h.len() == 1 && h[0].is_empty() => {
-                out.extend(self.emit_hessian_dual(&g, output))
-            }
+            Some(h) if h.len() == 1 && h[0].is_empty() => out.extend(self.hessian_by_dual()),
             Some(h) => out.extend(self.emit_hessian(&g, &h)),
+            None if self.has_hessian() => {
+                let why = self
+                    .dual_obstacle(&g)
+                    .unwrap_or("its body has no second-order rule");
+                let msg = format!(
+                    "the Hessian of `{}` is not available: {why}",
+                    self.func.sig.ident
+                );
+                out.extend(self.hessian_item(self.hessian_type(), quote!(::core::panic!(#msg))));
+            }
             None => {}
         }
+        out.extend(self.dual_item(&g, output));
         out.extend(self.emit_formulas(&g, adj_one.as_deref().unwrap_or(&adj_cot), &params));
         if let Some(adj) = &adj_one {
             out.extend(self.emit_trace(&g, adj, output));
@@ -600,10 +623,7 @@ impl<'a> Items<'a> {
             let Ok(second) = diff::reverse(g, gi, one) else {
                 // No second-order rule (a loop): hyper-dual numbers through the forward code,
                 // when nothing in it needs more than floats.
-                let dual = g
-                    .ids()
-                    .all(|id| !matches!(g[id].op, Op::Call(_)) && g.kind(id) != Kind::Tensor);
-                return dual.then(|| vec![Vec::new()]);
+                return self.dual_obstacle(g).is_none().then(|| vec![Vec::new()]);
             };
             for (b, &j) in diff.iter().enumerate().skip(a) {
                 h[a][b] = adj_of(&second, params[j]);
@@ -742,69 +762,6 @@ impl<'a> Items<'a> {
                 &[#(#pairs),*]
             }
         }
-    }
-
-    /// `f_hessian` by forward-over-forward: the forward code is written again over
-    /// hyper-dual numbers, in a closure, and evaluated once per pair (i ≤ j) with ε₁ on
-    /// parameter i and ε₂ on parameter j; the ε₁ε₂ part is ∂²f/∂wi∂wj.
-    fn emit_hessian_dual(&self, g: &Graph, output: Id) -> TokenStream {
-        let float = &self.sig.float;
-        let dual_ty = quote!(::autodiff::__private::HyperDual<#float>);
-        let mut dual_sig = self.sig.clone();
-        dual_sig.float = dual_ty.clone();
-        dual_sig.generic_float = true;
-        dual_sig.is_f32 = false;
-        let names = self
-            .sig
-            .params
-            .iter()
-            .map(|p| (p.ident.to_token_stream(), p.by_ref))
-            .collect();
-        let mut e = Emitter::with_params(g, &dual_sig, &[output], names, "__".to_string());
-        e.tail(output);
-        let stmts = e.statements();
-        let value = e.value(output);
-        let diff: Vec<&syn::Ident> = self.sig.diff_params().map(|(_, p)| &p.ident).collect();
-        let k = diff.len();
-        let cell = |i: usize, j: usize| {
-            let args = diff.iter().enumerate().map(|(n, x)| {
-                let (first, second) = (n == i, n == j);
-                quote!(::autodiff::__private::HyperDual::variable(#x, #first, #second))
-            });
-            quote!(__eval(#(#args),*).ab)
-        };
-        let (ty, result) = if k == 1 {
-            (float.clone(), cell(0, 0))
-        } else {
-            let mut lets = TokenStream::new();
-            let mut rows = Vec::new();
-            for i in 0..k {
-                let mut cells = Vec::new();
-                for j in 0..k {
-                    let (a, b) = (i.min(j), i.max(j));
-                    let name = format_ident!("__h{}_{}", a, b);
-                    if i <= j {
-                        let c = cell(i, j);
-                        lets.extend(quote!(let #name = #c;));
-                    }
-                    cells.push(quote!(#name));
-                }
-                rows.push(quote!([#(#cells),*]));
-            }
-            (quote!([[#float; #k]; #k]), quote!({ #lets [#(#rows),*] }))
-        };
-        self.hessian_item(
-            ty,
-            quote! {
-                let __eval = |#(#diff: #dual_ty),*| -> #dual_ty {
-                    #[allow(unused_imports)]
-                    use ::autodiff::__private::Float as _;
-                    #stmts
-                    #value
-                };
-                #result
-            },
-        )
     }
 
     /// `f_hessian` with the given result type and body.
@@ -1040,9 +997,21 @@ impl<'a> Items<'a> {
         out.extend(self.pullback_item(h, &rule.to_token_stream()));
         let h = headers.next().unwrap();
         let msg = format!(
-            "second derivatives through `{f}` are not available: it has a custom first-order rule"
+            "second derivatives through `{f}` are not available: its derivative is the first-order rule `{}`",
+            rule.to_token_stream()
         );
         out.extend(quote!(#[allow(unused_variables)] #h { ::core::panic!(#msg) }));
+        if self.has_hessian() {
+            let msg = format!(
+                "the Hessian of `{f}` is not available: its derivative is the first-order rule `{}`",
+                rule.to_token_stream()
+            );
+            out.extend(self.hessian_item(self.hessian_type(), quote!(::core::panic!(#msg))));
+        }
+        out.extend(self.dual_panic(&format!(
+            "its derivative is the first-order rule `{}`",
+            rule.to_token_stream()
+        )));
         out.extend(self.wrt_const());
         out
     }

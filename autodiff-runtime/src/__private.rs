@@ -8,6 +8,7 @@ use num_traits::{NumCast, One, ToPrimitive, Zero};
 
 pub use num_traits::Float;
 
+pub use crate::hyperdual::DualArg;
 pub use crate::HyperDual;
 
 use crate::Tensor;
@@ -444,7 +445,7 @@ pub fn pow<T: Float, E: ToPrimitive>(base: T, exponent: E) -> T {
 }
 
 /// The gradient slot of a parameter that the called function does not differentiate.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct NoGrad;
 
 /// A value as a tensor, for traces: a float becomes a 0-d tensor.

@@ -473,3 +473,28 @@ mod tests {
         assert!(x > 2.0 && 4.0 > x);
     }
 }
+
+/// An argument of a call in code written over hyper-dual numbers, converted into the type of
+/// the callee's parameter: a hyper-dual number stays one where the callee differentiates the
+/// parameter, and a constant becomes its value where the callee does not.
+#[doc(hidden)]
+pub trait DualArg<Target> {
+    /// `self` as a `Target`.
+    fn dual_arg(self) -> Target;
+}
+
+impl<X> DualArg<X> for X {
+    #[inline]
+    fn dual_arg(self) -> X {
+        self
+    }
+}
+
+impl<T: Float> DualArg<T> for HyperDual<T> {
+    /// Only constants go into a slot that is not differentiated (callers check it at compile
+    /// time), so nothing is lost.
+    #[inline]
+    fn dual_arg(self) -> T {
+        self.v
+    }
+}

@@ -34,6 +34,11 @@ pub(crate) struct Emitter<'a> {
     prefix: String,
     /// How many needed nodes read each node.
     uses: Vec<u32>,
+    /// Writing over hyper-dual numbers (`sig.float` is `HyperDual<F>`): every scalar is one.
+    /// Constants computed as written and elements read from data become constant hyper-dual
+    /// numbers, the scalars an expression kept as written reads are their values, and calls
+    /// go to the callees' `__g_dual`, each scalar converted into its slot's type.
+    dual: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -96,7 +101,14 @@ impl<'a> Emitter<'a> {
             param_text,
             prefix,
             uses,
+            dual: false,
         }
+    }
+
+    /// The same emitter, writing over hyper-dual numbers (see `dual`).
+    pub(crate) fn over_dual(mut self) -> Emitter<'a> {
+        self.dual = true;
+        self
     }
 
     /// Writes `id` in place as the final expression if nothing else uses it; call before
@@ -493,7 +505,8 @@ impl<'a> Emitter<'a> {
             Op::Param(_) | Op::Const(_) | Op::Cotangent => self.operand(id),
             Op::Opaque(k) => {
                 let o = &self.g.opaques[k as usize];
-                self.fill(o.tokens.clone(), &node.args)
+                let value = self.fill(o.tokens.clone(), &node.args);
+                self.lift(id, value)
             }
             Op::Reshape(k) => {
                 let o = &self.g.opaques[k as usize];
@@ -504,13 +517,31 @@ impl<'a> Emitter<'a> {
             Op::Index(k) => {
                 let arr = self.operand(node.args[0]);
                 let k = Literal::usize_unsuffixed(k as usize);
-                quote!(#arr[#k])
+                self.lift(id, quote!(#arr[#k]))
             }
             Op::Powi(_) => self.expr(id),
             Op::SumAxis(k) | Op::MeanAxis(k) | Op::UnsumAxis(k) | Op::UnmeanAxis(k) => {
                 let name = format_ident!("{}", ops::name(node.op));
                 let k = Literal::usize_unsuffixed(k as usize);
                 quote!(#rt::#name(#(#refs,)* #k))
+            }
+            Op::Call(k) if self.dual => {
+                let site = &self.g.calls[k as usize];
+                let path = dual_path(&site.path);
+                let args = node
+                    .args
+                    .iter()
+                    .zip(self.call_args(&node.args, &site.by_ref));
+                // A scalar goes into a hyper-dual slot, or into a plain float one where the
+                // callee does not differentiate the parameter (a constant).
+                let args = args.map(|(&a, tokens)| {
+                    if matches!(self.g.kind(a), Kind::Scalar | Kind::Unknown) {
+                        quote!(::autodiff::__private::DualArg::dual_arg(#tokens))
+                    } else {
+                        tokens
+                    }
+                });
+                quote!(#path(#(#args),*))
             }
             Op::Call(k) => {
                 let site = &self.g.calls[k as usize];
@@ -539,7 +570,7 @@ impl<'a> Emitter<'a> {
                     node.args[n + 1..].iter().map(|&e| self.owned(e)).collect();
                 quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
             }
-            Op::NoGrad => quote!(#rt::NoGrad),
+            Op::NoGrad => quote!(::core::default::Default::default()),
             Op::Project(i) => {
                 let pb = self.operand(node.args[0]);
                 let field = syn::Index::from(i as usize);
@@ -548,7 +579,7 @@ impl<'a> Emitter<'a> {
             Op::IndexDyn => {
                 let seq = self.operand(node.args[0]);
                 let at = self.operand(node.args[1]);
-                quote!(#seq[#at])
+                self.lift(id, quote!(#seq[#at]))
             }
             Op::Fused(k) => self.fused(id, k, false),
             Op::FusedGrad(k) => self.fused(id, k, true),
@@ -702,13 +733,15 @@ impl<'a> Emitter<'a> {
     fn body_emitter(&self, loop_id: Id, k: u32, roots: &[Id]) -> Emitter<'a> {
         let info = &self.g.loops[k as usize];
         let prefix = format!("{}l{}_", self.prefix, k);
-        Emitter::with_params(
+        let mut e = Emitter::with_params(
             &info.body,
             self.sig,
             roots,
             self.body_params(loop_id, k),
             prefix,
-        )
+        );
+        e.dual = self.dual;
+        e
     }
 
     fn range(&self, loop_id: Id, k: u32) -> TokenStream {
@@ -930,6 +963,16 @@ impl<'a> Emitter<'a> {
         })
     }
 
+    /// In hyper-dual code, a plain scalar (kept as written, or read from data) as a constant
+    /// hyper-dual number.
+    fn lift(&self, id: Id, value: TokenStream) -> TokenStream {
+        if self.dual && self.g.kind(id) == Kind::Scalar {
+            quote!(::autodiff::__private::HyperDual::constant(#value))
+        } else {
+            value
+        }
+    }
+
     /// A zero of the given kind, shaped like `like` for tensors.
     fn zero_of(&self, kind: Kind, like: &TokenStream) -> TokenStream {
         match kind {
@@ -943,6 +986,8 @@ impl<'a> Emitter<'a> {
             .zip(by_ref)
             .map(|(&a, &r)| match (r, self.g.kind(a)) {
                 (true, _) => self.by_ref(a),
+                // A reference passed on as it is (`sq_norm(v)` with `v: &Tensor<T>`).
+                (false, _) if self.is_ref(a) => self.operand(a),
                 (false, Kind::Scalar | Kind::Array | Kind::Int | Kind::Bool) => self.operand(a),
                 (false, _) => self.owned(a),
             })
@@ -967,7 +1012,10 @@ impl<'a> Emitter<'a> {
                         .and_then(|k| k.parse::<usize>().ok())
                     {
                         Some(k) => {
-                            let v = self.operand(deps[k]);
+                            let mut v = self.operand(deps[k]);
+                            if self.dual && self.g.kind(deps[k]) == Kind::Scalar {
+                                v = quote!(#v.v);
+                            }
                             let mut ts: Vec<TokenTree> = v.into_iter().collect();
                             if ts.len() > 1 {
                                 ts = vec![TokenTree::Group(proc_macro2::Group::new(
@@ -1182,6 +1230,23 @@ pub(crate) fn pullback_path(path: &syn::Path) -> syn::Path {
         last.ident = pullback_ident(&last.ident);
     }
     p
+}
+
+/// `a::f` → `a::__f_dual`: `f` over hyper-dual numbers, for second derivatives by
+/// forward-over-forward through calls.
+pub(crate) fn dual_path(path: &syn::Path) -> syn::Path {
+    let mut p = path.clone();
+    if let Some(last) = p.segments.last_mut() {
+        last.ident = dual_ident(&last.ident);
+    }
+    p
+}
+
+/// `f` → `__f_dual`.
+pub(crate) fn dual_ident(ident: &syn::Ident) -> syn::Ident {
+    let mut id = format_ident!("__{}_dual", ident);
+    id.set_span(ident.span());
+    id
 }
 
 pub(crate) fn pullback_ident(ident: &syn::Ident) -> syn::Ident {

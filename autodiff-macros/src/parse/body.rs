@@ -44,6 +44,12 @@ pub(crate) fn lower(sig: &Sig, block: &syn::Block, errors: &Errors) -> Option<Lo
         env,
         sig,
         failed: false,
+        ref_names: sig
+            .params
+            .iter()
+            .filter(|p| matches!(p.ty, syn::Type::Reference(_)))
+            .map(|p| p.ident.to_string())
+            .collect(),
     };
     let flow = lower.stmts(&block.stmts, Mode::Top);
     let output = match flow {
@@ -91,6 +97,8 @@ struct Lower<'a> {
     env: Vec<(String, Option<Id>)>,
     sig: &'a Sig,
     failed: bool,
+    /// Locals bound to a reference (`let r = &k;`): `*r` reads them, and is no power.
+    ref_names: rustc_hash::FxHashSet<String>,
 }
 
 impl Lower<'_> {
@@ -216,6 +224,15 @@ impl Lower<'_> {
         };
         if let Some(v) = value {
             self.g.names.entry(v).or_insert_with(|| ident.to_string());
+        }
+        let is_ref = matches!(
+            local.init.as_ref().map(|i| &*i.expr),
+            Some(Expr::Reference(_))
+        );
+        if is_ref {
+            self.ref_names.insert(ident.to_string());
+        } else {
+            self.ref_names.remove(&ident.to_string());
         }
         self.env.push((ident.to_string(), value));
     }
@@ -533,7 +550,14 @@ impl Lower<'_> {
             }
             UnOp::Deref(star) => {
                 let v = self.expr(&u.expr)?;
-                let reference = matches!(&*u.expr, Expr::Reference(_));
+                let reference = match &*u.expr {
+                    Expr::Reference(_) => true,
+                    Expr::Path(p) => p
+                        .path
+                        .get_ident()
+                        .is_some_and(|id| self.ref_names.contains(&id.to_string())),
+                    _ => false,
+                };
                 if !reference && matches!(self.g.kind(v), Kind::Scalar | Kind::Tensor) {
                     return self.error(star, "`*` here dereferences a float; for a power write `x**y` with the stars touching (rustfmt spaces them: mark the function `#[rustfmt::skip]`) or `x.powf(y)`");
                 }
@@ -882,6 +906,7 @@ impl Lower<'_> {
             env,
             sig: self.sig,
             failed: false,
+            ref_names: self.ref_names.clone(),
         };
         body.scoped(&f.body.stmts, Mode::Inner);
         if body.failed {

@@ -1,0 +1,187 @@
+//! `__f_dual`: `f` evaluated over hyper-dual numbers, and `f_hessian` built on it.
+//!
+//! Where the reverse sweep has no second-order rule (loops), second derivatives come from
+//! forward-over-forward evaluation: `f` is written again with every differentiated scalar
+//! parameter a `HyperDual<F>`, and `f_hessian` calls it once per pair (i ≤ j). Every function
+//! emits `__f_dual`, so a caller's hyper-dual code can call it; where `f` cannot run on
+//! hyper-dual numbers (tensors, a custom first-order rule), its body panics with the reason,
+//! and only a caller that really evaluates it reaches that panic.
+//!
+//! Before: `fn f(x: f64, n: usize) -> f64 { .. }`. After:
+//! `fn __f_dual(x: HyperDual<f64>, n: usize) -> HyperDual<f64> { .. }`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+use syn::FnArg;
+
+use super::Items;
+use crate::emit::rust::{dual_ident, Emitter};
+use crate::ir::{Graph, Id, Kind, Op};
+
+impl Items<'_> {
+    fn dual_type(&self) -> TokenStream {
+        let float = &self.sig.float;
+        quote!(::autodiff::__private::HyperDual<#float>)
+    }
+
+    /// `__f_dual`'s signature: differentiated scalars become hyper-dual numbers.
+    fn dual_header(&self) -> TokenStream {
+        let dual = self.dual_type();
+        let vis = &self.func.vis;
+        let name = dual_ident(&self.func.sig.ident);
+        let (generics, where_clause) = (
+            &self.func.sig.generics.params,
+            &self.func.sig.generics.where_clause,
+        );
+        let inputs =
+            self.func
+                .sig
+                .inputs
+                .iter()
+                .zip(&self.sig.params)
+                .map(|(input, p)| match input {
+                    FnArg::Typed(t) if p.diff && p.kind == Kind::Scalar => {
+                        let pat = &t.pat;
+                        quote!(#pat: #dual)
+                    }
+                    other => other.to_token_stream(),
+                });
+        let ret = match self.sig.ret_kind {
+            Kind::Scalar => dual.clone(),
+            _ => quote!(::autodiff::Tensor<#dual>),
+        };
+        quote! {
+            #[doc(hidden)]
+            #[allow(unused_variables, unused_mut, clippy::too_many_arguments)]
+            #vis fn #name<#generics>(#(#inputs),*) -> #ret #where_clause
+        }
+    }
+
+    /// Why `f` cannot be evaluated over hyper-dual numbers, if it cannot.
+    pub(super) fn dual_obstacle(&self, g: &Graph) -> Option<&'static str> {
+        if self.sig.ret_kind != Kind::Scalar
+            || self.sig.diff_params().any(|(_, p)| p.kind != Kind::Scalar)
+        {
+            return Some(
+                "it differentiates a parameter or returns a value that is not a scalar float",
+            );
+        }
+        if g.ids().any(|id| g.kind(id) == Kind::Tensor) {
+            return Some("its body computes with tensors");
+        }
+        if untyped_operand(g) {
+            return Some("it combines a differentiated value with a constant of a type the macro does not know; bind the constant with `let c: f64 = ..;`");
+        }
+        None
+    }
+
+    /// `__f_dual` with the forward code of `g` over hyper-dual numbers, or a panic saying why
+    /// there is none.
+    pub(super) fn dual_item(&self, g: &Graph, output: Id) -> TokenStream {
+        if let Some(why) = self.dual_obstacle(g) {
+            return self.dual_panic(why);
+        }
+        let mut dual_sig = self.sig.clone();
+        dual_sig.float = self.dual_type();
+        dual_sig.generic_float = true;
+        dual_sig.is_f32 = false;
+        let names = self
+            .sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        let mut e =
+            Emitter::with_params(g, &dual_sig, &[output], names, "__".to_string()).over_dual();
+        e.tail(output);
+        let stmts = e.statements();
+        let value = e.value(output);
+        let header = self.dual_header();
+        // Every scalar is hyper-dual here: the constant ones too.
+        let lifted = self.sig.params.iter().filter(|p| !p.diff && p.kind == Kind::Scalar);
+        let lifted = lifted.map(|p| {
+            let x = &p.ident;
+            quote!(let #x = ::autodiff::__private::HyperDual::constant(#x);)
+        });
+        quote! {
+            #header {
+                #[allow(unused_imports)]
+                use ::autodiff::__private::Float as _;
+                #(#lifted)*
+                #stmts
+                #value
+            }
+        }
+    }
+
+    /// `__f_dual` whose body panics: second derivatives through `f` are not available.
+    pub(super) fn dual_panic(&self, why: &str) -> TokenStream {
+        let msg = format!(
+            "second derivatives through `{}` are not available: {why}",
+            self.func.sig.ident
+        );
+        let header = self.dual_header();
+        quote!(#header { ::core::panic!(#msg) })
+    }
+
+    /// `f_hessian` by forward-over-forward: `__f_dual` evaluated once per pair (i ≤ j) with
+    /// ε₁ on parameter i and ε₂ on parameter j; the ε₁ε₂ part is ∂²f/∂wi∂wj.
+    pub(super) fn hessian_by_dual(&self) -> TokenStream {
+        let float = &self.sig.float;
+        let dual = dual_ident(&self.func.sig.ident);
+        let k = self.sig.diff_params().count();
+        let cell = |i: usize, j: usize| {
+            let mut n = 0;
+            let args = self.sig.params.iter().map(|p| {
+                let x = &p.ident;
+                if !p.diff {
+                    // Called once per pair: a parameter that is not `Copy` is cloned.
+                    return match p.kind {
+                        Kind::Scalar | Kind::Int | Kind::Bool => x.to_token_stream(),
+                        _ if p.by_ref => x.to_token_stream(),
+                        _ => quote!(::core::clone::Clone::clone(&#x)),
+                    };
+                }
+                let (first, second) = (n == i, n == j);
+                n += 1;
+                quote!(::autodiff::__private::HyperDual::variable(#x, #first, #second))
+            });
+            quote!(#dual(#(#args),*).ab)
+        };
+        let (ty, result) = if k == 1 {
+            (float.clone(), cell(0, 0))
+        } else {
+            let mut lets = TokenStream::new();
+            let mut rows = Vec::new();
+            for i in 0..k {
+                let mut cells = Vec::new();
+                for j in 0..k {
+                    let (a, b) = (i.min(j), i.max(j));
+                    let name = format_ident!("__h{}_{}", a, b);
+                    if i <= j {
+                        let c = cell(i, j);
+                        lets.extend(quote!(let #name = #c;));
+                    }
+                    cells.push(quote!(#name));
+                }
+                rows.push(quote!([#(#cells),*]));
+            }
+            (quote!([[#float; #k]; #k]), quote!({ #lets [#(#rows),*] }))
+        };
+        self.hessian_item(ty, result)
+    }
+}
+
+/// Whether a differentiated computation (in `g` or a loop body) reads a constant of unknown
+/// type (`PI * x`, `x * *r`): in hyper-dual code it would be a plain float where a hyper-dual
+/// number is needed.
+fn untyped_operand(g: &Graph) -> bool {
+    let untyped = |a: Id| {
+        g.kind(a) == Kind::Unknown
+            && !g.is_active(a)
+            && matches!(g[a].op, Op::Opaque(_) | Op::Param(_))
+    };
+    g.ids()
+        .any(|id| g.is_active(id) && g[id].args.iter().any(|&a| untyped(a)))
+        || g.loops.iter().any(|l| untyped_operand(&l.body))
+}
