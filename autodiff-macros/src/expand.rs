@@ -475,7 +475,7 @@ impl<'a> Items<'a> {
         }
         let hessian = adj_one
             .as_ref()
-            .and_then(|adj| self.hessian(&mut g, adj, &params, one));
+            .and_then(|adj| self.hessian(&mut g, adj, &params, one, output));
         let mut headers = self.headers();
         let pullback2_header = headers.pop().expect("pullback2 header");
         let pullback2 = self.emit_pullback2(&mut g, &adj_cot, &params, cot, pullback2_header);
@@ -540,7 +540,7 @@ impl<'a> Items<'a> {
             Some(h) => out.extend(self.emit_hessian(&g, &h)),
             None if self.has_hessian() => {
                 let why = self
-                    .dual_obstacle(&g)
+                    .dual_obstacle(&g, output)
                     .unwrap_or("its body has no second-order rule");
                 let msg = format!(
                     "the Hessian of `{}` is not available: {why}",
@@ -605,6 +605,7 @@ impl<'a> Items<'a> {
         adj: &[Option<Id>],
         params: &[Id],
         one: Id,
+        output: Id,
     ) -> Option<Vec<Vec<Option<Id>>>> {
         let diff: Vec<usize> = self.sig.diff_params().map(|(i, _)| i).collect();
         if self.sig.ret_kind != Kind::Scalar
@@ -623,7 +624,10 @@ impl<'a> Items<'a> {
             let Ok(second) = diff::reverse(g, gi, one) else {
                 // No second-order rule (a loop): hyper-dual numbers through the forward code,
                 // when nothing in it needs more than floats.
-                return self.dual_obstacle(g).is_none().then(|| vec![Vec::new()]);
+                return self
+                    .dual_obstacle(g, output)
+                    .is_none()
+                    .then(|| vec![Vec::new()]);
             };
             for (b, &j) in diff.iter().enumerate().skip(a) {
                 h[a][b] = adj_of(&second, params[j]);

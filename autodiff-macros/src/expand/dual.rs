@@ -58,7 +58,7 @@ impl Items<'_> {
     }
 
     /// Why `f` cannot be evaluated over hyper-dual numbers, if it cannot.
-    pub(super) fn dual_obstacle(&self, g: &Graph) -> Option<&'static str> {
+    pub(super) fn dual_obstacle(&self, g: &Graph, output: Id) -> Option<&'static str> {
         if self.sig.ret_kind != Kind::Scalar
             || self.sig.diff_params().any(|(_, p)| p.kind != Kind::Scalar)
         {
@@ -69,7 +69,7 @@ impl Items<'_> {
         if g.ids().any(|id| g.kind(id) == Kind::Tensor) {
             return Some("its body computes with tensors");
         }
-        if untyped_operand(g) {
+        if untyped_operand(g, &[output]) {
             return Some("it combines a differentiated value with a constant of a type the macro does not know; bind the constant with `let c: f64 = ..;`");
         }
         None
@@ -78,7 +78,7 @@ impl Items<'_> {
     /// `__f_dual` with the forward code of `g` over hyper-dual numbers, or a panic saying why
     /// there is none.
     pub(super) fn dual_item(&self, g: &Graph, output: Id) -> TokenStream {
-        if let Some(why) = self.dual_obstacle(g) {
+        if let Some(why) = self.dual_obstacle(g, output) {
             return self.dual_panic(why);
         }
         let mut dual_sig = self.sig.clone();
@@ -98,7 +98,11 @@ impl Items<'_> {
         let value = e.value(output);
         let header = self.dual_header();
         // Every scalar is hyper-dual here: the constant ones too.
-        let lifted = self.sig.params.iter().filter(|p| !p.diff && p.kind == Kind::Scalar);
+        let lifted = self
+            .sig
+            .params
+            .iter()
+            .filter(|p| !p.diff && p.kind == Kind::Scalar);
         let lifted = lifted.map(|p| {
             let x = &p.ident;
             quote!(let #x = ::autodiff::__private::HyperDual::constant(#x);)
@@ -172,16 +176,33 @@ impl Items<'_> {
     }
 }
 
-/// Whether a differentiated computation (in `g` or a loop body) reads a constant of unknown
-/// type (`PI * x`, `x * *r`): in hyper-dual code it would be a plain float where a hyper-dual
-/// number is needed.
-fn untyped_operand(g: &Graph) -> bool {
-    let untyped = |a: Id| {
-        g.kind(a) == Kind::Unknown
-            && !g.is_active(a)
-            && matches!(g[a].op, Op::Opaque(_) | Op::Param(_))
-    };
-    g.ids()
-        .any(|id| g.is_active(id) && g[id].args.iter().any(|&a| untyped(a)))
-        || g.loops.iter().any(|l| untyped_operand(&l.body))
+/// Whether the forward computation of `roots` (in `g` or a loop body) combines a
+/// differentiated value with a constant of unknown type (`PI * x`, `x * *r`): in hyper-dual
+/// code it would be a plain float where a hyper-dual number is needed.
+fn untyped_operand(g: &Graph, roots: &[Id]) -> bool {
+    let mut seen = vec![false; g.len()];
+    let mut stack = roots.to_vec();
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut seen[id.index()], true) {
+            continue;
+        }
+        let node = &g[id];
+        let untyped = |a: Id| {
+            g.kind(a) == Kind::Unknown
+                && !g.is_active(a)
+                && matches!(g[a].op, Op::Opaque(_) | Op::Param(_))
+        };
+        if g.is_active(id) && node.args.iter().any(|&a| untyped(a)) {
+            return true;
+        }
+        if let Op::Loop(k) = node.op {
+            let body = &g.loops[k as usize];
+            let carried: Vec<Id> = body.carried.iter().map(|&(_, v)| v).collect();
+            if untyped_operand(&body.body, &carried) {
+                return true;
+            }
+        }
+        stack.extend(node.args.iter().copied());
+    }
+    false
 }
