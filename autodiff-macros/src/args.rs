@@ -7,6 +7,7 @@ use syn::{Ident, Path, Token};
 mod kw {
     syn::custom_keyword!(wrt);
     syn::custom_keyword!(vjp);
+    syn::custom_keyword!(vjp_differentiable);
 }
 
 /// Parsed `#[differentiable(...)]` arguments.
@@ -16,6 +17,9 @@ pub(crate) struct Args {
     pub wrt: Option<Vec<Ident>>,
     /// `vjp = rule`: a user-supplied vector-Jacobian product replacing differentiation.
     pub vjp: Option<Path>,
+    /// `vjp_differentiable`: the rule is itself `#[differentiable]`, so second derivatives go
+    /// through its pullback.
+    pub vjp_differentiable: bool,
 }
 
 impl Parse for Args {
@@ -23,7 +27,10 @@ impl Parse for Args {
         let mut args = Args::default();
         while !input.is_empty() {
             let lookahead = input.lookahead1();
-            if lookahead.peek(kw::wrt) {
+            if lookahead.peek(kw::vjp_differentiable) {
+                input.parse::<kw::vjp_differentiable>()?;
+                args.vjp_differentiable = true;
+            } else if lookahead.peek(kw::wrt) {
                 let key: kw::wrt = input.parse()?;
                 if args.wrt.is_some() {
                     return Err(syn::Error::new(
@@ -52,7 +59,7 @@ impl Parse for Args {
                 let _ = lookahead;
                 return Err(syn::Error::new(
                     input.span(),
-                    "unknown argument; expected `wrt(param, ..)` or `vjp = rule_fn`",
+                    "unknown argument; expected `wrt(param, ..)`, `vjp = rule_fn` or `vjp_differentiable`",
                 ));
             }
             if !input.is_empty() {

@@ -48,9 +48,24 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
         return fallback::expand(errors.finish().unwrap_err(), Some(&func), None);
     };
     if let Some(rule) = &args.vjp {
+        let one_scalar = sig.params.len() == 1 && sig.params[0].kind == Kind::Scalar;
+        if args.vjp_differentiable && !(one_scalar && sig.ret_kind == Kind::Scalar) {
+            let e = syn::Error::new_spanned(
+                &func.sig.inputs,
+                "`vjp_differentiable` needs a function of one float parameter returning a float, whose rule `rule(x, cotangent) -> float` is #[differentiable]; remove `vjp_differentiable`",
+            );
+            return fallback::expand(e, Some(&func), Some(&sig));
+        }
         // The body is the user's own: keep it exactly as written.
         let original: ItemFn = syn::parse2(item).expect("parsed above");
-        return Items::new(&func, &sig).custom_rule(rule, &original);
+        return Items::new(&func, &sig).custom_rule(rule, &original, args.vjp_differentiable);
+    }
+    if args.vjp_differentiable {
+        let e = syn::Error::new(
+            func.sig.ident.span(),
+            "`vjp_differentiable` goes with `vjp = rule`; remove it, or name the rule",
+        );
+        return fallback::expand(e, Some(&func), Some(&sig));
     }
     let Some(lowered) = body::lower(&sig, &func.block, &errors) else {
         return fallback::expand(errors.finish().unwrap_err(), Some(&func), Some(&sig));
@@ -326,13 +341,13 @@ impl<'a> Items<'a> {
         let doc = format!(
             "The vector-Jacobian product of [`{name}`]: the gradient of `<cotangent, {name}(..)>`."
         );
-        out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#(#inputs,)* cotangent: #cot) -> #g #where_clause));
+        out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#(#inputs,)* __cotangent: #cot) -> #g #where_clause));
         let pb = pullback_ident(&self.func.sig.ident);
         let pbt = self.pullback_type();
-        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* cotangent: &#r) -> #pbt #where_clause));
+        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* __cotangent: &#r) -> #pbt #where_clause));
         let pb2 = format_ident!("{}2", pb);
         let slots = self.pullback_slots();
-        out.push(quote!(#[doc(hidden)] #vis fn #pb2<#impl_generics>(#(#inputs,)* cotangent: &#r, seeds: &(#(#slots,)*)) -> (#(#slots,)* #r,) #where_clause));
+        out.push(quote!(#[doc(hidden)] #vis fn #pb2<#impl_generics>(#(#inputs,)* __cotangent: &#r, __seeds: &(#(#slots,)*)) -> (#(#slots,)* #r,) #where_clause));
         // Generated items take the function's parameters and more.
         out.into_iter()
             .map(|h| quote!(#[allow(clippy::too_many_arguments)] #h))
@@ -432,10 +447,10 @@ impl<'a> Items<'a> {
         let unpack = self.sig.diff_params().map(|(i, _)| {
             let s = format_ident!("__s{}", i);
             let field = syn::Index::from(i);
-            quote!(let #s = seeds.#field;)
+            quote!(let #s = __seeds.#field;)
         });
         quote!(#[allow(unused_variables)] #header {
-            let cotangent = *cotangent;
+            let __cotangent = *__cotangent;
             #(#unpack)*
             #stmts
             (#(#parts,)* #dcot,)
@@ -661,7 +676,8 @@ impl<'a> Items<'a> {
             .filter(|&id| {
                 on_path[id.index()]
                     && g.block_of(id) == ROOT
-                    && matches!(g.kind(id), Kind::Scalar | Kind::Tensor)
+                    && (matches!(g.kind(id), Kind::Scalar | Kind::Tensor)
+                        || matches!(g[id].op, Op::Call(_)))
                     && !matches!(g[id].op, Op::Const(_) | Op::Cotangent | Op::Opaque(_))
             })
             .collect();
@@ -686,7 +702,16 @@ impl<'a> Items<'a> {
                 }
                 _ => g.names.get(&id).cloned().unwrap_or_default(),
             };
-            let op = crate::ir::ops::name(g[id].op);
+            // A call is shown by the callee's name.
+            let op = match g[id].op {
+                Op::Call(k) => g.calls[k as usize]
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default(),
+                other => crate::ir::ops::name(other).to_string(),
+            };
             let inputs: Vec<String> = g[id]
                 .args
                 .iter()
@@ -932,9 +957,9 @@ impl<'a> Items<'a> {
     fn pullback_item(&self, header: TokenStream, vjp: &TokenStream) -> TokenStream {
         let names = self.sig.params.iter().map(|p| &p.ident);
         let cot = if self.sig.ret_kind == Kind::Scalar {
-            quote!(*cotangent)
+            quote!(*__cotangent)
         } else {
-            quote!(cotangent)
+            quote!(__cotangent)
         };
         let k = self.sig.diff_params().count();
         let mut j = 0;
@@ -966,7 +991,7 @@ impl<'a> Items<'a> {
 
     /// The items for `#[differentiable(vjp = rule)]`: the body is not differentiated; every
     /// derivative comes from `rule(params.., cotangent)`.
-    fn custom_rule(&self, rule: &syn::Path, original: &ItemFn) -> TokenStream {
+    fn custom_rule(&self, rule: &syn::Path, original: &ItemFn, second_order: bool) -> TokenStream {
         let func = self.func;
         let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
         let cloned: Vec<TokenStream> = self
@@ -996,10 +1021,25 @@ impl<'a> Items<'a> {
             );
         }
         let h = headers.next().unwrap();
-        out.extend(quote!(#h { #rule(#(#names,)* cotangent) }));
+        out.extend(quote!(#h { #rule(#(#names,)* __cotangent) }));
         let h = headers.next().unwrap();
         out.extend(self.pullback_item(h, &rule.to_token_stream()));
         let h = headers.next().unwrap();
+        if second_order {
+            // f'' = ∂rule/∂x at cotangent 1: the rule's own pullback.
+            let x = &names[0];
+            let rule_pb = crate::emit::rust::pullback_path(rule);
+            out.extend(quote! {
+                #[allow(unused_variables)] #h {
+                    let __s = #rule_pb(#x, *__cotangent, &__seeds.0);
+                    (__s.0, __s.1)
+                }
+            });
+            out.extend(self.hessian_item(float.clone(), quote!(#rule_pb(#x, #one, &#one).0)));
+            out.extend(self.dual_by_rule(rule));
+            out.extend(self.wrt_const());
+            return out;
+        }
         let msg = format!(
             "second derivatives through `{f}` are not available: its derivative is the first-order rule `{}`",
             rule.to_token_stream()

@@ -117,7 +117,38 @@ impl<'a> Formula<'a> {
             }
             // Broadcasting is implicit in the text.
             Op::SumTo | Op::BroadcastLike => self.poly(a(0)),
+            // Component i of a call's pullback, d·∂ᵢf(args): the chain rule as a person writes
+            // it, with the callee's derivative by name.
+            Op::Project(i) => match g[a(0)].op {
+                Op::Pullback(k) => {
+                    let pb = &g[a(0)].args;
+                    let (call_args, d) = pb.split_at(pb.len() - 1);
+                    let partial = self.partial_text(k, i as usize, call_args);
+                    let atom = Poly::from([(vec![(Rc::from(partial), 1)], 1.0)]);
+                    mul(&self.poly(d[0]), &atom)
+                }
+                _ => self.atom(id),
+            },
             _ => self.atom(id),
+        }
+    }
+
+    /// The derivative of call `k`'s callee in its argument `i`, at `args`: `f'(x)` for a
+    /// function of one argument, else `∂ᵢf(x, y)` (arguments counted from 1).
+    fn partial_text(&self, k: u32, i: usize, args: &[Id]) -> String {
+        let path = &self.g.calls[k as usize].path;
+        let path = quote::quote!(#path).to_string().replace(' ', "");
+        let list: Vec<String> = args.iter().map(|&x| self.text(Some(x))).collect();
+        if args.len() == 1 {
+            format!("{path}'({})", list[0])
+        } else {
+            const SUB: [char; 10] = ['₀', '₁', '₂', '₃', '₄', '₅', '₆', '₇', '₈', '₉'];
+            let sub: String = (i + 1)
+                .to_string()
+                .chars()
+                .map(|c| SUB[c.to_digit(10).unwrap_or(0) as usize])
+                .collect();
+            format!("∂{sub}{path}({})", list.join(", "))
         }
     }
 

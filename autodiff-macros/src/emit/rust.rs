@@ -396,7 +396,7 @@ impl<'a> Emitter<'a> {
         match self.g[id].op {
             Op::Param(i) => out.push_str(&self.param_text[i as usize]),
             Op::Const(bits) => self.literal_text(f64::from_bits(bits), typed, out),
-            Op::Cotangent => out.push_str("cotangent"),
+            Op::Cotangent => out.push_str("__cotangent"),
             _ => self.name_text(id, out),
         }
     }

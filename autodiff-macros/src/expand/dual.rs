@@ -118,6 +118,30 @@ impl Items<'_> {
         }
     }
 
+    /// `__f_dual` of `#[differentiable(vjp = rule, vjp_differentiable)]` on `f(x)`: f from its
+    /// body, f' from the rule at cotangent 1, f'' from the rule's pullback.
+    pub(super) fn dual_by_rule(&self, rule: &syn::Path) -> TokenStream {
+        let float = &self.sig.float;
+        let one = quote!(::autodiff::__private::lit::<#float>(1.0));
+        let f = &self.func.sig.ident;
+        let x = &self.sig.params[0].ident;
+        let rule_pb = crate::emit::rust::pullback_path(rule);
+        let header = self.dual_header();
+        quote! {
+            #header {
+                let __v = #f(#x.v);
+                let __d1 = #rule(#x.v, #one);
+                let __d2 = #rule_pb(#x.v, #one, &#one).0;
+                ::autodiff::__private::HyperDual {
+                    v: __v,
+                    a: __d1 * #x.a,
+                    b: __d1 * #x.b,
+                    ab: __d1 * #x.ab + __d2 * #x.a * #x.b,
+                }
+            }
+        }
+    }
+
     /// `__f_dual` whose body panics: second derivatives through `f` are not available.
     pub(super) fn dual_panic(&self, why: &str) -> TokenStream {
         let msg = format!(
