@@ -148,6 +148,7 @@ impl Sweep {
         let args: Vec<Id> = g[id].args.clone();
         let n = args.len() - 1;
         let mut pb_args = args.clone();
+        let int_literal = g.calls[k as usize].int_literal.clone();
         for (i, &arg) in args.iter().take(n).enumerate() {
             let e = outs
                 .iter()
@@ -159,6 +160,7 @@ impl Sweep {
             // two the slot asks for (`Default::default()`).
             let seed = match (e, g.kind(arg)) {
                 (Some(e), _) => e,
+                (None, _) if int_literal[i] => g.add_raw(Op::NoGrad, vec![]),
                 (None, Kind::Scalar) => g.constant(0.0),
                 (None, Kind::Tensor | Kind::Array | Kind::Slice) => zero_like(g, arg),
                 (None, _) if g.is_active(arg) => zero_like(g, arg),

@@ -377,6 +377,7 @@ impl<'a> Items<'a> {
         adj: &[Option<Id>],
         params: &[Id],
         cot: Id,
+        output: Id,
         header: TokenStream,
     ) -> TokenStream {
         let name = self.func.sig.ident.to_string();
@@ -410,6 +411,9 @@ impl<'a> Items<'a> {
         } else {
             match diff::reverse_from(g, &pairs) {
                 Ok(a) => a,
+                Err(_) if self.dual_obstacle(g, output).is_none() => {
+                    return self.pullback2_by_dual(header)
+                }
                 Err(_) => return stub("its body has a call or a loop without second derivatives"),
             }
         };
@@ -493,7 +497,8 @@ impl<'a> Items<'a> {
             .and_then(|adj| self.hessian(&mut g, adj, &params, one, output));
         let mut headers = self.headers();
         let pullback2_header = headers.pop().expect("pullback2 header");
-        let pullback2 = self.emit_pullback2(&mut g, &adj_cot, &params, cot, pullback2_header);
+        let pullback2 =
+            self.emit_pullback2(&mut g, &adj_cot, &params, cot, output, pullback2_header);
         fg.current = ROOT;
         let (main_g, adj_one_main, adj_cot_main) = (&fg, &adj_one_f, &adj_cot_f);
 

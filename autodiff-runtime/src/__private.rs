@@ -590,3 +590,42 @@ pub fn one_hot<S: Seq + ?Sized>(s: &S, i: usize, v: S::Elem) -> S::Grad {
     g.as_mut()[i] = v;
     g
 }
+
+/// An integer literal passed to a differentiable function, converted to the parameter's
+/// type: a float (`f(x, 2)` with `y: f64`) or an integer (`n: usize`).
+pub trait FromIntLit {
+    fn from_int_lit(n: i128) -> Self;
+}
+
+macro_rules! from_int_lit {
+    (float: $($f:ty),*; int: $($i:ty),*) => {
+        $(impl FromIntLit for $f {
+            #[inline(always)]
+            fn from_int_lit(n: i128) -> Self { n as $f }
+        })*
+        $(impl FromIntLit for $i {
+            #[inline(always)]
+            #[track_caller]
+            fn from_int_lit(n: i128) -> Self {
+                match <$i>::try_from(n) {
+                    Ok(v) => v,
+                    Err(_) => panic!("the literal {n} does not fit in `{}`", stringify!($i)),
+                }
+            }
+        })*
+    };
+}
+from_int_lit!(float: f32, f64; int: i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+impl<T: Float> FromIntLit for HyperDual<T> {
+    #[inline(always)]
+    fn from_int_lit(n: i128) -> Self {
+        HyperDual::constant(T::from(n).expect("an integer literal converts to a float"))
+    }
+}
+
+/// `FromIntLit::from_int_lit`, as generated code writes it: `int_lit(2)`.
+#[inline(always)]
+pub fn int_lit<V: FromIntLit>(n: i128) -> V {
+    V::from_int_lit(n)
+}

@@ -424,6 +424,31 @@ impl<T: Float> Float for HyperDual<T> {
     }
 }
 
+/// An argument of a call in code written over hyper-dual numbers, converted into the type of
+/// the callee's parameter: a hyper-dual number stays one where the callee differentiates the
+/// parameter, and a constant becomes its value where the callee does not.
+#[doc(hidden)]
+pub trait DualArg<Target> {
+    /// `self` as a `Target`.
+    fn dual_arg(self) -> Target;
+}
+
+impl<X> DualArg<X> for X {
+    #[inline]
+    fn dual_arg(self) -> X {
+        self
+    }
+}
+
+impl<T: Float> DualArg<T> for HyperDual<T> {
+    /// Only constants go into a slot that is not differentiated (callers check it at compile
+    /// time), so nothing is lost.
+    #[inline]
+    fn dual_arg(self) -> T {
+        self.v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,30 +496,5 @@ mod tests {
         let y = 2.0 * x * x + 1.0 - x / 2.0;
         assert_eq!((y.v, y.a, y.ab), (17.5, 11.5, 4.0));
         assert!(x > 2.0 && 4.0 > x);
-    }
-}
-
-/// An argument of a call in code written over hyper-dual numbers, converted into the type of
-/// the callee's parameter: a hyper-dual number stays one where the callee differentiates the
-/// parameter, and a constant becomes its value where the callee does not.
-#[doc(hidden)]
-pub trait DualArg<Target> {
-    /// `self` as a `Target`.
-    fn dual_arg(self) -> Target;
-}
-
-impl<X> DualArg<X> for X {
-    #[inline]
-    fn dual_arg(self) -> X {
-        self
-    }
-}
-
-impl<T: Float> DualArg<T> for HyperDual<T> {
-    /// Only constants go into a slot that is not differentiated (callers check it at compile
-    /// time), so nothing is lost.
-    #[inline]
-    fn dual_arg(self) -> T {
-        self.v
     }
 }

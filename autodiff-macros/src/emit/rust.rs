@@ -39,6 +39,9 @@ pub(crate) struct Emitter<'a> {
     /// numbers, the scalars an expression kept as written reads are their values, and calls
     /// go to the callees' `__g_dual`, each scalar converted into its slot's type.
     dual: bool,
+    /// In hyper-dual code: constants of unknown type that differentiated arithmetic reads
+    /// (`PI * x`), so floats, written as constant hyper-dual numbers.
+    lifted: FxHashSet<Id>,
 }
 
 impl<'a> Emitter<'a> {
@@ -102,13 +105,30 @@ impl<'a> Emitter<'a> {
             prefix,
             uses,
             dual: false,
+            lifted: FxHashSet::default(),
         }
     }
 
     /// The same emitter, writing over hyper-dual numbers (see `dual`).
     pub(crate) fn over_dual(mut self) -> Emitter<'a> {
-        self.dual = true;
+        self.mark_dual();
         self
+    }
+
+    fn mark_dual(&mut self) {
+        self.dual = true;
+        let g = self.g;
+        for id in g.ids().filter(|id| self.needed[id.index()]) {
+            if !g.is_active(id) || matches!(g[id].op, Op::Call(_)) {
+                continue;
+            }
+            for &a in &g[id].args {
+                if g.kind(a) == Kind::Unknown && !g.is_active(a) && matches!(g[a].op, Op::Opaque(_))
+                {
+                    self.lifted.insert(a);
+                }
+            }
+        }
     }
 
     /// Writes `id` in place as the final expression if nothing else uses it; call before
@@ -164,7 +184,8 @@ impl<'a> Emitter<'a> {
                 continue;
             }
             match self.g[id].op {
-                Op::Param(_) | Op::Const(_) | Op::Cotangent => {}
+                // `NoGrad` is written in place, where its slot gives it a type.
+                Op::Param(_) | Op::Const(_) | Op::Cotangent | Op::NoGrad => {}
                 Op::Phi(b) => {
                     if self.done_branches.insert(b) {
                         self.branch(b, code);
@@ -531,11 +552,12 @@ impl<'a> Emitter<'a> {
                 let args = node
                     .args
                     .iter()
-                    .zip(self.call_args(&node.args, &site.by_ref));
+                    .zip(&site.int_literal)
+                    .zip(self.call_args(k, &node.args));
                 // A scalar goes into a hyper-dual slot, or into a plain float one where the
                 // callee does not differentiate the parameter (a constant).
-                let args = args.map(|(&a, tokens)| {
-                    if matches!(self.g.kind(a), Kind::Scalar | Kind::Unknown) {
+                let args = args.map(|((&a, &int), tokens)| {
+                    if !int && matches!(self.g.kind(a), Kind::Scalar | Kind::Unknown) {
                         quote!(::autodiff::__private::DualArg::dual_arg(#tokens))
                     } else {
                         tokens
@@ -546,14 +568,14 @@ impl<'a> Emitter<'a> {
             Op::Call(k) => {
                 let site = &self.g.calls[k as usize];
                 let path = &site.path;
-                let args = self.call_args(&node.args, &site.by_ref);
+                let args = self.call_args(k, &node.args);
                 quote!(#path(#(#args),*))
             }
             Op::Pullback(k) => {
                 let site = &self.g.calls[k as usize];
                 let path = pullback_path(&site.path);
                 let (call_args, d) = node.args.split_at(node.args.len() - 1);
-                let args = self.call_args(call_args, &site.by_ref);
+                let args = self.call_args(k, call_args);
                 let d = self.by_ref(d[0]);
                 quote!(#path(#(#args,)* #d))
             }
@@ -564,10 +586,17 @@ impl<'a> Emitter<'a> {
                     last.ident = format_ident!("{}2", last.ident);
                 }
                 let n = site.by_ref.len();
-                let args = self.call_args(&node.args[..n], &site.by_ref);
+                let args = self.call_args(k, &node.args[..n]);
                 let d = self.by_ref(node.args[n]);
-                let seeds: Vec<TokenStream> =
-                    node.args[n + 1..].iter().map(|&e| self.owned(e)).collect();
+                // `NoGrad` nodes are shared by hash-consing, but each fills a slot of its own
+                // type: written in place.
+                let seeds: Vec<TokenStream> = node.args[n + 1..]
+                    .iter()
+                    .map(|&e| match self.g[e].op {
+                        Op::NoGrad => quote!(::core::default::Default::default()),
+                        _ => self.owned(e),
+                    })
+                    .collect();
                 quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
             }
             Op::NoGrad => quote!(::core::default::Default::default()),
@@ -740,7 +769,9 @@ impl<'a> Emitter<'a> {
             self.body_params(loop_id, k),
             prefix,
         );
-        e.dual = self.dual;
+        if self.dual {
+            e.mark_dual();
+        }
         e
     }
 
@@ -966,7 +997,7 @@ impl<'a> Emitter<'a> {
     /// In hyper-dual code, a plain scalar (kept as written, or read from data) as a constant
     /// hyper-dual number.
     fn lift(&self, id: Id, value: TokenStream) -> TokenStream {
-        if self.dual && self.g.kind(id) == Kind::Scalar {
+        if self.dual && (self.g.kind(id) == Kind::Scalar || self.lifted.contains(&id)) {
             quote!(::autodiff::__private::HyperDual::constant(#value))
         } else {
             value
@@ -981,10 +1012,19 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    fn call_args(&self, args: &[Id], by_ref: &[bool]) -> Vec<TokenStream> {
+    /// The arguments of call `k` (or of its pullbacks): as the user wrote them, references
+    /// and integer literals included.
+    fn call_args(&self, k: u32, args: &[Id]) -> Vec<TokenStream> {
+        let site = &self.g.calls[k as usize];
         args.iter()
-            .zip(by_ref)
-            .map(|(&a, &r)| match (r, self.g.kind(a)) {
+            .zip(&site.by_ref)
+            .zip(&site.int_literal)
+            .map(|((&a, &r), &int)| match (r, self.g.kind(a)) {
+                _ if int => {
+                    let n = self.g.as_const(a).unwrap_or_default() as i128;
+                    let n = Literal::i128_unsuffixed(n);
+                    quote!(::autodiff::__private::int_lit(#n))
+                }
                 (true, _) => self.by_ref(a),
                 // A reference passed on as it is (`sq_norm(v)` with `v: &Tensor<T>`).
                 (false, _) if self.is_ref(a) => self.operand(a),

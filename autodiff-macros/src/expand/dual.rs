@@ -142,6 +142,49 @@ impl Items<'_> {
         }
     }
 
+    /// `__f_pullback2` from `__f_dual`, for bodies whose reverse sweep has no second-order
+    /// rule (loops): with ε₁ along the seeds s and ε₂ along parameter j, the ε₁ε₂ part is
+    /// sᵀH e_j, and the ε₁ part ∇f·s is the cotangent's slot.
+    pub(super) fn pullback2_by_dual(&self, header: TokenStream) -> TokenStream {
+        let float = &self.sig.float;
+        let lit = |v: f64| quote!(::autodiff::__private::lit::<#float>(#v));
+        let dual = dual_ident(&self.func.sig.ident);
+        let diff: Vec<usize> = self.sig.diff_params().map(|(i, _)| i).collect();
+        let mut lets = TokenStream::new();
+        for (n, &j) in diff.iter().enumerate() {
+            let args = self.sig.params.iter().enumerate().map(|(i, p)| {
+                let x = &p.ident;
+                if !p.diff {
+                    return x.to_token_stream();
+                }
+                let field = syn::Index::from(i);
+                let (b, zero) = (lit(if i == j { 1.0 } else { 0.0 }), lit(0.0));
+                quote!(::autodiff::__private::HyperDual { v: #x, a: __seeds.#field, b: #b, ab: #zero })
+            });
+            let name = format_ident!("__e{}", n);
+            lets.extend(quote!(let #name = #dual(#(#args),*);));
+        }
+        let mut n = 0usize;
+        let parts: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| {
+                if !p.diff {
+                    return self.constant_slot(p);
+                }
+                let name = format_ident!("__e{}", n);
+                n += 1;
+                quote!(__cotangent * #name.ab)
+            })
+            .collect();
+        quote!(#[allow(unused_variables)] #header {
+            let __cotangent = *__cotangent;
+            #lets
+            (#(#parts,)* __e0.a,)
+        })
+    }
+
     /// `__f_dual` whose body panics: second derivatives through `f` are not available.
     pub(super) fn dual_panic(&self, why: &str) -> TokenStream {
         let msg = format!(
@@ -211,10 +254,16 @@ fn untyped_operand(g: &Graph, roots: &[Id]) -> bool {
             continue;
         }
         let node = &g[id];
+        // Arithmetic lifts a constant it reads (the emitter's `lifted`); a call's parameter
+        // may be an integer, and a parameter of unknown type is not rebound.
         let untyped = |a: Id| {
             g.kind(a) == Kind::Unknown
                 && !g.is_active(a)
-                && matches!(g[a].op, Op::Opaque(_) | Op::Param(_))
+                && match g[a].op {
+                    Op::Param(_) => true,
+                    Op::Opaque(_) => matches!(node.op, Op::Call(_)),
+                    _ => false,
+                }
         };
         if g.is_active(id) && node.args.iter().any(|&a| untyped(a)) {
             return true;

@@ -110,6 +110,9 @@ pub(crate) struct CallSite {
     pub by_ref: Vec<bool>,
     /// Per argument: where it is written.
     pub arg_spans: Vec<Span>,
+    /// Per argument: an integer literal, written `int_lit(n)` so that the callee's parameter
+    /// type (a float or an integer) decides its type.
+    pub int_literal: Vec<bool>,
     pub span: Span,
 }
 
@@ -207,6 +210,13 @@ impl Graph {
 
     pub fn kind(&self, id: Id) -> Kind {
         self.kinds[id.index()]
+    }
+
+    /// Gives a value of unknown kind the kind its declared type says (`let k: f64 = K;`).
+    pub fn declare_kind(&mut self, id: Id, kind: Kind) {
+        if self.kinds[id.index()] == Kind::Unknown {
+            self.kinds[id.index()] = kind;
+        }
     }
 
     /// Whether the node depends on a differentiated parameter.

@@ -3,7 +3,7 @@
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
-use syn::{BinOp, Expr, ExprIf, Lit, Pat, Stmt, UnOp};
+use syn::{BinOp, Expr, ExprIf, Lit, Pat, Stmt, Type, UnOp};
 
 use super::power::POW;
 use super::sig::Sig;
@@ -191,7 +191,7 @@ impl Lower<'_> {
     }
 
     fn local(&mut self, local: &syn::Local) {
-        let (ident, _ty) = match &local.pat {
+        let (ident, ty) = match &local.pat {
             Pat::Ident(p) if p.subpat.is_none() => (p.ident.clone(), None),
             Pat::Type(t) => match &*t.pat {
                 Pat::Ident(p) if p.subpat.is_none() => (p.ident.clone(), Some(&t.ty)),
@@ -224,6 +224,14 @@ impl Lower<'_> {
         };
         if let Some(v) = value {
             self.g.names.entry(v).or_insert_with(|| ident.to_string());
+            // `let k: f64 = K;`: the declared float type tells what `K` is.
+            let opaque = matches!(self.g[v].op, Op::Opaque(_));
+            if let (true, Some(Type::Path(p))) = (opaque, ty.map(|t| &**t)) {
+                let name = p.path.to_token_stream().to_string();
+                if name == "f64" || name == "f32" || name == self.sig.float.to_string() {
+                    self.g.declare_kind(v, Kind::Scalar);
+                }
+            }
         }
         let is_ref = matches!(
             local.init.as_ref().map(|i| &*i.expr),
@@ -724,12 +732,25 @@ impl Lower<'_> {
         }
         let mut args = Vec::new();
         let mut by_ref = Vec::new();
+        let mut int_literal = Vec::new();
         let arg_spans = c.args.iter().map(|a| a.span()).collect();
         for a in &c.args {
             let (inner, r) = match a {
                 Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
                 other => (other, false),
             };
+            // The callee's parameter may be an integer (`n: usize`), which only its signature
+            // tells; a generic float has no such conversion.
+            int_literal.push(
+                !self.sig.generic_float
+                    && matches!(
+                        inner,
+                        Expr::Lit(syn::ExprLit {
+                            lit: Lit::Int(_),
+                            ..
+                        })
+                    ),
+            );
             args.push(self.expr(inner)?);
             by_ref.push(r);
         }
@@ -737,6 +758,7 @@ impl Lower<'_> {
             path: path.clone(),
             by_ref,
             arg_spans,
+            int_literal,
             span: path.span(),
         });
         let k = (self.g.calls.len() - 1) as u32;

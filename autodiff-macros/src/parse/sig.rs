@@ -84,7 +84,7 @@ impl Sig {
                     continue;
                 }
             };
-            let ty = (*pat_ty.ty).clone();
+            let ty = ungroup(&pat_ty.ty);
             if let Type::Reference(r) = &ty {
                 if let Some(m) = &r.mutability {
                     errors.at(m, "mutable reference parameters are not supported: a #[differentiable] function must be pure; take the value or a shared reference `&`");
@@ -145,6 +145,7 @@ impl Sig {
                 return None;
             }
             ReturnType::Type(_, ty) => {
+                let ty = &Box::new(ungroup(ty));
                 let (kind, _) = classify(ty, &is_float);
                 if !matches!(kind, Kind::Scalar | Kind::Tensor) {
                     errors.at(ty, "the result of a #[differentiable] function must be a float (`f64`, `f32`, `T: Float`) or a `Tensor<T>`");
@@ -212,6 +213,21 @@ fn float_generics(item: &ItemFn) -> Vec<Ident> {
 }
 
 /// `f64`, `f32` or a Float generic, by name.
+/// A type without the invisible groups a `macro_rules!` fragment (`$t:ty`) puts around it,
+/// also behind `&`.
+fn ungroup(ty: &Type) -> Type {
+    match ty {
+        Type::Group(g) => ungroup(&g.elem),
+        Type::Paren(p) => ungroup(&p.elem),
+        Type::Reference(r) => {
+            let mut r = r.clone();
+            r.elem = Box::new(ungroup(&r.elem));
+            Type::Reference(r)
+        }
+        other => other.clone(),
+    }
+}
+
 fn float_name(ty: &Type, floats: &[Ident]) -> Option<TokenStream> {
     let Type::Path(p) = ty else { return None };
     let id = p.path.get_ident()?;
