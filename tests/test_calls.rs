@@ -690,3 +690,24 @@ fn trace_and_formula_of_a_call() {
     let formulas = plain::straight::f_grad_formulas();
     assert_eq!(formulas[1], ("y", "∂₂c_two(x, y)"));
 }
+
+// A caller written inside a `macro_rules!` definition: its names carry the macro's hygiene,
+// and the arguments of its calls must still resolve.
+macro_rules! caller_in_macro {
+    () => {
+        #[differentiable]
+        fn hygienic(x: f64) -> f64 {
+            let v = x * 2.0;
+            c_f64(v) + c_count(v, 2)
+        }
+    };
+}
+caller_in_macro!();
+
+// d/dx [c_f64(2x) + 2·(2x)²] = 2·(sin(2x) + 2x·cos(2x)) + 16x
+#[test]
+fn calls_written_by_macro_rules() {
+    let x = 0.3_f64;
+    let want = 2.0 * ((2.0 * x).sin() + 2.0 * x * (2.0 * x).cos()) + 16.0 * x;
+    close(hygienic_grad(x), want, 1e-12, "hygienic_grad");
+}

@@ -568,7 +568,12 @@ impl<'a> Emitter<'a> {
             Op::Call(k) => {
                 let site = &self.g.calls[k as usize];
                 let path = &site.path;
-                let args = self.call_args(k, &node.args);
+                // At the user's arguments, so that a type mismatch points there.
+                let args = self
+                    .call_args(k, &node.args)
+                    .into_iter()
+                    .zip(&site.arg_spans)
+                    .map(|(a, &span)| respan(a, span));
                 quote!(#path(#(#args),*))
             }
             Op::Pullback(k) => {
@@ -1261,6 +1266,24 @@ fn substitute_nodes(tokens: TokenStream, node: &dyn Fn(usize) -> TokenStream) ->
         }
     }
     out.into_iter().collect()
+}
+
+/// `tokens`, every one of them located at `span`, with the hygiene generated names have.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    let span = proc_macro2::Span::call_site().located_at(span);
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut ng = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                ng.set_span(span);
+                tt = TokenTree::Group(ng);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
 
 /// `path::to::f` → `path::to::__f_pullback`, keeping generic arguments.
