@@ -76,7 +76,7 @@
 //! | `f_grad` | `(p1, ..., pn) -> G` | R is a scalar |
 //! | `f_value_and_grad` | `(p1, ..., pn) -> (R, G)` | R is a scalar |
 //! | `f_vjp` | `(p1, ..., pn, cotangent: R or &Tensor<T>) -> G` | always |
-//! | `f_hessian` | `(p1, ..., pn) -> T` or `[[T; k]; k]` | every wi is a scalar float |
+//! | `f_hessian` | `(p1, ..., pn) -> T` or `[[T; k]; k]` | R and every wi are scalar floats |
 //! | `f_grad_formulas` | `() -> &'static [(&'static str, &'static str)]` | always |
 //! | `f_trace` | `(p1, ..., pn) -> Trace<T>` | R is a scalar |
 //!
@@ -86,6 +86,34 @@
 //! Calls from one differentiable function to another go through the callee's generated
 //! pullback; a function can state its own rule instead with
 //! `#[differentiable(vjp = rule)]`, where `rule(p1, ..., pn, cotangent) -> G`.
+//!
+//! A rule gives first derivatives only: the Hessians of the function and of every function
+//! that calls it compile, and panic naming the rule when called. When the rule is itself
+//! `#[differentiable]` (a function of one float), say `vjp_differentiable` and second
+//! derivatives go through the rule's own pullback:
+//!
+//! ```
+//! use autodiff::differentiable;
+//!
+//! #[differentiable]
+//! fn cube_rule(x: f64, ct: f64) -> f64 {
+//!     ct * 3.0 * x * x
+//! }
+//!
+//! #[differentiable(vjp = cube_rule, vjp_differentiable)]
+//! fn cube(x: f64) -> f64 {
+//!     x * x * x
+//! }
+//!
+//! #[differentiable]
+//! fn twice(x: f64) -> f64 {
+//!     let c = cube(x);
+//!     c + cube(2.0 * x)
+//! }
+//!
+//! assert_eq!(cube_grad(2.0), 12.0);
+//! assert_eq!(twice_hessian(2.0), 6.0 * 2.0 + 48.0 * 2.0); // (x³ + 8x³)'' = 54x
+//! ```
 //!
 //! # Gradients at non-differentiable points
 //!
