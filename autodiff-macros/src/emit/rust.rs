@@ -34,6 +34,9 @@ pub(crate) struct Emitter<'a> {
     prefix: String,
     /// How many needed nodes read each node.
     uses: Vec<u32>,
+    /// The last needed node (in id order, which is the order of the statements) reading each
+    /// node; a root counts as read after every node.
+    last_reader: Vec<Option<Id>>,
     /// Writing over hyper-dual numbers (`sig.float` is `HyperDual<F>`): every scalar is one.
     /// Constants computed as written and elements read from data become constant hyper-dual
     /// numbers, the scalars an expression kept as written reads are their values, and calls
@@ -89,8 +92,15 @@ impl<'a> Emitter<'a> {
                 uses[a.index()] += 1;
             }
         }
+        let mut last_reader = vec![None; g.len()];
+        for id in g.ids().filter(|id| needed[id.index()]) {
+            for &a in &g[id].args {
+                last_reader[a.index()] = Some(id);
+            }
+        }
         for &r in roots {
             uses[r.index()] += 1;
+            last_reader[r.index()] = None;
         }
         let param_text = params.iter().map(|(p, _)| p.to_string()).collect();
         Emitter {
@@ -104,6 +114,7 @@ impl<'a> Emitter<'a> {
             param_text,
             prefix,
             uses,
+            last_reader,
             dual: false,
             lifted: FxHashSet::default(),
         }
@@ -302,6 +313,21 @@ impl<'a> Emitter<'a> {
             && self.g.kind(id) == Kind::Tensor
             && self.uses[id.index()] == 1
             && !self.inline.contains(&id)
+    }
+
+    /// Whether a call's argument of unknown type (another call's result: a float or a tensor)
+    /// can be moved into `reader`: its last reader, in the same block, reading it once.
+    fn moves_into(&self, id: Id, reader: Id) -> bool {
+        let temporary = !matches!(
+            self.g[id].op,
+            Op::Param(_) | Op::Const(_) | Op::Cotangent | Op::Phi(_) | Op::Opaque(_)
+        );
+        temporary
+            && self.last_reader[id.index()] == Some(reader)
+            && self.g.block_of(id) == self.g.block_of(reader)
+            && self.g[reader].args.iter().filter(|&&a| a == id).count() == 1
+            && !self.inline.contains(&id)
+            && !self.g.branches.iter().any(|b| b.cond == id)
     }
 
     /// Whether a node and its float operands are all plain scalars.
@@ -553,7 +579,7 @@ impl<'a> Emitter<'a> {
                     .args
                     .iter()
                     .zip(&site.int_literal)
-                    .zip(self.call_args(k, &node.args));
+                    .zip(self.call_args(k, id, &node.args));
                 // A scalar goes into a hyper-dual slot, or into a plain float one where the
                 // callee does not differentiate the parameter (a constant).
                 let args = args.map(|((&a, &int), tokens)| {
@@ -570,7 +596,7 @@ impl<'a> Emitter<'a> {
                 let path = &site.path;
                 // At the user's arguments, so that a type mismatch points there.
                 let args = self
-                    .call_args(k, &node.args)
+                    .call_args(k, id, &node.args)
                     .into_iter()
                     .zip(&site.arg_spans)
                     .map(|(a, &span)| respan(a, span));
@@ -580,7 +606,7 @@ impl<'a> Emitter<'a> {
                 let site = &self.g.calls[k as usize];
                 let path = pullback_path(&site.path);
                 let (call_args, d) = node.args.split_at(node.args.len() - 1);
-                let args = self.call_args(k, call_args);
+                let args = self.call_args(k, id, call_args);
                 let d = self.by_ref(d[0]);
                 quote!(#path(#(#args,)* #d))
             }
@@ -591,7 +617,7 @@ impl<'a> Emitter<'a> {
                     last.ident = format_ident!("{}2", last.ident);
                 }
                 let n = site.by_ref.len();
-                let args = self.call_args(k, &node.args[..n]);
+                let args = self.call_args(k, id, &node.args[..n]);
                 let d = self.by_ref(node.args[n]);
                 // `NoGrad` nodes are shared by hash-consing, but each fills a slot of its own
                 // type: written in place.
@@ -1019,7 +1045,7 @@ impl<'a> Emitter<'a> {
 
     /// The arguments of call `k` (or of its pullbacks): as the user wrote them, references
     /// and integer literals included.
-    fn call_args(&self, k: u32, args: &[Id]) -> Vec<TokenStream> {
+    fn call_args(&self, k: u32, reader: Id, args: &[Id]) -> Vec<TokenStream> {
         let site = &self.g.calls[k as usize];
         args.iter()
             .zip(&site.by_ref)
@@ -1034,6 +1060,7 @@ impl<'a> Emitter<'a> {
                 // A reference passed on as it is (`sq_norm(v)` with `v: &Tensor<T>`).
                 (false, _) if self.is_ref(a) => self.operand(a),
                 (false, Kind::Scalar | Kind::Array | Kind::Int | Kind::Bool) => self.operand(a),
+                (false, _) if self.moves_into(a, reader) => self.operand(a),
                 (false, _) => self.owned(a),
             })
             .collect()
