@@ -696,7 +696,7 @@ fn trace_and_formula_of_a_call() {
 macro_rules! caller_in_macro {
     () => {
         #[differentiable]
-        fn hygienic(x: f64) -> f64 {
+        pub fn hygienic(x: f64) -> f64 {
             let v = x * 2.0;
             c_f64(v) + c_count(v, 2)
         }
