@@ -14,6 +14,7 @@ mod hyperdual;
 mod interop;
 mod kernels;
 mod linalg;
+mod models;
 mod ops;
 mod reduce;
 pub mod shape;
