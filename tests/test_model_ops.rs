@@ -327,3 +327,62 @@ fn runtime_methods_outside_a_body() {
         .try_matmul(&Tensor::ones(&[2, 3, 1]))
         .is_err());
 }
+
+#[test]
+fn mini_batch_gradient_as_a_sum_of_shard_gradients_in_parallel() {
+    use rayon::prelude::*;
+    // The generated functions are plain `fn`s over shared references: shards of a batch run
+    // on rayon's threads, and their gradients add up to the gradient of the whole batch
+    // (the loss is a sum over rows).
+    #[differentiable(wrt(w, b))]
+    fn batch_loss(w: &Tensor<f64>, b: &Tensor<f64>, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+        let logits = x.matmul(w) + b;
+        (logits.logsumexp_axis(1).sum() - (y * logits).sum()) * 0.125
+    }
+    let x = Tensor::from_vec((0..16).map(|i| (i as f64 * 0.7).sin()).collect(), &[8, 2]);
+    let labels = [0, 1, 2, 1, 0, 2, 2, 1];
+    let y = Tensor::one_hot(&labels, 3);
+    let w = tensor![[0.1, -0.2, 0.3], [0.4, 0.05, -0.6]];
+    let b = tensor![0.01, -0.02, 0.03];
+    let shard = |s: usize| {
+        let rows = |t: &Tensor<f64>, c: usize| {
+            Tensor::from_vec(t.as_slice()[s * 2 * c..(s + 1) * 2 * c].to_vec(), &[2, c])
+        };
+        (rows(&x, 2), rows(&y, 3))
+    };
+    let (gw, gb) = (0..4)
+        .into_par_iter()
+        .map(|s| {
+            let (xs, ys) = shard(s);
+            batch_loss_grad(&w, &b, &xs, &ys)
+        })
+        .reduce(
+            || (Tensor::zeros(&[2, 3]), Tensor::zeros(&[3])),
+            |(a, c), (p, q)| (&a + &p, &c + &q),
+        );
+    let (whole_w, whole_b) = batch_loss_grad(&w, &b, &x, &y);
+    assert_close(&gw, &whole_w);
+    assert_close(&gb, &whole_b);
+}
+
+#[test]
+fn large_tensors_give_the_same_values_on_several_threads() {
+    // Above the parallel threshold (2^17 elements) the element-wise kernels and the sum are
+    // split across threads; the values are the sequential ones.
+    let n = (1 << 17) + 1000;
+    let x = Tensor::from_vec((0..n).map(|i| (i % 1000) as f64 * 1e-3).collect(), &[n]);
+    let y = (&x * 2.0 + 1.0).tanh();
+    assert!(y
+        .as_slice()
+        .iter()
+        .zip(x.as_slice())
+        .all(|(&v, &u)| v == (u * 2.0 + 1.0).tanh()));
+    let s = (&x * &x).sum();
+    let want: f64 = x.as_slice().iter().map(|v| v * v).sum();
+    assert!((s - want).abs() < 1e-9 * want);
+    #[differentiable]
+    fn sq(x: &Tensor<f64>) -> f64 {
+        (x * x).sum()
+    }
+    assert_eq!(sq_grad(&x), &x * 2.0);
+}

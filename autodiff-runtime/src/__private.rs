@@ -26,7 +26,8 @@ pub fn lit<T: Float>(v: f64) -> T {
 /// A value of a differentiable function: a float or a tensor of floats.
 pub trait Value: Clone {
     type Elem: Float;
-    /// Applies `f` element-wise.
+    /// Applies `f` element-wise; large tensors on several threads, so `f` must be a pure
+    /// function (every caller in this module passes one).
     fn map_elems(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self;
     fn total(&self) -> Self::Elem;
     fn count(&self) -> usize;
@@ -56,7 +57,8 @@ impl<T: Float> Value for T {
 impl<T: Float> Value for Tensor<T> {
     type Elem = T;
     fn map_elems(&self, f: impl Fn(T) -> T) -> Tensor<T> {
-        self.map(f)
+        // SAFETY: the callers in this module pass pure closures (see the trait method).
+        unsafe { self.map_pure(f) }
     }
     fn total(&self) -> T {
         self.sum()
@@ -95,7 +97,8 @@ impl<T: Float> Binary<Tensor<T>> for Tensor<T> {
     type Output = Tensor<T>;
     #[track_caller]
     fn zip_elems(&self, rhs: &Tensor<T>, op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
-        match self.zip_map(rhs, op, f) {
+        // SAFETY: the callers in this module (`binary!`) pass pure closures.
+        match unsafe { self.zip_map_pure(rhs, op, f) } {
             Ok(t) => t,
             Err(e) => panic!("{e}"),
         }
@@ -107,7 +110,8 @@ impl<T: Float> Binary<T> for Tensor<T> {
     type Output = Tensor<T>;
     fn zip_elems(&self, rhs: &T, _op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
         let r = *rhs;
-        self.map(|x| f(x, r))
+        // SAFETY: the callers in this module (`binary!`) pass pure closures.
+        unsafe { self.map_pure(|x| f(x, r)) }
     }
 }
 
@@ -116,7 +120,8 @@ impl<T: Float> Binary<Tensor<T>> for T {
     type Output = Tensor<T>;
     fn zip_elems(&self, rhs: &Tensor<T>, _op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
         let l = *self;
-        rhs.map(|y| f(l, y))
+        // SAFETY: the callers in this module (`binary!`) pass pure closures.
+        unsafe { rhs.map_pure(|y| f(l, y)) }
     }
 }
 

@@ -94,6 +94,56 @@ impl<T: Float> Tensor<T> {
         Ok(Tensor::from_parts(out, shape))
     }
 
+    /// [`Tensor::map`] for this crate's own closures: a large tensor (of `f32` or `f64`) is
+    /// split across rayon's threads.
+    ///
+    /// # Safety
+    ///
+    /// `f` must be a pure function of its argument (nothing it captures has interior
+    /// mutability), as it may run on several threads at once.
+    pub(crate) unsafe fn map_pure(&self, f: impl Fn(T) -> T) -> Tensor<T> {
+        if crate::parallel::worth::<T>(self.data.len()) {
+            // SAFETY: `worth` held; `f` is pure by this function's contract.
+            let data = unsafe { crate::parallel::map(&self.data, &f) };
+            return Tensor::from_parts(data, self.shape.clone());
+        }
+        self.map(f)
+    }
+
+    /// [`Tensor::zip_map`] for this crate's own closures: operands of the same shape, or one of
+    /// them with a single element, are split across rayon's threads when large.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Tensor::map_pure`].
+    pub(crate) unsafe fn zip_map_pure(
+        &self,
+        other: &Tensor<T>,
+        op: &'static str,
+        f: impl Fn(T, T) -> T,
+    ) -> Result<Tensor<T>, ShapeError> {
+        let n = self.data.len().max(other.data.len());
+        if crate::parallel::worth::<T>(n) {
+            // SAFETY: `worth` held; `f` is pure by this function's contract.
+            unsafe {
+                if self.shape == other.shape {
+                    let data = crate::parallel::zip(&self.data, &other.data, &f);
+                    return Ok(Tensor::from_parts(data, self.shape.clone()));
+                }
+                let shape = broadcast_shape(op, &self.shape, &other.shape)?;
+                if let [b] = other.data[..] {
+                    let data = crate::parallel::map(&self.data, &|a| f(a, b));
+                    return Ok(Tensor::from_parts(data, shape));
+                }
+                if let [a] = self.data[..] {
+                    let data = crate::parallel::map(&other.data, &|b| f(a, b));
+                    return Ok(Tensor::from_parts(data, shape));
+                }
+            }
+        }
+        self.zip_map(other, op, f)
+    }
+
     /// Applies `f` to every element in place.
     pub(crate) fn map_assign(&mut self, f: impl Fn(T) -> T) {
         for x in &mut self.data {
@@ -231,6 +281,10 @@ pub(crate) fn scatter_add<T: Float>(
 pub(crate) fn sum<T: Float>(data: &[T]) -> T {
     const BLOCK: usize = 128;
     let n = data.len();
+    if crate::parallel::worth::<T>(n) {
+        // SAFETY: `worth` held.
+        return unsafe { crate::parallel::sum(data) };
+    }
     if n < 8 {
         data.iter().fold(T::zero(), |acc, &x| acc + x)
     } else if n <= BLOCK {

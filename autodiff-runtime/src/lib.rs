@@ -16,6 +16,7 @@ mod kernels;
 mod linalg;
 mod models;
 mod ops;
+mod parallel;
 mod reduce;
 pub mod shape;
 mod tensor;
