@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use autodiff::{differentiable, Tensor};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 
 const BATCH: usize = 64;
 const IN: usize = 784;
@@ -209,4 +209,27 @@ fn bench_mnist(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_mnist);
-criterion_main!(benches);
+
+/// Criterion's main, and a plain loop for instruction counts: `MNIST_MLP_CALLS=generated:N`
+/// (or `hand:N`, `primal:N`) calls that function N times and exits, so that
+/// `valgrind --tool=callgrind` at two values of N gives the instructions of one call.
+fn main() {
+    if let Ok(spec) = std::env::var("MNIST_MLP_CALLS") {
+        let (which, n) = spec.split_once(':').expect("MNIST_MLP_CALLS=which:count");
+        let n: usize = n.parse().expect("a count");
+        let [w1, b1, w2, b2, x, y] = inputs();
+        let mut acc = 0.0f32;
+        for _ in 0..n {
+            acc += match which {
+                "generated" => loss_value_and_grad(&w1, &b1, &w2, &b2, black_box(&x), &y).0,
+                "hand" => loss_value_and_grad_hand(&w1, &b1, &w2, &b2, black_box(&x), &y).0,
+                "primal" => loss(&w1, &b1, &w2, &b2, black_box(&x), &y),
+                _ => panic!("generated, hand or primal"),
+            };
+        }
+        println!("{acc}");
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
