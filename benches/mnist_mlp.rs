@@ -230,6 +230,51 @@ fn main() {
         println!("{acc}");
         return;
     }
+    if std::env::var("MNIST_MLP_INTERLEAVED").is_ok() {
+        interleaved();
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
+}
+
+/// `MNIST_MLP_INTERLEAVED=1`: on a shared machine, alternates batches of 10 calls of the
+/// generated and the hand-written gradient for about 10 s and prints the median and the
+/// minimum per call of each, and the ratio of medians; both see the same load.
+fn interleaved() {
+    let [w1, b1, w2, b2, x, y] = inputs();
+    let (mut gen, mut hand) = (Vec::new(), Vec::new());
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        let t = std::time::Instant::now();
+        for _ in 0..10 {
+            black_box(loss_value_and_grad(&w1, &b1, &w2, &b2, black_box(&x), &y));
+        }
+        gen.push(t.elapsed().as_secs_f64() / 10.0);
+        let t = std::time::Instant::now();
+        for _ in 0..10 {
+            black_box(loss_value_and_grad_hand(
+                &w1,
+                &b1,
+                &w2,
+                &b2,
+                black_box(&x),
+                &y,
+            ));
+        }
+        hand.push(t.elapsed().as_secs_f64() / 10.0);
+    }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2] * 1e6, v[0] * 1e6)
+    };
+    let (gm, gmin) = stats(&mut gen);
+    let (hm, hmin) = stats(&mut hand);
+    println!("generated value_and_grad: median {gm:.1} µs, min {gmin:.1} µs");
+    println!("hand backprop:            median {hm:.1} µs, min {hmin:.1} µs");
+    println!(
+        "ratio of medians {:.3}, of minima {:.3}",
+        gm / hm,
+        gmin / hmin
+    );
 }
