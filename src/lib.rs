@@ -43,6 +43,48 @@
 //! assert_eq!(trace.grad("z"), Tensor::ones(&[2, 3]));
 //! ```
 //!
+//! # Tensors for models
+//!
+//! `softmax(k)`, `log_softmax(k)` (stable at logits of 1000), `logsumexp`, `logsumexp_axis(k)`,
+//! `max_all`, `min_all`, `max_axis(k)`, `min_axis(k)` (ties share the gradient evenly, as
+//! PyTorch's `amax`), `unsqueeze(k)` and batched `matmul` are differentiable in a body;
+//! [`Tensor::one_hot`] builds labels. Matrix products run on the `matrixmultiply` GEMM
+//! kernels, element-wise kernels over large tensors on rayon's threads. Generated functions
+//! are plain `fn`s of shared references: shards of a mini-batch can be differentiated in
+//! parallel and their gradients summed.
+//!
+//! ```
+//! use autodiff::{differentiable, tensor, Tensor};
+//! use rayon::prelude::*;
+//!
+//! /// Softmax cross-entropy of a linear layer, summed over the rows.
+//! #[differentiable(wrt(w, b))]
+//! fn loss(w: &Tensor<f64>, b: &Tensor<f64>, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+//!     let logits = x.matmul(w) + b;
+//!     -(y * logits.log_softmax(1)).sum()
+//! }
+//!
+//! let w = tensor![[0.1, -0.2, 0.3], [0.4, 0.05, -0.6]];
+//! let b = tensor![0.0, 0.1, -0.1];
+//! let xs = [tensor![[0.5, -1.0], [1.5, 0.3]], tensor![[-0.7, 0.8], [0.0, 2.0]]];
+//! let ys = [Tensor::one_hot(&[0, 2], 3), Tensor::one_hot(&[1, 2], 3)];
+//!
+//! // One gradient per shard, on rayon's threads, summed.
+//! let (gw, gb) = (0..2)
+//!     .into_par_iter()
+//!     .map(|s| loss_grad(&w, &b, &xs[s], &ys[s]))
+//!     .reduce(
+//!         || (Tensor::zeros(&[2, 3]), Tensor::zeros(&[3])),
+//!         |(w1, b1), (w2, b2)| (&w1 + &w2, &b1 + &b2),
+//!     );
+//!
+//! // The gradient of the whole batch.
+//! let x = tensor![[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.0, 2.0]];
+//! let (whole_w, whole_b) = loss_grad(&w, &b, &x, &Tensor::one_hot(&[0, 2, 1, 2], 3));
+//! assert!((&gw - &whole_w).as_slice().iter().all(|d| d.abs() < 1e-12));
+//! assert!((&gb - &whole_b).as_slice().iter().all(|d| d.abs() < 1e-12));
+//! ```
+//!
 //! # Loops and slices
 //!
 //! `for` loops over integer ranges are differentiated in reverse: the backward pass replays the

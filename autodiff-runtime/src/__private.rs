@@ -27,7 +27,8 @@ pub fn lit<T: Float>(v: f64) -> T {
 /// A value of a differentiable function: a float or a tensor of floats.
 pub trait Value: Clone {
     type Elem: Float;
-    /// Applies `f` element-wise.
+    /// Applies `f` element-wise; large tensors on several threads, so `f` must be a pure
+    /// function (every caller in this module passes one).
     fn map_elems(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self;
     fn total(&self) -> Self::Elem;
     fn count(&self) -> usize;
@@ -57,7 +58,8 @@ impl<T: Float> Value for T {
 impl<T: Float> Value for Tensor<T> {
     type Elem = T;
     fn map_elems(&self, f: impl Fn(T) -> T) -> Tensor<T> {
-        self.map(f)
+        // SAFETY: the callers in this module pass pure closures (see the trait method).
+        unsafe { self.map_pure(f) }
     }
     fn total(&self) -> T {
         self.sum()
@@ -96,7 +98,8 @@ impl<T: Float> Binary<Tensor<T>> for Tensor<T> {
     type Output = Tensor<T>;
     #[track_caller]
     fn zip_elems(&self, rhs: &Tensor<T>, op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
-        match self.zip_map(rhs, op, f) {
+        // SAFETY: the callers in this module (`binary!`) pass pure closures.
+        match unsafe { self.zip_map_pure(rhs, op, f) } {
             Ok(t) => t,
             Err(e) => panic!("{e}"),
         }
@@ -108,7 +111,8 @@ impl<T: Float> Binary<T> for Tensor<T> {
     type Output = Tensor<T>;
     fn zip_elems(&self, rhs: &T, _op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
         let r = *rhs;
-        self.map(|x| f(x, r))
+        // SAFETY: the callers in this module (`binary!`) pass pure closures.
+        unsafe { self.map_pure(|x| f(x, r)) }
     }
 }
 
@@ -117,7 +121,8 @@ impl<T: Float> Binary<Tensor<T>> for T {
     type Output = Tensor<T>;
     fn zip_elems(&self, rhs: &Tensor<T>, _op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
         let l = *self;
-        rhs.map(|y| f(l, y))
+        // SAFETY: the callers in this module (`binary!`) pass pure closures.
+        unsafe { rhs.map_pure(|y| f(l, y)) }
     }
 }
 
@@ -169,6 +174,11 @@ unary! {
 
 #[inline(always)]
 pub fn powi<V: Value>(x: &V, n: i32) -> V {
+    // `powi(2)` is `v * v` exactly; written out it is a multiply instead of a call into
+    // compiler-rt's `__powisf2`/`__powidf2` for every element.
+    if n == 2 {
+        return x.map_elems(|v| v * v);
+    }
     x.map_elems(|v| v.powi(n))
 }
 
@@ -420,6 +430,24 @@ pub fn matmul_grad_lhs<T: Float>(d: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) ->
         }
         (2, 1) => outer(d, b),
         (1, 2) => b.matmul(d),
+        (3, 2) => {
+            // [b, m, k] x [k, n]: one product over the b·m rows.
+            let (bs, m, n, k) = (d.shape()[0], d.shape()[1], d.shape()[2], b.shape()[0]);
+            let data = crate::kernels::matmul_nt(d.as_slice(), b.as_slice(), bs * m, n, k);
+            Tensor::from_vec(data, &[bs, m, k])
+        }
+        (3, 3) => {
+            let (bs, m, n, k) = (d.shape()[0], d.shape()[1], d.shape()[2], b.shape()[1]);
+            let mut out = Vec::with_capacity(bs * m * k);
+            for (di, bi) in d
+                .as_slice()
+                .chunks_exact(m * n)
+                .zip(b.as_slice().chunks_exact(k * n))
+            {
+                out.extend(crate::kernels::matmul_nt(di, bi, m, n, k));
+            }
+            Tensor::from_vec(out, &[bs, m, k])
+        }
         _ => b.map(|v| v * d.sum()),
     }
 }
@@ -435,8 +463,80 @@ pub fn matmul_grad_rhs<T: Float>(d: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) ->
             Tensor::from_vec(data, &shape)
         }
         (1, 2) => outer(a, d),
+        (3, 2) => {
+            // The shared [k, n] operand: its gradient sums over the batch, which is one
+            // product over the b·m rows.
+            let (bs, m, k, n) = (a.shape()[0], a.shape()[1], a.shape()[2], b.shape()[1]);
+            let data = crate::kernels::matmul_tn(a.as_slice(), d.as_slice(), bs * m, k, n);
+            Tensor::from_vec(data, &[k, n])
+        }
+        (3, 3) => {
+            let (bs, m, k, n) = (a.shape()[0], a.shape()[1], a.shape()[2], b.shape()[2]);
+            let mut out = Vec::with_capacity(bs * k * n);
+            for (ai, di) in a
+                .as_slice()
+                .chunks_exact(m * k)
+                .zip(d.as_slice().chunks_exact(m * n))
+            {
+                out.extend(crate::kernels::matmul_tn(ai, di, m, k, n));
+            }
+            Tensor::from_vec(out, &[bs, k, n])
+        }
         _ => a.map(|v| v * d.sum()),
     }
+}
+
+pub fn max_all<T: Float>(x: &Tensor<T>) -> T {
+    x.max_all()
+}
+
+pub fn min_all<T: Float>(x: &Tensor<T>) -> T {
+    x.min_all()
+}
+
+pub fn logsumexp<T: Float>(x: &Tensor<T>) -> T {
+    x.logsumexp()
+}
+
+pub fn max_axis<T: Float>(x: &Tensor<T>, axis: usize) -> Tensor<T> {
+    x.max_axis(axis)
+}
+
+pub fn min_axis<T: Float>(x: &Tensor<T>, axis: usize) -> Tensor<T> {
+    x.min_axis(axis)
+}
+
+pub fn logsumexp_axis<T: Float>(x: &Tensor<T>, axis: usize) -> Tensor<T> {
+    x.logsumexp_axis(axis)
+}
+
+pub fn softmax<T: Float>(x: &Tensor<T>, axis: usize) -> Tensor<T> {
+    x.softmax(axis)
+}
+
+pub fn log_softmax<T: Float>(x: &Tensor<T>, axis: usize) -> Tensor<T> {
+    x.log_softmax(axis)
+}
+
+pub fn unsqueeze<T: Float>(x: &Tensor<T>, axis: usize) -> Tensor<T> {
+    x.unsqueeze(axis)
+}
+
+/// The adjoint of `max_all`/`min_all` (value `m`): `d` shared evenly by the elements equal to
+/// `m`.
+pub fn extremum_grad<T: Float>(d: &T, x: &Tensor<T>, m: &T) -> Tensor<T> {
+    crate::models::extremum_grad(*d, x, *m)
+}
+
+/// The adjoint of `max_axis(axis)`/`min_axis(axis)` (value `m`): in each lane, `d` shared
+/// evenly by the elements equal to the lane's extremum.
+pub fn extremum_axis_grad<T: Float>(
+    d: &Tensor<T>,
+    x: &Tensor<T>,
+    m: &Tensor<T>,
+    axis: usize,
+) -> Tensor<T> {
+    crate::models::extremum_axis_grad(d, x, m, axis)
 }
 
 /// `base ** exponent` in an expression kept as written.

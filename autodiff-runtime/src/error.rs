@@ -76,6 +76,23 @@ pub enum ShapeError {
         /// Number of dimensions of the tensor.
         ndim: usize,
     },
+    /// Batched `matmul` operands (`[b, m, k] x [b, k, n]` or `[b, m, k] x [k, n]`) whose
+    /// batch or inner sizes differ.
+    BatchMatMul {
+        /// Shape of the left operand.
+        lhs: Vec<usize>,
+        /// Shape of the right operand.
+        rhs: Vec<usize>,
+    },
+    /// A `one_hot` label that is not below the number of classes.
+    OneHot {
+        /// Position of the label in the list.
+        index: usize,
+        /// The label.
+        label: usize,
+        /// Number of classes.
+        classes: usize,
+    },
     /// Data whose length does not match the shape it is given.
     Data {
         /// Length of the data.
@@ -136,6 +153,20 @@ impl fmt::Display for ShapeError {
             ShapeError::Axis { op, axis, ndim } => write!(
                 f,
                 "axis {axis} is out of bounds for `{op}` on a tensor of dimension {ndim}"
+            ),
+            ShapeError::BatchMatMul { lhs, rhs } => write!(
+                f,
+                "cannot multiply shapes {lhs:?} and {rhs:?} for batched `matmul`: \
+                 expected [b, m, k] x [b, k, n] or [b, m, k] x [k, n]"
+            ),
+            ShapeError::OneHot {
+                index,
+                label,
+                classes,
+            } => write!(
+                f,
+                "label {label} (at position {index}) is out of range for `one_hot` \
+                 with {classes} classes: labels must be below {classes}"
             ),
             ShapeError::Data { len, shape } => write!(
                 f,
@@ -231,6 +262,23 @@ mod tests {
                     ndim: 2,
                 },
                 "axis 2 is out of bounds for `sum_axis` on a tensor of dimension 2",
+            ),
+            (
+                ShapeError::BatchMatMul {
+                    lhs: vec![2, 3, 4],
+                    rhs: vec![3, 4, 5],
+                },
+                "cannot multiply shapes [2, 3, 4] and [3, 4, 5] for batched `matmul`: \
+                 expected [b, m, k] x [b, k, n] or [b, m, k] x [k, n]",
+            ),
+            (
+                ShapeError::OneHot {
+                    index: 2,
+                    label: 7,
+                    classes: 3,
+                },
+                "label 7 (at position 2) is out of range for `one_hot` with 3 classes: \
+                 labels must be below 3",
             ),
             (
                 ShapeError::Data {

@@ -94,6 +94,56 @@ impl<T: Float> Tensor<T> {
         Ok(Tensor::from_parts(out, shape))
     }
 
+    /// [`Tensor::map`] for this crate's own closures: a large tensor (of `f32` or `f64`) is
+    /// split across rayon's threads.
+    ///
+    /// # Safety
+    ///
+    /// `f` must be a pure function of its argument (nothing it captures has interior
+    /// mutability), as it may run on several threads at once.
+    pub(crate) unsafe fn map_pure(&self, f: impl Fn(T) -> T) -> Tensor<T> {
+        if crate::parallel::worth::<T>(self.data.len()) {
+            // SAFETY: `worth` held; `f` is pure by this function's contract.
+            let data = unsafe { crate::parallel::map(&self.data, &f) };
+            return Tensor::from_parts(data, self.shape.clone());
+        }
+        self.map(f)
+    }
+
+    /// [`Tensor::zip_map`] for this crate's own closures: operands of the same shape, or one of
+    /// them with a single element, are split across rayon's threads when large.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Tensor::map_pure`].
+    pub(crate) unsafe fn zip_map_pure(
+        &self,
+        other: &Tensor<T>,
+        op: &'static str,
+        f: impl Fn(T, T) -> T,
+    ) -> Result<Tensor<T>, ShapeError> {
+        let n = self.data.len().max(other.data.len());
+        if crate::parallel::worth::<T>(n) {
+            // SAFETY: `worth` held; `f` is pure by this function's contract.
+            unsafe {
+                if self.shape == other.shape {
+                    let data = crate::parallel::zip(&self.data, &other.data, &f);
+                    return Ok(Tensor::from_parts(data, self.shape.clone()));
+                }
+                let shape = broadcast_shape(op, &self.shape, &other.shape)?;
+                if let [b] = other.data[..] {
+                    let data = crate::parallel::map(&self.data, &|a| f(a, b));
+                    return Ok(Tensor::from_parts(data, shape));
+                }
+                if let [a] = self.data[..] {
+                    let data = crate::parallel::map(&other.data, &|b| f(a, b));
+                    return Ok(Tensor::from_parts(data, shape));
+                }
+            }
+        }
+        self.zip_map(other, op, f)
+    }
+
     /// Applies `f` to every element in place.
     pub(crate) fn map_assign(&mut self, f: impl Fn(T) -> T) {
         for x in &mut self.data {
@@ -231,6 +281,10 @@ pub(crate) fn scatter_add<T: Float>(
 pub(crate) fn sum<T: Float>(data: &[T]) -> T {
     const BLOCK: usize = 128;
     let n = data.len();
+    if crate::parallel::worth::<T>(n) {
+        // SAFETY: `worth` held.
+        return unsafe { crate::parallel::sum(data) };
+    }
     if n < 8 {
         data.iter().fold(T::zero(), |acc, &x| acc + x)
     } else if n <= BLOCK {
@@ -270,9 +324,99 @@ pub(crate) fn sum_axis<T: Float>(data: &[T], outer: usize, len: usize, inner: us
     out
 }
 
-/// Row-major `[m, k] x [k, n]` product, in i-k-j order: the innermost loop runs over
-/// a row of `b` and a row of the output, both contiguous.
+/// Products with fewer multiply-adds than this (about 16³) run on the loops below: there the
+/// GEMM's packing costs more than it saves (measured in BENCHMARKS.md, "GEMM").
+const GEMM_MIN_WORK: usize = 4096;
+
+/// A strided matrix operand: `data[i * rows + j * cols]` is element (i, j).
+#[derive(Clone, Copy)]
+struct View<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+}
+
+/// `a · b` for an `[m, k]` and a `[k, n]` operand read through their strides, into a
+/// row-major `[m, n]` buffer, by `matrixmultiply` (packed, vectorised, and threaded for large
+/// products); `None` when `T` is neither `f32` nor `f64`.
+fn gemm<T: Float>(m: usize, k: usize, n: usize, a: View<T>, b: View<T>) -> Option<Vec<T>> {
+    use std::mem::{align_of, size_of};
+    let name = std::any::type_name::<T>();
+    let mut out = vec![T::zero(); m * n];
+    let (rsa, csa) = (a.rows as isize, a.cols as isize);
+    let (rsb, csb) = (b.rows as isize, b.cols as isize);
+    let (pa, pb, pc) = (a.data.as_ptr(), b.data.as_ptr(), out.as_mut_ptr());
+    // SAFETY: `type_name` is exactly "f32" or "f64" only for the primitive types (any other
+    // type's name carries its path), and size and alignment are checked too, so the casts
+    // reinterpret f32 as f32 and f64 as f64. The callers give `m`, `k`, `n` and strides that
+    // stay inside `a.data` and `b.data`; `out` holds `m * n` elements, row-major.
+    unsafe {
+        if name == "f32" && size_of::<T>() == 4 && align_of::<T>() == 4 {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                pa.cast(),
+                rsa,
+                csa,
+                pb.cast(),
+                rsb,
+                csb,
+                0.0,
+                pc.cast(),
+                n as isize,
+                1,
+            );
+        } else if name == "f64" && size_of::<T>() == 8 && align_of::<T>() == 8 {
+            matrixmultiply::dgemm(
+                m,
+                k,
+                n,
+                1.0,
+                pa.cast(),
+                rsa,
+                csa,
+                pb.cast(),
+                rsb,
+                csb,
+                0.0,
+                pc.cast(),
+                n as isize,
+                1,
+            );
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Whether a product of this size goes to [`gemm`]: enough work, and every operand non-empty
+/// (the loops handle the degenerate cases).
+fn use_gemm(m: usize, k: usize, n: usize) -> bool {
+    m > 0 && k > 0 && n > 0 && m.saturating_mul(k).saturating_mul(n) >= GEMM_MIN_WORK
+}
+
+/// Row-major `[m, k] x [k, n]` product. Large products run on `matrixmultiply`; small ones
+/// in i-k-j order: the innermost loop runs over a row of `b` and a row of the output, both
+/// contiguous.
 pub(crate) fn matmul<T: Float>(a: &[T], b: &[T], m: usize, k: usize, n: usize) -> Vec<T> {
+    if n > 1 && use_gemm(m, k, n) {
+        let va = View {
+            data: a,
+            rows: k,
+            cols: 1,
+        };
+        let vb = View {
+            data: b,
+            rows: n,
+            cols: 1,
+        };
+        if let Some(out) = gemm(m, k, n, va, vb) {
+            return out;
+        }
+    }
     if n == 1 {
         // A matrix times a column: one inner product per row.
         return match k {
@@ -299,6 +443,22 @@ pub(crate) fn matmul<T: Float>(a: &[T], b: &[T], m: usize, k: usize, n: usize) -
 /// `aᵀ · d` for row-major `a` [m, k] and `d` [m, n], without forming `aᵀ`: row i of `a`
 /// adds `a[i, p] · d[i, ..]` to row p of the [k, n] result.
 pub(crate) fn matmul_tn<T: Float>(a: &[T], d: &[T], m: usize, k: usize, n: usize) -> Vec<T> {
+    if use_gemm(k, m, n) {
+        // aᵀ is `a` read with its strides swapped: no copy.
+        let va = View {
+            data: a,
+            rows: 1,
+            cols: k,
+        };
+        let vd = View {
+            data: d,
+            rows: n,
+            cols: 1,
+        };
+        if let Some(out) = gemm(k, m, n, va, vd) {
+            return out;
+        }
+    }
     if m == 0 || k == 0 || n == 0 {
         return vec![T::zero(); k * n];
     }
@@ -323,6 +483,21 @@ pub(crate) fn matmul_tn<T: Float>(a: &[T], d: &[T], m: usize, k: usize, n: usize
 /// `d · bᵀ` for row-major `d` [m, n] and `b` [k, n], without forming `bᵀ`: entry (i, p) is
 /// the inner product of row i of `d` and row p of `b`.
 pub(crate) fn matmul_nt<T: Float>(d: &[T], b: &[T], m: usize, n: usize, k: usize) -> Vec<T> {
+    if k > 1 && use_gemm(m, n, k) {
+        let vd = View {
+            data: d,
+            rows: n,
+            cols: 1,
+        };
+        let vb = View {
+            data: b,
+            rows: 1,
+            cols: n,
+        };
+        if let Some(out) = gemm(m, n, k, vd, vb) {
+            return out;
+        }
+    }
     if n == 0 || k == 0 {
         return vec![T::zero(); m * k];
     }
@@ -488,5 +663,42 @@ mod tests {
         assert_eq!(dot(&[1., 2., 3.], &[4., 5., 6.]), 32.);
         assert_eq!(sum_axis(&a, 1, 2, 3), [5., 7., 9.]);
         assert_eq!(sum_axis(&a, 2, 3, 1), [6., 15.]);
+    }
+
+    #[test]
+    fn gemm_against_loops() {
+        // Sizes above the GEMM threshold, f64 and f32, against the loops.
+        let (m, k, n) = (17, 23, 19);
+        let a: Vec<f64> = (0..m * k).map(|i| ((i * 7 % 13) as f64) - 6.).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| ((i * 5 % 11) as f64) - 5.).collect();
+        let d: Vec<f64> = (0..m * n).map(|i| ((i * 3 % 7) as f64) - 3.).collect();
+        let loops = |a: &[f64], b: &[f64], m, k, n| -> Vec<f64> {
+            let mut out = vec![0.; m * n];
+            for i in 0..m {
+                for p in 0..k {
+                    for j in 0..n {
+                        out[i * n + j] += a[i * k + p] * b[p * n + j];
+                    }
+                }
+            }
+            out
+        };
+        let transpose = |x: &[f64], r: usize, c: usize| -> Vec<f64> {
+            (0..c * r).map(|i| x[(i % r) * c + i / r]).collect()
+        };
+        assert!(use_gemm(m, k, n));
+        assert_eq!(matmul(&a, &b, m, k, n), loops(&a, &b, m, k, n));
+        assert_eq!(
+            matmul_tn(&a, &d, m, k, n),
+            loops(&transpose(&a, m, k), &d, k, m, n)
+        );
+        assert_eq!(
+            matmul_nt(&d, &b, m, n, k),
+            loops(&d, &transpose(&b, k, n), m, n, k)
+        );
+        let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+        let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+        let want: Vec<f32> = loops(&a, &b, m, k, n).iter().map(|&v| v as f32).collect();
+        assert_eq!(matmul(&a32, &b32, m, k, n), want);
     }
 }

@@ -8,11 +8,14 @@ use crate::{kernels, ShapeError, Tensor};
 impl<T: Float> Tensor<T> {
     /// Matrix product with NumPy's rules for 1-D and 2-D operands:
     /// `[m, k] x [k, n] -> [m, n]`, `[m, k] x [k] -> [m]`, `[k] x [k, n] -> [n]`,
-    /// and `[k] x [k] -> []` (a 0-d tensor).
+    /// and `[k] x [k] -> []` (a 0-d tensor); batched, `[b, m, k] x [b, k, n] -> [b, m, n]`
+    /// (one product per batch entry) and `[b, m, k] x [k, n] -> [b, m, n]` (the matrix
+    /// shared by every entry). Products run on the `matrixmultiply` GEMM kernels.
     ///
     /// # Panics
     ///
-    /// If an operand is not 1-D or 2-D, or the inner dimensions differ.
+    /// If the shapes are none of the above, or the inner (or batch) dimensions differ; the
+    /// message names both shapes.
     ///
     /// ```
     /// use autodiff_runtime::tensor;
@@ -23,6 +26,12 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(a.matmul(&tensor![1., 1.]), tensor![3., 7.]);
     /// assert_eq!(tensor![1., 1.].matmul(&a), tensor![4., 6.]);
     /// assert_eq!(tensor![1., 2.].matmul(&tensor![3., 4.]).item(), 11.);
+    ///
+    /// // A batch of two matrices, each times its own, or all times the same one.
+    /// let x = tensor![[[1., 2.]], [[3., 4.]]]; // [2, 1, 2]
+    /// assert_eq!(x.matmul(&a), tensor![[[7., 10.]], [[15., 22.]]]);
+    /// let y = tensor![[[1.], [0.]], [[0.], [1.]]]; // [2, 2, 1]
+    /// assert_eq!(x.matmul(&y), tensor![[[1.]], [[4.]]]);
     /// ```
     #[track_caller]
     pub fn matmul(&self, other: &Tensor<T>) -> Tensor<T> {
@@ -36,7 +45,8 @@ impl<T: Float> Tensor<T> {
     ///
     /// # Errors
     ///
-    /// [`ShapeError::MatMul`] naming both shapes.
+    /// [`ShapeError::MatMul`] naming both shapes; [`ShapeError::BatchMatMul`] when an
+    /// operand is 3-D.
     ///
     /// ```
     /// use autodiff_runtime::{tensor, ShapeError};
@@ -63,6 +73,27 @@ impl<T: Float> Tensor<T> {
                 Ok(Tensor::from_parts(kernels::matmul(a, b, 1, k, n), vec![n]))
             }
             (&[k], &[k2]) if k == k2 => Ok(Tensor::scalar(kernels::dot(a, b))),
+            (&[bs, m, k], &[k2, n]) if k == k2 => Ok(Tensor::from_parts(
+                kernels::matmul(a, b, bs * m, k, n),
+                vec![bs, m, n],
+            )),
+            (&[bs, m, k], &[bs2, k2, n]) if bs == bs2 && k == k2 => {
+                let mut out = Vec::with_capacity(bs * m * n);
+                for i in 0..bs {
+                    out.extend(kernels::matmul(
+                        &a[i * m * k..(i + 1) * m * k],
+                        &b[i * k * n..(i + 1) * k * n],
+                        m,
+                        k,
+                        n,
+                    ));
+                }
+                Ok(Tensor::from_parts(out, vec![bs, m, n]))
+            }
+            _ if self.ndim() == 3 || other.ndim() == 3 => Err(ShapeError::BatchMatMul {
+                lhs: self.shape.clone(),
+                rhs: other.shape.clone(),
+            }),
             _ => Err(ShapeError::MatMul {
                 lhs: self.shape.clone(),
                 rhs: other.shape.clone(),
@@ -215,7 +246,7 @@ mod tests {
             (&[3], &[2]),
             (&[], &[3]),
             (&[3], &[]),
-            (&[2, 2, 2], &[2, 2]),
+            (&[2, 2, 2, 2], &[2, 2]),
         ];
         for &(l, r) in cases {
             let (a, b) = (Tensor::<f64>::ones(l), Tensor::<f64>::ones(r));
@@ -230,6 +261,46 @@ mod tests {
             panic_text(|| drop(Tensor::<f64>::ones(&[2, 3]).matmul(&Tensor::ones(&[2, 3])))),
             "cannot multiply shapes [2, 3] and [2, 3] for `matmul`: \
              expected 1-D or 2-D operands with equal inner dimensions"
+        );
+    }
+
+    #[test]
+    fn batched_matmul() {
+        let a = Tensor::arange(0., 12., 1.).reshape(&[2, 2, 3]);
+        let b = Tensor::arange(0., 12., 1.).reshape(&[2, 3, 2]);
+        let c = a.matmul(&b);
+        assert_eq!(c.shape(), [2, 2, 2]);
+        for i in 0..2 {
+            let ai = Tensor::from_vec(a.as_slice()[i * 6..(i + 1) * 6].to_vec(), &[2, 3]);
+            let bi = Tensor::from_vec(b.as_slice()[i * 6..(i + 1) * 6].to_vec(), &[3, 2]);
+            assert_eq!(&c.as_slice()[i * 4..(i + 1) * 4], ai.matmul(&bi).as_slice());
+        }
+        // [2, 2, 3] x [3, 2]: the same matrix for both entries
+        let w = tensor![[1., 0.], [0., 1.], [1., 1.]];
+        assert_eq!(
+            a.matmul(&w),
+            tensor![[[2., 3.], [8., 9.]], [[14., 15.], [20., 21.]]]
+        );
+        let cases: &[(&[usize], &[usize])] = &[
+            (&[2, 2, 3], &[3, 3, 2]),
+            (&[2, 2, 3], &[2, 2, 2]),
+            (&[2, 2, 3], &[2, 2]),
+            (&[2, 2, 3], &[3]),
+            (&[2, 3], &[2, 3, 2]),
+        ];
+        for &(l, r) in cases {
+            let (x, y) = (Tensor::<f64>::ones(l), Tensor::<f64>::ones(r));
+            let err = ShapeError::BatchMatMul {
+                lhs: l.to_vec(),
+                rhs: r.to_vec(),
+            };
+            assert_eq!(x.try_matmul(&y), Err(err.clone()));
+            assert_eq!(panic_text(|| drop(x.matmul(&y))), err.to_string());
+        }
+        assert_eq!(
+            panic_text(|| drop(Tensor::<f64>::ones(&[2, 2, 3]).matmul(&Tensor::ones(&[3, 3, 2])))),
+            "cannot multiply shapes [2, 2, 3] and [3, 3, 2] for batched `matmul`: \
+             expected [b, m, k] x [b, k, n] or [b, m, k] x [k, n]"
         );
     }
 

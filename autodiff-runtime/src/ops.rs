@@ -34,7 +34,8 @@ macro_rules! binary_op {
             #[doc = concat!("assert_eq!(err.to_string(), \"cannot broadcast shapes [3] and [2] for `", stringify!($op), "`\");")]
             /// ```
             pub fn $try_op(&self, rhs: &Tensor<T>) -> Result<Tensor<T>, ShapeError> {
-                self.zip_map(rhs, stringify!($op), |a, b| a $sym b)
+                // SAFETY: an arithmetic operator, a pure function.
+                unsafe { self.zip_map_pure(rhs, stringify!($op), |a, b| a $sym b) }
             }
         }
 
@@ -117,7 +118,8 @@ macro_rules! binary_op {
             type Output = Tensor<T>;
 
             fn $op(self, rhs: T) -> Tensor<T> {
-                self.map(|a| a $sym rhs)
+                // SAFETY: an arithmetic operator, a pure function.
+                unsafe { self.map_pure(|a| a $sym rhs) }
             }
         }
 
@@ -179,7 +181,8 @@ macro_rules! scalar_lhs {
             type Output = Tensor<$f>;
 
             fn $op(self, rhs: &Tensor<$f>) -> Tensor<$f> {
-                rhs.map(|b| self $sym b)
+                // SAFETY: an arithmetic operator, a pure function.
+                unsafe { rhs.map_pure(|b| self $sym b) }
             }
         }
     };
@@ -228,7 +231,8 @@ macro_rules! unary_op {
                 )]
                 /// ```
                 pub fn $name(&self) -> Tensor<T> {
-                    self.map(T::$name)
+                    // SAFETY: a float method, a pure function.
+                    unsafe { self.map_pure(T::$name) }
                 }
             )*
         }
@@ -276,7 +280,8 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.sigmoid().to_vec(), [0.5, 1., 0.]);
     /// ```
     pub fn sigmoid(&self) -> Tensor<T> {
-        self.map(activations::sigmoid)
+        // SAFETY: a pure function.
+        unsafe { self.map_pure(activations::sigmoid) }
     }
 
     /// Element-wise rectifier `max(x, 0)`; NaN stays NaN.
@@ -288,7 +293,8 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.relu().to_vec(), [0., 0., 2.]);
     /// ```
     pub fn relu(&self) -> Tensor<T> {
-        self.map(activations::relu)
+        // SAFETY: a pure function.
+        unsafe { self.map_pure(activations::relu) }
     }
 
     /// Element-wise softplus `ln(1 + e^x)`, stable for large `|x|`.
@@ -300,7 +306,8 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(t.softplus().to_vec(), [2f64.ln(), 1000., 0.]);
     /// ```
     pub fn softplus(&self) -> Tensor<T> {
-        self.map(activations::softplus)
+        // SAFETY: a pure function.
+        unsafe { self.map_pure(activations::softplus) }
     }
 
     /// Element-wise integer power `x^n`.

@@ -2,6 +2,10 @@
 """PyTorch (eager) and JAX (jit) timings for the MLP and seed-broadcast scenarios of
 benches/compare/benches/compare.rs, at the same sizes and in float64 on the CPU.
 
+The `mnist_mlp` scenario (benches/mnist_mlp.rs, compare/benches/mnist.rs) runs in float32.
+`BENCH_THREADS=1` pins PyTorch to one intra-op thread (JAX: set
+`XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`).
+
 Optional, not part of CI:
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install torch jax jaxlib
@@ -45,6 +49,42 @@ def mlp_data():
         x=lcg_values(BATCH * IN, 7).reshape(BATCH, IN),
         y=lcg_values(BATCH, 8).reshape(BATCH, 1),
     )
+
+
+MN_BATCH, MN_IN, MN_HID, MN_OUT = 64, 784, 128, 10
+
+
+def mnist_values(n, seed, scale):
+    """Same float32 values as `values()` in benches/mnist_mlp.rs and compare/benches/mnist.rs."""
+    m = (1 << 64) - 1
+    a, c = 6364136223846793005, 1442695040888963407
+    s = (seed * a + 1) & m
+    out = np.empty(n)
+    for k in range(n):
+        s = (s * a + c) & m
+        out[k] = ((s >> 11) / float(1 << 53)) * 2.0 - 1.0
+    return out.astype(np.float32) * np.float32(scale)
+
+
+def mnist_data():
+    labels = [(i * 7 + 3) % MN_OUT for i in range(MN_BATCH)]
+    y = np.zeros((MN_BATCH, MN_OUT), dtype=np.float32)
+    y[np.arange(MN_BATCH), labels] = 1.0
+    return dict(
+        w1=mnist_values(MN_IN * MN_HID, 1, 0.05).reshape(MN_IN, MN_HID),
+        b1=mnist_values(MN_HID, 2, 0.1),
+        w2=mnist_values(MN_HID * MN_OUT, 3, 0.2).reshape(MN_HID, MN_OUT),
+        b2=mnist_values(MN_OUT, 4, 0.1),
+        x=np.abs(mnist_values(MN_BATCH * MN_IN, 5, 1.0)).reshape(MN_BATCH, MN_IN),
+        y=y,
+    )
+
+
+def mnist_loss_reference(d):
+    z = np.tanh(d["x"] @ d["w1"] + d["b1"]) @ d["w2"] + d["b2"]
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-(d["y"] * logp).sum() / MN_BATCH)
 
 
 def seed_data(n):
@@ -100,6 +140,24 @@ def bench_torch(results):
     assert g[0].shape == (IN, HID)
     results.append((f"PyTorch {ver} eager", "MLP loss grad", timed(mlp_grad)))
 
+    md = mnist_data()
+    mt = {k: torch.tensor(v, dtype=torch.float32) for k, v in md.items()}
+    mparams = [mt[k].clone().requires_grad_(True) for k in ("w1", "b1", "w2", "b2")]
+    mx, my = mt["x"], mt["y"]
+
+    def mnist_grad():
+        for p in mparams:
+            p.grad = None
+        w1, b1, w2, b2 = mparams
+        logits = torch.tanh(mx @ w1 + b1) @ w2 + b2
+        loss = -(my * torch.log_softmax(logits, 1)).sum() / MN_BATCH
+        loss.backward()
+        return loss, [p.grad for p in mparams]
+
+    loss, _ = mnist_grad()
+    np.testing.assert_allclose(float(loss), mnist_loss_reference(md), rtol=1e-4)
+    results.append((f"PyTorch {ver} eager", "mnist_mlp f32 grad", timed(mnist_grad)))
+
     for n in (100, 1000):
         xs, ys = seed_data(n)
         xt = torch.tensor(xs).requires_grad_(True)
@@ -144,6 +202,22 @@ def bench_jax(results):
         return jax.block_until_ready(grad(*args))
 
     results.append((f"JAX {ver} jit", "MLP loss grad", timed(mlp_grad)))
+
+    md = mnist_data()
+    margs = tuple(jnp.asarray(md[k], dtype=jnp.float32) for k in ("w1", "b1", "w2", "b2", "x", "y"))
+
+    def mnist_loss(w1, b1, w2, b2, x, y):
+        logits = jnp.tanh(x @ w1 + b1) @ w2 + b2
+        return -(y * jax.nn.log_softmax(logits, axis=1)).sum() / MN_BATCH
+
+    mgrad = jax.jit(jax.value_and_grad(mnist_loss, argnums=(0, 1, 2, 3)))
+
+    def mnist_grad():
+        return jax.block_until_ready(mgrad(*margs))
+
+    loss, _ = mnist_grad()
+    np.testing.assert_allclose(float(loss), mnist_loss_reference(md), rtol=1e-4)
+    results.append((f"JAX {ver} jit", "mnist_mlp f32 grad", timed(mnist_grad)))
 
     for n in (100, 1000):
         xs, ys = seed_data(n)

@@ -567,7 +567,17 @@ impl<'a> Emitter<'a> {
                 self.lift(id, quote!(#arr[#k]))
             }
             Op::Powi(_) => self.expr(id),
-            Op::SumAxis(k) | Op::MeanAxis(k) | Op::UnsumAxis(k) | Op::UnmeanAxis(k) => {
+            Op::SumAxis(k)
+            | Op::MeanAxis(k)
+            | Op::UnsumAxis(k)
+            | Op::UnmeanAxis(k)
+            | Op::MaxAxis(k)
+            | Op::MinAxis(k)
+            | Op::LogsumexpAxis(k)
+            | Op::Softmax(k)
+            | Op::LogSoftmax(k)
+            | Op::Unsqueeze(k)
+            | Op::ExtremumAxisGrad(k) => {
                 let name = format_ident!("{}", ops::name(node.op));
                 let k = Literal::usize_unsuffixed(k as usize);
                 quote!(#rt::#name(#(#refs,)* #k))

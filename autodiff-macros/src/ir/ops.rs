@@ -127,6 +127,16 @@ pub(crate) enum Op {
     Transpose,
     /// `x.reshape(shape)`: the shape expression is `Graph::opaques[k]`.
     Reshape(u32),
+    // Tensors for models (API.md "Tensor operations for models").
+    MaxAll,
+    MinAll,
+    Logsumexp,
+    MaxAxis(u32),
+    MinAxis(u32),
+    LogsumexpAxis(u32),
+    Softmax(u32),
+    LogSoftmax(u32),
+    Unsqueeze(u32),
 
     // Derivative helpers.
     /// PyTorch's `sign`: 0 at 0 (`f64::signum(0.0)` is 1).
@@ -153,6 +163,11 @@ pub(crate) enum Op {
     MatmulGradRhs,
     ReshapeLike,
     ZerosLike,
+    /// `max_all`/`min_all`'s adjoint: operands `d`, `x`, the extremum; `d` shared evenly
+    /// by the elements equal to it.
+    ExtremumGrad,
+    /// `max_axis(k)`/`min_axis(k)`'s adjoint, per lane: operands `d`, `x`, the extrema.
+    ExtremumAxisGrad(u32),
 }
 
 /// How an op is written in generated code.
@@ -269,6 +284,17 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::MatmulGradRhs => "matmul_grad_rhs",
         Op::ReshapeLike => "reshape_like",
         Op::ZerosLike => "zeros_like",
+        Op::MaxAll => "max_all",
+        Op::MinAll => "min_all",
+        Op::Logsumexp => "logsumexp",
+        Op::MaxAxis(_) => "max_axis",
+        Op::MinAxis(_) => "min_axis",
+        Op::LogsumexpAxis(_) => "logsumexp_axis",
+        Op::Softmax(_) => "softmax",
+        Op::LogSoftmax(_) => "log_softmax",
+        Op::Unsqueeze(_) => "unsqueeze",
+        Op::ExtremumGrad => "extremum_grad",
+        Op::ExtremumAxisGrad(_) => "extremum_axis_grad",
     }
 }
 
@@ -348,6 +374,9 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::ClampWeight => Style::Runtime,
         Op::PowfGradX | Op::PowfGradY | Op::SumTo | Op::BroadcastLike | Op::Numel => Style::Runtime,
         Op::MatmulGradLhs | Op::MatmulGradRhs | Op::ReshapeLike | Op::ZerosLike => Style::Runtime,
+        Op::MaxAll | Op::MinAll | Op::Logsumexp | Op::ExtremumGrad => Style::Runtime,
+        Op::MaxAxis(_) | Op::MinAxis(_) | Op::LogsumexpAxis(_) | Op::Softmax(_) => Style::Special,
+        Op::LogSoftmax(_) | Op::Unsqueeze(_) | Op::ExtremumAxisGrad(_) => Style::Special,
     }
 }
 
@@ -399,7 +428,24 @@ pub(crate) const METHODS: &[(Op, usize)] = &[
     (Op::Matmul, 2),
     (Op::Dot, 2),
     (Op::Transpose, 1),
+    (Op::MaxAll, 1),
+    (Op::MinAll, 1),
+    (Op::Logsumexp, 1),
 ];
+
+/// Methods that take one integer-literal axis (`x.softmax(1)`), recognised by the parser
+/// beside `sum_axis` and `mean_axis`.
+pub(crate) fn axis_method(method: &str, k: u32) -> Option<Op> {
+    Some(match method {
+        "max_axis" => Op::MaxAxis(k),
+        "min_axis" => Op::MinAxis(k),
+        "logsumexp_axis" => Op::LogsumexpAxis(k),
+        "softmax" => Op::Softmax(k),
+        "log_softmax" => Op::LogSoftmax(k),
+        "unsqueeze" => Op::Unsqueeze(k),
+        _ => return None,
+    })
+}
 
 /// The op a method name stands for, and its operand count.
 pub(crate) fn from_method(method: &str) -> Option<(Op, usize)> {
@@ -410,6 +456,14 @@ pub(crate) fn from_method(method: &str) -> Option<(Op, usize)> {
 pub(crate) fn method_names() -> String {
     let mut names: Vec<&str> = METHODS.iter().map(|(op, _)| name(*op)).collect();
     names.extend(["powi", "sum_axis", "mean_axis", "reshape"]);
+    names.extend([
+        "max_axis",
+        "min_axis",
+        "logsumexp_axis",
+        "softmax",
+        "log_softmax",
+    ]);
+    names.push("unsqueeze");
     names.join(", ")
 }
 
@@ -515,6 +569,10 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         }
         Op::MatmulGradLhs => k(1),
         Op::MatmulGradRhs => k(2),
+        Op::MaxAll | Op::MinAll | Op::Logsumexp => Kind::Scalar,
+        Op::MaxAxis(_) | Op::MinAxis(_) | Op::LogsumexpAxis(_) | Op::Softmax(_) => Kind::Tensor,
+        Op::LogSoftmax(_) | Op::Unsqueeze(_) => Kind::Tensor,
+        Op::ExtremumGrad | Op::ExtremumAxisGrad(_) => k(1),
     }
 }
 
@@ -1103,5 +1161,42 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         Op::BroadcastLike => vec![(a(0), sum_to(g, d, a(0)))],
         Op::UnsumAxis(k) => vec![(a(0), g.unary(Op::SumAxis(k), d))],
         Op::UnmeanAxis(k) => vec![(a(0), g.unary(Op::MeanAxis(k), d))],
+        // max/min: the adjoint shared evenly by the elements equal to the extremum (PyTorch's
+        // amax/amin).
+        Op::MaxAll | Op::MinAll => vec![(a(0), g.add(Op::ExtremumGrad, vec![d, a(0), out]))],
+        Op::MaxAxis(k) | Op::MinAxis(k) => {
+            vec![(a(0), g.add(Op::ExtremumAxisGrad(k), vec![d, a(0), out]))]
+        }
+        Op::ExtremumGrad | Op::ExtremumAxisGrad(_) => return Err(NoRule::SecondOrder),
+        // logsumexp: d·softmax(x) = d·exp(x - out), with out (and d) put back on the axis.
+        Op::Logsumexp => {
+            let c = g.minus(a(0), out);
+            let e = g.unary(Op::Exp, c);
+            vec![(a(0), g.mul(d, e))]
+        }
+        Op::LogsumexpAxis(k) => {
+            let ou = g.unary(Op::Unsqueeze(k), out);
+            let du = g.unary(Op::Unsqueeze(k), d);
+            let c = g.minus(a(0), ou);
+            let e = g.unary(Op::Exp, c);
+            vec![(a(0), g.mul(du, e))]
+        }
+        // softmax s: s·(d - Σ_k d·s).
+        Op::Softmax(k) => {
+            let ds = g.mul(d, out);
+            let t = g.unary(Op::SumAxis(k), ds);
+            let tu = g.unary(Op::Unsqueeze(k), t);
+            let r = g.minus(d, tu);
+            vec![(a(0), g.mul(out, r))]
+        }
+        // log-softmax: d - exp(out)·Σ_k d.
+        Op::LogSoftmax(k) => {
+            let s = g.unary(Op::Exp, out);
+            let t = g.unary(Op::SumAxis(k), d);
+            let tu = g.unary(Op::Unsqueeze(k), t);
+            let st = g.mul(s, tu);
+            vec![(a(0), g.minus(d, st))]
+        }
+        Op::Unsqueeze(_) => vec![(a(0), g.binary(Op::ReshapeLike, d, a(0)))],
     })
 }

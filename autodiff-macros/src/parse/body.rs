@@ -602,7 +602,8 @@ impl Lower<'_> {
             return self.error(&m.method, "iterator chains are not supported in a #[differentiable] body; loop over indices instead: `for i in 0..x.len() { s += x[i] * x[i]; }`");
         }
         let known = ops::from_method(&name).is_some()
-            || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape");
+            || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape")
+            || ops::axis_method(&name, 0).is_some();
         if !known || m.turbofish.is_some() {
             if !self.touches_active(whole) {
                 return Some(self.opaque(whole, Kind::Unknown));
@@ -664,6 +665,13 @@ impl Lower<'_> {
                     Op::MeanAxis(k)
                 };
                 return Some(self.g.unary(op, receiver));
+            }
+            _ if ops::axis_method(name, 0).is_some() => {
+                let k = literal_arg(self, "axis")? as u32;
+                let op = ops::axis_method(name, k).expect("checked above");
+                let id = self.g.unary(op, receiver);
+                self.g.note_span(id, at.span());
+                return Some(id);
             }
             "reshape" => {
                 let [shape] = args else {
