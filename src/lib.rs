@@ -131,10 +131,11 @@
 #![warn(missing_docs)]
 
 pub use autodiff_macros::differentiable;
+pub use autodiff_macros::Differentiable;
 /// The float trait generic functions are written against (`T: Float`).
 pub use autodiff_runtime::__private::Float;
 pub use autodiff_runtime::{
-    shape, tensor, Activations, NodeKind, ShapeError, Tensor, Trace, TraceNode,
+    shape, tensor, Activations, Differentiable, NodeKind, ShapeError, Tensor, Trace, TraceNode,
 };
 
 #[doc(hidden)]

@@ -1,0 +1,123 @@
+//! Models as structs: `#[derive(Differentiable)]`, `#[differentiable]` methods, gradients
+//! shaped like the model.
+
+use autodiff::{tensor, Differentiable, Tensor};
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Linear<T: autodiff::Float> {
+    w: Tensor<T>,
+    b: Tensor<T>,
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Mlp {
+    l1: Linear<f64>,
+    l2: Linear<f64>,
+    #[autodiff(skip)]
+    temperature: f64,
+    classes: usize,
+    on: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Leaves {
+    a: f64,
+    arr: [f64; 2],
+    v: Vec<f64>,
+    layers: Vec<Linear<f64>>,
+    pair: [Scalars; 2],
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Scalars(f64, #[autodiff(skip)] f64, f64);
+
+fn mlp() -> Mlp {
+    Mlp {
+        l1: Linear {
+            w: tensor![[1., 2.], [3., 4.]],
+            b: tensor![0.5, -0.5],
+        },
+        l2: Linear {
+            w: tensor![[1.], [-1.]],
+            b: tensor![0.25],
+        },
+        temperature: 2.0,
+        classes: 3,
+        on: true,
+    }
+}
+
+#[test]
+fn derive_counts_and_flattens_in_field_order() {
+    let m = mlp();
+    assert_eq!(m.num_params(), 4 + 2 + 2 + 1);
+    assert_eq!(m.to_flat(), vec![1., 2., 3., 4., 0.5, -0.5, 1., -1., 0.25]);
+    let flat: Vec<f64> = (0..9).map(f64::from).collect();
+    let back = m.from_flat(&flat);
+    assert_eq!(back.l1.w, tensor![[0., 1.], [2., 3.]]);
+    assert_eq!(back.l1.b, tensor![4., 5.]);
+    assert_eq!(back.l2.w, tensor![[6.], [7.]]);
+    assert_eq!(back.l2.b, tensor![8.]);
+    // Constants are copied from `self`.
+    assert_eq!((back.temperature, back.classes, back.on), (2.0, 3, true));
+    assert_eq!(back.to_flat(), flat);
+}
+
+#[test]
+fn derive_zeros_and_scaled_add_leave_constants_alone() {
+    let mut m = mlp();
+    let z = m.zeros_like();
+    assert_eq!(z.to_flat(), vec![0.0; 9]);
+    assert_eq!((z.temperature, z.classes, z.on), (2.0, 3, true));
+    let mut g = m.from_flat(&[1.0; 9]);
+    g.temperature = 100.0;
+    m.scaled_add(-0.5, &g);
+    assert_eq!(
+        m.to_flat(),
+        vec![0.5, 1.5, 2.5, 3.5, 0., -1., 0.5, -1.5, -0.25]
+    );
+    assert_eq!(m.temperature, 2.0);
+}
+
+#[test]
+fn derive_nested_collections() {
+    let x = Leaves {
+        a: 1.0,
+        arr: [2.0, 3.0],
+        v: vec![4.0],
+        layers: vec![
+            Linear {
+                w: tensor![5.],
+                b: tensor![6.],
+            },
+            Linear {
+                w: tensor![7., 8.],
+                b: tensor![9.],
+            },
+        ],
+        pair: [Scalars(10.0, -1.0, 11.0), Scalars(12.0, -2.0, 13.0)],
+    };
+    assert_eq!(x.num_params(), 13);
+    let flat: Vec<f64> = (1..=13).map(f64::from).collect();
+    assert_eq!(x.to_flat(), flat);
+    assert_eq!(x.from_flat(&flat), x);
+    let z = x.zeros_like();
+    assert_eq!(z.pair[1].1, -2.0);
+    assert_eq!(z.layers[1].w, tensor![0., 0.]);
+}
+
+#[test]
+fn derive_generic_f32() {
+    let l = Linear::<f32> {
+        w: tensor![1.0f32, 2.0],
+        b: tensor![3.0f32],
+    };
+    let flat: Vec<f32> = l.to_flat();
+    assert_eq!(flat, vec![1.0f32, 2.0, 3.0]);
+}
+
+#[test]
+#[should_panic(expected = "from_flat: got 2 values, but the value has 9 parameters")]
+fn from_flat_wrong_length_names_both() {
+    mlp().from_flat(&[1.0, 2.0]);
+}
