@@ -121,3 +121,46 @@ fn derive_generic_f32() {
 fn from_flat_wrong_length_names_both() {
     mlp().from_flat(&[1.0, 2.0]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Methods
+
+use autodiff::differentiable;
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Affine {
+    w: f64,
+    b: f64,
+    #[autodiff(skip)]
+    scale: f64,
+}
+
+impl Affine {
+    #[rustfmt::skip]
+    #[differentiable(wrt(self))]
+    fn loss(&self, x: f64, y: f64) -> f64 {
+        (self.scale * (self.w * x + self.b) - y)**2
+    }
+}
+
+#[test]
+fn scalar_method_gradient_is_the_struct() {
+    let m = Affine {
+        w: 2.0,
+        b: 0.5,
+        scale: 3.0,
+    };
+    let (x, y) = (1.5, 4.0);
+    assert_eq!(m.loss(x, y), (3.0f64 * 3.5 - 4.0).powi(2));
+    let g: Affine = m.loss_grad(x, y);
+    // d/dw = 2 r s x, d/db = 2 r s, r = s (w x + b) - y
+    let r = 3.0 * (2.0 * 1.5 + 0.5) - 4.0;
+    assert_eq!(g.w, 2.0 * r * 3.0 * x);
+    assert_eq!(g.b, 2.0 * r * 3.0);
+    assert_eq!(g.scale, 3.0, "a skipped field is a copy of the input's");
+    let (v, g2) = m.loss_value_and_grad(x, y);
+    assert_eq!(v, m.loss(x, y));
+    assert_eq!(g2, g);
+    let gv = m.loss_vjp(x, y, 2.0);
+    assert_eq!(gv.w, 2.0 * g.w);
+}

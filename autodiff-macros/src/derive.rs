@@ -116,8 +116,42 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     });
     let leaves: Vec<&Member> = model.iter().filter(|f| f.leaf).map(|f| &f.member).collect();
     let tys: Vec<&Type> = model.iter().filter(|f| f.leaf).map(|f| f.ty).collect();
+    // Setters for the gradient a `#[differentiable]` method assembles: a constant field keeps
+    // the value copied from the input.
+    let setters = model.iter().map(|f| {
+        let (m, ty) = (&f.member, f.ty);
+        let set = quote::format_ident!("__autodiff_set_{}", member_name(m));
+        let add = quote::format_ident!("__autodiff_add_{}", member_name(m));
+        if f.leaf {
+            quote! {
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #set(&mut self, value: #ty) { self.#m = value; }
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #add(&mut self, value: &#ty) {
+                    <#ty as #rt>::scaled_add(&mut self.#m, ::autodiff::__private::lit(1.0), value);
+                }
+            }
+        } else {
+            quote! {
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #set<V>(&mut self, _value: V) {}
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #add<V>(&mut self, _value: &V) {}
+            }
+        }
+    });
+    let inherent_where = where_clause;
     let span = Span::call_site();
     Ok(quote_spanned! {span=>
+        #[automatically_derived]
+        #[allow(non_snake_case)]
+        impl #impl_generics #name #ty_generics #inherent_where {
+            #(#setters)*
+        }
         #[automatically_derived]
         impl #impl_generics #rt for #name #ty_generics where #(#preds,)* {
             type Scalar = #scalar;
@@ -231,5 +265,12 @@ fn not_differentiable(ty: &Type) -> Option<String> {
             Some(ty.to_token_stream().to_string())
         }
         _ => None,
+    }
+}
+
+fn member_name(m: &Member) -> String {
+    match m {
+        Member::Named(id) => id.to_string(),
+        Member::Unnamed(i) => i.index.to_string(),
     }
 }

@@ -41,6 +41,9 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
         Err(_) => return not_a_function(item),
     };
     crate::parse::sig::rebind_params(&mut func.sig);
+    if crate::method::applies(&func, &args) {
+        return crate::method::expand(args, func);
+    }
     let errors = Errors::default();
     let Some(sig) = Sig::from_syn(&func, &args, &errors) else {
         return fallback::expand(errors.finish().unwrap_err(), Some(&func), None);
@@ -71,7 +74,7 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
 
 /// `AUTODIFF_PRINT=f` (or `*`) prints the code generated for `f` while compiling,
 /// formatted by rustfmt when it is installed.
-fn debug_print(ident: &Ident, tokens: &TokenStream) {
+pub(crate) fn debug_print(ident: &Ident, tokens: &TokenStream) {
     let Ok(want) = std::env::var("AUTODIFF_PRINT") else {
         return;
     };
@@ -213,7 +216,7 @@ impl<'a> Items<'a> {
     }
 
     /// The slot of a parameter that is not differentiated.
-    fn constant_slot(&self, p: &crate::parse::sig::Param) -> TokenStream {
+    pub(crate) fn constant_slot(&self, p: &crate::parse::sig::Param) -> TokenStream {
         let float = &self.sig.float;
         let zero = quote!(::autodiff::__private::lit::<#float>(0.0));
         let x = &p.ident;
@@ -429,7 +432,7 @@ impl<'a> Items<'a> {
     }
 
     /// `f` itself and every generated item, from the lowered body.
-    fn generate(&self, lowered: Lowered) -> syn::Result<TokenStream> {
+    pub(crate) fn generate(&self, lowered: Lowered) -> syn::Result<TokenStream> {
         let Lowered {
             graph: mut g,
             output,
@@ -960,6 +963,14 @@ impl<'a> Items<'a> {
             },
             _ => match whole {
                 Some(w) => e.value(w),
+                None if p.leaf => {
+                    let x = &p.ident;
+                    quote!({
+                        #[allow(unused_imports)]
+                        use ::autodiff::__private::{LeafZeroConst as _, LeafZeroDiff as _};
+                        (&&::autodiff::__private::LeafZero(#x)).leaf_zero()
+                    })
+                }
                 None => zero,
             },
         }

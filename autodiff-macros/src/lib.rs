@@ -17,6 +17,7 @@ mod fuse;
 #[cfg(test)]
 mod fuzz;
 mod ir;
+mod method;
 mod parse;
 
 use proc_macro::TokenStream;

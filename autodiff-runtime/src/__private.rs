@@ -589,3 +589,35 @@ pub fn one_hot<S: Seq + ?Sized>(s: &S, i: usize, v: S::Elem) -> S::Grad {
     g.as_mut()[i] = v;
     g
 }
+
+/// The zero gradient of a struct leaf that does not reach the output: `zeros_like` for a
+/// `Differentiable` value, `NoGrad` for a constant field (an integer, a `bool`), which the
+/// struct's setter ignores. Called as `(&&LeafZero(x)).leaf_zero()` (autoref specialization:
+/// the impl on `&LeafZero` wins where it applies).
+pub struct LeafZero<'a, D>(pub &'a D);
+
+/// `LeafZero` of a `Differentiable` value.
+pub trait LeafZeroDiff {
+    type Out;
+    fn leaf_zero(&self) -> Self::Out;
+}
+
+impl<D: crate::Differentiable> LeafZeroDiff for &LeafZero<'_, D> {
+    type Out = D;
+    #[inline(always)]
+    fn leaf_zero(&self) -> D {
+        self.0.zeros_like()
+    }
+}
+
+/// `LeafZero` of any other value.
+pub trait LeafZeroConst {
+    fn leaf_zero(&self) -> NoGrad;
+}
+
+impl<D> LeafZeroConst for LeafZero<'_, D> {
+    #[inline(always)]
+    fn leaf_zero(&self) -> NoGrad {
+        NoGrad
+    }
+}

@@ -516,6 +516,10 @@ impl<'a> Emitter<'a> {
                 let site = &self.g.calls[k as usize];
                 let path = &site.path;
                 let args = self.call_args(&node.args, &site.by_ref);
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest),*));
+                }
                 quote!(#path(#(#args),*))
             }
             Op::Pullback(k) => {
@@ -524,6 +528,10 @@ impl<'a> Emitter<'a> {
                 let (call_args, d) = node.args.split_at(node.args.len() - 1);
                 let args = self.call_args(call_args, &site.by_ref);
                 let d = self.by_ref(d[0]);
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest,)* #d));
+                }
                 quote!(#path(#(#args,)* #d))
             }
             Op::Pullback2(k) => {
@@ -537,6 +545,10 @@ impl<'a> Emitter<'a> {
                 let d = self.by_ref(node.args[n]);
                 let seeds: Vec<TokenStream> =
                     node.args[n + 1..].iter().map(|&e| self.owned(e)).collect();
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest,)* #d, &(#(#seeds,)*)));
+                }
                 quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
             }
             Op::NoGrad => quote!(#rt::NoGrad),
@@ -993,6 +1005,10 @@ pub(crate) fn call_checks(g: &Graph) -> TokenStream {
     for id in g.ids() {
         let Op::Call(k) = g[id].op else { continue };
         let site = &g.calls[k as usize];
+        if site.method {
+            // A method's `__f_wrt` is an associated constant of a type the macro cannot name.
+            continue;
+        }
         let callee = site
             .path
             .segments

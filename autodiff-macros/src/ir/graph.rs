@@ -111,6 +111,9 @@ pub(crate) struct CallSite {
     /// Per argument: where it is written.
     pub arg_spans: Vec<Span>,
     pub span: Span,
+    /// A method call `args[0].name(args[1..])` on a struct leaf (`self.l1.forward(x)`):
+    /// `path` is the method's name; its pullback is the method `args[0].__name_pullback(..)`.
+    pub method: bool,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
