@@ -164,3 +164,100 @@ fn scalar_method_gradient_is_the_struct() {
     let gv = m.loss_vjp(x, y, 2.0);
     assert_eq!(gv.w, 2.0 * g.w);
 }
+
+impl Linear<f64> {
+    #[differentiable]
+    fn forward(&self, x: &Tensor<f64>) -> Tensor<f64> {
+        x.matmul(&self.w) + &self.b
+    }
+}
+
+impl Mlp {
+    #[rustfmt::skip]
+    #[differentiable(wrt(self))]
+    fn loss(&self, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+        let h = self.l1.forward(x).tanh();
+        ((self.l2.forward(&h) - y)**2).mean()
+    }
+}
+
+/// The same network as flat parameters, for reference.
+#[rustfmt::skip]
+#[differentiable(wrt(w1, b1, w2, b2))]
+fn mlp_flat(
+    w1: &Tensor<f64>,
+    b1: &Tensor<f64>,
+    w2: &Tensor<f64>,
+    b2: &Tensor<f64>,
+    x: &Tensor<f64>,
+    y: &Tensor<f64>,
+) -> f64 {
+    let h = (x.matmul(w1) + b1).tanh();
+    ((h.matmul(w2) + b2 - y)**2).mean()
+}
+
+fn data() -> (Tensor<f64>, Tensor<f64>) {
+    (tensor![[0.5, -1.0], [1.5, 0.25], [-0.5, 2.0]], tensor![[1.0], [0.0], [-1.0]])
+}
+
+/// Central differences of `f` over every leaf of `m`.
+fn central<M: Differentiable<Scalar = f64>>(m: &M, f: impl Fn(&M) -> f64) -> Vec<f64> {
+    let flat = m.to_flat();
+    let h = 1e-6;
+    (0..flat.len())
+        .map(|i| {
+            let (mut up, mut down) = (flat.clone(), flat.clone());
+            up[i] += h;
+            down[i] -= h;
+            (f(&m.from_flat(&up)) - f(&m.from_flat(&down))) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn close(a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "component {i}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn method_calls_through_the_chain_rule() {
+    let m = mlp();
+    let (x, y) = data();
+    let g: Mlp = m.loss_grad(&x, &y);
+    close(&g.to_flat(), &central(&m, |m| m.loss(&x, &y)), 1e-6);
+    assert_eq!((g.temperature, g.classes, g.on), (2.0, 3, true));
+    // The flat version of the same network gives the same numbers.
+    let (w1, b1, w2, b2) = mlp_flat_grad(&m.l1.w, &m.l1.b, &m.l2.w, &m.l2.b, &x, &y);
+    assert_eq!(g.l1.w, w1);
+    assert_eq!(g.l1.b, b1);
+    assert_eq!(g.l2.w, w2);
+    assert_eq!(g.l2.b, b2);
+    let (v, g2) = m.loss_value_and_grad(&x, &y);
+    assert_eq!(v, mlp_flat(&m.l1.w, &m.l1.b, &m.l2.w, &m.l2.b, &x, &y));
+    assert_eq!(g2, g);
+}
+
+#[test]
+fn method_with_tensor_input_differentiates_both() {
+    let l = Linear { w: tensor![[1., 2.], [3., 4.]], b: tensor![0.5, -0.5] };
+    let x = tensor![[1.0, -1.0]];
+    let (gl, gx): (Linear<f64>, Tensor<f64>) = l.forward_vjp(&x, &tensor![[1.0, 2.0]]);
+    // out = x w + b: d/dw = xᵀ c, d/db = c, d/dx = c wᵀ
+    assert_eq!(gl.w, tensor![[1.0, 2.0], [-1.0, -2.0]]);
+    assert_eq!(gl.b, tensor![1.0, 2.0]);
+    assert_eq!(gx, tensor![[5.0, 11.0]]);
+}
+
+#[test]
+fn training_with_scaled_add_lowers_the_loss() {
+    let mut m = mlp();
+    let (x, y) = data();
+    let first = m.loss(&x, &y);
+    for _ in 0..50 {
+        let g = m.loss_grad(&x, &y);
+        m.scaled_add(-0.1, &g);
+    }
+    assert!(m.loss(&x, &y) < 0.5 * first, "{} vs {first}", m.loss(&x, &y));
+}

@@ -699,6 +699,15 @@ impl Lower<'_> {
         for a in &m.args {
             let (inner, r) = match a {
                 Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
+                // A parameter that is a reference already (`x: &Tensor<T>`, a leaf) is passed
+                // as it is.
+                Expr::Path(p)
+                    if p.path.get_ident().is_some_and(|id| {
+                        self.sig.params.iter().any(|q| q.by_ref && q.ident == *id)
+                    }) =>
+                {
+                    (a, true)
+                }
                 other => (other, false),
             };
             args.push(self.expr(inner)?);
