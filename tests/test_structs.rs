@@ -197,7 +197,10 @@ fn mlp_flat(
 }
 
 fn data() -> (Tensor<f64>, Tensor<f64>) {
-    (tensor![[0.5, -1.0], [1.5, 0.25], [-0.5, 2.0]], tensor![[1.0], [0.0], [-1.0]])
+    (
+        tensor![[0.5, -1.0], [1.5, 0.25], [-0.5, 2.0]],
+        tensor![[1.0], [0.0], [-1.0]],
+    )
 }
 
 /// Central differences of `f` over every leaf of `m`.
@@ -217,7 +220,10 @@ fn central<M: Differentiable<Scalar = f64>>(m: &M, f: impl Fn(&M) -> f64) -> Vec
 fn close(a: &[f64], b: &[f64], tol: f64) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "component {i}: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "component {i}: {x} vs {y}"
+        );
     }
 }
 
@@ -241,7 +247,10 @@ fn method_calls_through_the_chain_rule() {
 
 #[test]
 fn method_with_tensor_input_differentiates_both() {
-    let l = Linear { w: tensor![[1., 2.], [3., 4.]], b: tensor![0.5, -0.5] };
+    let l = Linear {
+        w: tensor![[1., 2.], [3., 4.]],
+        b: tensor![0.5, -0.5],
+    };
     let x = tensor![[1.0, -1.0]];
     let (gl, gx): (Linear<f64>, Tensor<f64>) = l.forward_vjp(&x, &tensor![[1.0, 2.0]]);
     // out = x w + b: d/dw = xᵀ c, d/db = c, d/dx = c wᵀ
@@ -259,5 +268,102 @@ fn training_with_scaled_add_lowers_the_loss() {
         let g = m.loss_grad(&x, &y);
         m.scaled_add(-0.1, &g);
     }
-    assert!(m.loss(&x, &y) < 0.5 * first, "{} vs {first}", m.loss(&x, &y));
+    assert!(
+        m.loss(&x, &y) < 0.5 * first,
+        "{} vs {first}",
+        m.loss(&x, &y)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Generic impl blocks, free functions with struct parameters, nested fields
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Poly<T: autodiff::Float> {
+    a: T,
+    c: [T; 2],
+}
+
+impl<T: autodiff::Float> Poly<T> {
+    #[rustfmt::skip]
+    #[differentiable]
+    fn eval(&self, x: T) -> T {
+        self.a * x**2 + self.c[0] * x + self.c[1]
+    }
+}
+
+#[test]
+fn generic_impl_block() {
+    let p = Poly {
+        a: 2.0f64,
+        c: [3.0, -1.0],
+    };
+    assert_eq!(p.eval(2.0), 13.0);
+    // self and x both differentiated by default.
+    let (gp, gx) = p.eval_grad(2.0);
+    assert_eq!(
+        gp,
+        Poly {
+            a: 4.0,
+            c: [2.0, 1.0]
+        }
+    );
+    assert_eq!(gx, 2.0 * 2.0 * 2.0 + 3.0);
+    let q = Poly {
+        a: 1.0f32,
+        c: [0.5, 0.0],
+    };
+    let (gq, _) = q.eval_grad(3.0f32);
+    assert_eq!(
+        gq,
+        Poly {
+            a: 9.0f32,
+            c: [3.0, 1.0]
+        }
+    );
+}
+
+#[rustfmt::skip]
+#[differentiable(wrt(l))]
+fn affine_sum(l: &Linear<f64>, x: &Tensor<f64>) -> f64 {
+    (x.matmul(&l.w) + &l.b).sum()
+}
+
+#[rustfmt::skip]
+#[differentiable(wrt(m))]
+fn mlp_loss_free(m: &Mlp, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
+    let h = m.l1.forward(x).tanh();
+    let z = h.matmul(&m.l2.w) + &m.l2.b;
+    ((z - y)**2).mean() + 0.1 * affine_sum(&m.l1, &x)
+}
+
+#[test]
+fn free_function_with_a_struct_parameter() {
+    let m = mlp();
+    let (x, y) = data();
+    let g: Mlp = mlp_loss_free_grad(&m, &x, &y);
+    close(
+        &g.to_flat(),
+        &central(&m, |m| mlp_loss_free(m, &x, &y)),
+        1e-6,
+    );
+    let l = &m.l1;
+    let gl = affine_sum_grad(l, &x);
+    // d/dw sum(x w + b) = xᵀ 1, d/db = number of rows
+    assert_eq!(gl.w, tensor![[1.5, 1.5], [1.25, 1.25]]);
+    assert_eq!(gl.b, tensor![3.0, 3.0]);
+}
+
+#[test]
+fn struct_parameter_not_in_wrt_is_a_constant() {
+    #[differentiable(wrt(s))]
+    fn scaled(m: &Affine, s: f64) -> f64 {
+        m.w * s * s
+    }
+    let m = Affine {
+        w: 3.0,
+        b: 0.0,
+        scale: 1.0,
+    };
+    assert_eq!(scaled_grad(&m, 2.0), 12.0);
 }

@@ -122,14 +122,42 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let (m, ty) = (&f.member, f.ty);
         let set = quote::format_ident!("__autodiff_set_{}", member_name(m));
         let add = quote::format_ident!("__autodiff_add_{}", member_name(m));
-        if f.leaf {
+        let set_at = quote::format_ident!("__autodiff_set_{}_at", member_name(m));
+        let add_at = quote::format_ident!("__autodiff_add_{}_at", member_name(m));
+        let index = quote!(::core::ops::IndexMut<usize, Output = V>);
+        let indexable = matches!(ty, Type::Array(_))
+            || matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"));
+        let at = if !indexable {
+            TokenStream::new()
+        } else if f.leaf {
+            quote! {
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #set_at<V>(&mut self, i: usize, value: V) where #ty: #index { self.#m[i] = value; }
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #add_at<V: #rt>(&mut self, i: usize, value: &V) where #ty: #index {
+                    <V as #rt>::scaled_add(&mut self.#m[i], ::autodiff::__private::lit(1.0), value);
+                }
+            }
+        } else {
+            quote! {
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #set_at<V>(&mut self, _i: usize, _value: V) {}
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #add_at<V>(&mut self, _i: usize, _value: &V) {}
+            }
+        };
+        let one = if f.leaf {
             quote! {
                 #[doc(hidden)]
                 #[inline(always)]
                 pub fn #set(&mut self, value: #ty) { self.#m = value; }
                 #[doc(hidden)]
                 #[inline(always)]
-                pub fn #add(&mut self, value: &#ty) {
+                pub fn #add(&mut self, value: &#ty) where #ty: #rt {
                     <#ty as #rt>::scaled_add(&mut self.#m, ::autodiff::__private::lit(1.0), value);
                 }
             }
@@ -142,7 +170,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 #[inline(always)]
                 pub fn #add<V>(&mut self, _value: &V) {}
             }
-        }
+        };
+        quote!(#at #one)
     });
     let inherent_where = where_clause;
     let span = Span::call_site();
@@ -151,6 +180,20 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         #[allow(non_snake_case)]
         impl #impl_generics #name #ty_generics #inherent_where {
             #(#setters)*
+        }
+        // Adjoints of a struct value used twice in a body are summed leaf by leaf.
+        #[automatically_derived]
+        impl #impl_generics ::autodiff::__private::Binary<Self> for #name #ty_generics where #(#preds,)* {
+            type Elem = #scalar;
+            type Output = Self;
+            fn zip_elems(
+                &self,
+                rhs: &Self,
+                _op: &'static str,
+                f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem,
+            ) -> Self {
+                ::autodiff::__private::zip_leaves(self, rhs, f)
+            }
         }
         #[automatically_derived]
         impl #impl_generics #rt for #name #ty_generics where #(#preds,)* {

@@ -59,12 +59,48 @@ struct Root {
 /// A field path read from a root: the parameter of the flat function that stands for it.
 struct Leaf {
     root: usize,
-    path: Vec<Member>,
+    path: Vec<Step>,
     name: Ident,
     /// The path as written (`self.l1.w`), for formulas and traces.
     text: String,
     /// The expression as written, bound by reference at the top of each generated body.
     original: TokenStream,
+}
+
+/// One step of a field path: `.w`, `.0`, or `[2]` (an integer literal index).
+#[derive(Clone)]
+enum Step {
+    Field(Member),
+    At(usize),
+}
+
+impl PartialEq for Step {
+    fn eq(&self, other: &Step) -> bool {
+        match (self, other) {
+            (Step::Field(a), Step::Field(b)) => a == b,
+            (Step::At(a), Step::At(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl ToTokens for Step {
+    fn to_tokens(&self, out: &mut TokenStream) {
+        match self {
+            Step::Field(m) => out.extend(quote!(.#m)),
+            Step::At(i) => {
+                let i = proc_macro2::Literal::usize_unsuffixed(*i);
+                out.extend(quote!([#i]));
+            }
+        }
+    }
+}
+
+fn member_name(m: &Member) -> String {
+    match m {
+        Member::Named(id) => id.to_string(),
+        Member::Unnamed(i) => i.index.to_string(),
+    }
 }
 
 struct Collect<'a> {
@@ -74,7 +110,7 @@ struct Collect<'a> {
 }
 
 impl Collect<'_> {
-    fn leaf(&mut self, tokens: TokenStream, root: usize, path: Vec<Member>) -> Ident {
+    fn leaf(&mut self, tokens: TokenStream, root: usize, path: Vec<Step>) -> Ident {
         if let Some(l) = self
             .leaves
             .iter()
@@ -84,9 +120,14 @@ impl Collect<'_> {
         }
         let name = format_ident!("__leaf{}", self.leaves.len(), span = Span::call_site());
         let mut text = self.roots[root].ident.to_string();
-        for m in &path {
-            text.push('.');
-            text.push_str(&m.to_token_stream().to_string());
+        for step in &path {
+            match step {
+                Step::Field(m) => {
+                    text.push('.');
+                    text.push_str(&member_name(m));
+                }
+                Step::At(i) => text.push_str(&format!("[{i}]")),
+            }
         }
         self.leaves.push(Leaf {
             root,
@@ -142,7 +183,29 @@ impl Collect<'_> {
             let mut j = i + 1;
             let mut path = Vec::new();
             let mut ends = vec![j];
-            while j + 1 < trees.len() {
+            while j < trees.len() {
+                // `[2]` after a field: a constant index.
+                if let TokenTree::Group(g) = &trees[j] {
+                    let lit = match g.stream().into_iter().collect::<Vec<_>>()[..] {
+                        [TokenTree::Literal(ref l)] => l.to_string().parse::<usize>().ok(),
+                        _ => None,
+                    };
+                    match lit {
+                        Some(k)
+                            if g.delimiter() == proc_macro2::Delimiter::Bracket
+                                && !path.is_empty() =>
+                        {
+                            path.push(Step::At(k));
+                            j += 1;
+                            ends.push(j);
+                            continue;
+                        }
+                        _ => break,
+                    }
+                }
+                if j + 1 >= trees.len() {
+                    break;
+                }
                 let TokenTree::Punct(dot) = &trees[j] else {
                     break;
                 };
@@ -160,7 +223,7 @@ impl Collect<'_> {
                     },
                     _ => break,
                 };
-                path.push(member);
+                path.push(Step::Field(member));
                 j += 2;
                 ends.push(j);
             }
@@ -169,8 +232,11 @@ impl Collect<'_> {
                 matches!(trees.get(at), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
                     || matches!(trees.get(at), Some(TokenTree::Punct(p)) if p.as_char() == ':')
             };
-            if !path.is_empty() && is_call(j) {
-                let method = path.pop().expect("a member").to_token_stream().to_string();
+            if matches!(path.last(), Some(Step::Field(_))) && is_call(j) {
+                let Some(Step::Field(method)) = path.pop() else {
+                    unreachable!("checked above")
+                };
+                let method = member_name(&method);
                 j -= 2;
                 if SIZE_METHODS.contains(&method.as_str()) {
                     out.extend(trees[i..j].iter().cloned());
@@ -182,7 +248,7 @@ impl Collect<'_> {
                 if let Some(TokenTree::Group(g)) = trees.get(j) {
                     if g.delimiter() == proc_macro2::Delimiter::Bracket {
                         let at: TokenStream = trees[i..=j].iter().cloned().collect();
-                        self.errors.at(at, "indexing a field of a differentiated struct is not supported yet; call a #[differentiable] method or function on the whole collection, or keep the elements in a tensor");
+                        self.errors.at(at, "indexing a field of a differentiated struct is supported with an integer literal (`self.layers[0]`); for an index that varies, call a #[differentiable] method or function on the whole collection, or keep the elements in a tensor");
                     }
                 }
             }
@@ -483,6 +549,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         roots: &roots,
         leaves: &leaves,
         is_method,
+        generic_impl: !added.is_empty(),
     }
     .items(generated);
     crate::expand::debug_print(&func.sig.ident, &out);
@@ -514,6 +581,9 @@ struct Rewrite<'a> {
     roots: &'a [Root],
     leaves: &'a [Leaf],
     is_method: bool,
+    /// A method of a generic `impl<T: Float>` block: `Self: Differentiable` holds for each
+    /// concrete `T` but cannot be proved inside the block, so the generated methods require it.
+    generic_impl: bool,
 }
 
 impl Rewrite<'_> {
@@ -634,21 +704,24 @@ impl Rewrite<'_> {
                 !std::ptr::eq(*o, *l)
                     && (o.path.starts_with(&l.path) || l.path.starts_with(&o.path))
             });
-            let Some((last, init)) = l.path.split_last() else {
-                steps.extend(quote!(::autodiff::Differentiable::scaled_add(&mut #acc, ::autodiff::__private::lit(1.0), &#g);));
-                continue;
+            let (verb, amp) = if overlaps {
+                ("add", quote!(&))
+            } else {
+                ("set", quote!())
             };
             // Through the derive's setters: a constant field keeps its copy.
-            let name = match last {
-                Member::Named(id) => id.to_string(),
-                Member::Unnamed(i) => i.index.to_string(),
-            };
-            if overlaps {
-                let add = format_ident!("__autodiff_add_{}", name);
-                steps.extend(quote!(#acc #(.#init)* .#add(&#g);));
-            } else {
-                let set = format_ident!("__autodiff_set_{}", name);
-                steps.extend(quote!(#acc #(.#init)* .#set(#g);));
+            match &l.path[..] {
+                [] => steps.extend(quote!(::autodiff::Differentiable::scaled_add(&mut #acc, ::autodiff::__private::lit(1.0), &#g);)),
+                [init @ .., Step::Field(m)] => {
+                    let f = format_ident!("__autodiff_{}_{}", verb, member_name(m));
+                    steps.extend(quote!(#acc #(#init)* .#f(#amp #g);));
+                }
+                [init @ .., Step::Field(m), Step::At(k)] => {
+                    let f = format_ident!("__autodiff_{}_{}_at", verb, member_name(m));
+                    let k = proc_macro2::Literal::usize_unsuffixed(*k);
+                    steps.extend(quote!(#acc #(#init)* .#f(#k, #amp #g);));
+                }
+                path => steps.extend(quote!(#acc #(#path)* = #g;)),
             }
         }
         quote!({ let mut #acc = ::autodiff::Differentiable::zeros_like(#root); #steps #acc })
@@ -676,7 +749,13 @@ impl Rewrite<'_> {
     fn signature(&self, ident: &Ident, extra: &[&FnArg], output: TokenStream) -> TokenStream {
         let sig = &self.func.sig;
         let generics = &sig.generics.params;
-        let where_clause = &sig.generics.where_clause;
+        let mut where_clause = sig.generics.where_clause.clone();
+        if self.generic_impl && self.roots.iter().any(|r| r.diff && r.ident == "self") {
+            where_clause
+                .get_or_insert_with(|| syn::parse_quote!(where))
+                .predicates
+                .push(syn::parse_quote!(Self: ::autodiff::Differentiable));
+        }
         let inputs = sig.inputs.iter().chain(extra.iter().copied());
         quote!(fn #ident<#generics>(#(#inputs),*) -> #output #where_clause)
     }
@@ -699,7 +778,7 @@ impl Rewrite<'_> {
         let prelude = self.prelude();
         let vis = &self.func.vis;
         let mut checks = TokenStream::new();
-        for root in self.roots.iter().filter(|r| r.diff) {
+        for root in self.roots.iter().filter(|r| r.diff && !self.generic_impl) {
             let x = &root.by_ref;
             let span = root.ident.span();
             checks.extend(quote_spanned!(span=> {

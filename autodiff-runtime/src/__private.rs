@@ -621,3 +621,15 @@ impl<D> LeafZeroConst for LeafZero<'_, D> {
         NoGrad
     }
 }
+
+/// `f` leaf by leaf over two values of one shape (constants copied from `a`): what `Binary`
+/// does for a derived struct, so that two adjoints of one struct value add up.
+pub fn zip_leaves<D: crate::Differentiable>(
+    a: &D,
+    b: &D,
+    f: impl Fn(D::Scalar, D::Scalar) -> D::Scalar,
+) -> D {
+    let (x, y) = (a.to_flat(), b.to_flat());
+    let z: Vec<D::Scalar> = x.iter().zip(&y).map(|(&p, &q)| f(p, q)).collect();
+    a.from_flat(&z)
+}

@@ -755,6 +755,14 @@ impl Lower<'_> {
         for a in &c.args {
             let (inner, r) = match a {
                 Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
+                // A struct leaf is a reference already; it is passed as it is.
+                Expr::Path(p)
+                    if p.path.get_ident().is_some_and(|id| {
+                        self.sig.params.iter().any(|q| q.leaf && q.ident == *id)
+                    }) =>
+                {
+                    (a, true)
+                }
                 other => (other, false),
             };
             args.push(self.expr(inner)?);
