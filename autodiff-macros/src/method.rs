@@ -536,6 +536,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     let Some(lowered) = body::lower(&sig, &flat.block, &errors) else {
         return fail(errors, &func);
     };
+    let method_checks = method_call_checks(&lowered.graph, &sig);
     let generated = match Items::new(&flat, &sig).generate(lowered) {
         Ok(t) => t,
         Err(e) => {
@@ -550,6 +551,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         leaves: &leaves,
         is_method,
         generic_impl: !added.is_empty(),
+        method_checks,
     }
     .items(generated);
     crate::expand::debug_print(&func.sig.ident, &out);
@@ -584,6 +586,9 @@ struct Rewrite<'a> {
     /// A method of a generic `impl<T: Float>` block: `Self: Differentiable` holds for each
     /// concrete `T` but cannot be proved inside the block, so the generated methods require it.
     generic_impl: bool,
+    /// Statements checking that each method called differentiates its differentiated
+    /// arguments.
+    method_checks: TokenStream,
 }
 
 impl Rewrite<'_> {
@@ -838,11 +843,15 @@ impl Rewrite<'_> {
             let attrs = &f.attrs;
             let fsig = &self.func.sig;
             let stmts = &f.block.stmts;
-            out.extend(quote!(#(#attrs)* #vis #fsig { #checks #prelude #(#stmts)* }));
+            let calls = &self.method_checks;
+            out.extend(quote!(#(#attrs)* #vis #fsig { #checks #prelude #calls #(#stmts)* }));
         }
         out.extend(kept);
         out.extend(self.pullbacks(&parts, &r));
         out.extend(self.wrt_const(&parts));
+        if self.is_method {
+            out.extend(self.wrt_methods(&parts));
+        }
         rename_strings(out, self.leaves)
     }
 
@@ -934,6 +943,28 @@ impl Rewrite<'_> {
         }
     }
 
+    /// `__f_wrt_arg1`, ..: for a call `recv.f(a1, ..)`, whether `f` differentiates its `i`-th
+    /// argument, as a type (`Wrt<true>`), which callers check at compile time
+    /// (`method_call_checks`): a method's `__f_wrt` is a constant of a type they cannot name.
+    fn wrt_methods(&self, parts: &[(bool, TokenStream, TokenStream)]) -> TokenStream {
+        let vis = &self.func.vis;
+        let mut out = TokenStream::new();
+        for (i, p) in parts.iter().enumerate().skip(1) {
+            let name = format_ident!("__{}_wrt_arg{}", self.func.sig.ident, i);
+            let flag = p.0;
+            let generics = &self.func.sig.generics.params;
+            let where_clause = &self.func.sig.generics.where_clause;
+            out.extend(quote! {
+                #[doc(hidden)]
+                #[inline(always)]
+                #vis fn #name<#generics>(&self) -> ::autodiff::__private::Wrt<#flag> #where_clause {
+                    ::autodiff::__private::Wrt
+                }
+            });
+        }
+        out
+    }
+
     /// `__f_wrt`, one flag per input as written.
     fn wrt_const(&self, parts: &[(bool, TokenStream, TokenStream)]) -> TokenStream {
         let name = wrt_ident(&self.func.sig.ident);
@@ -981,4 +1012,43 @@ fn rename_strings(tokens: TokenStream, leaves: &[Leaf]) -> TokenStream {
             other => other,
         })
         .collect()
+}
+
+/// For each call of a method on a struct leaf, `require_differentiated(recv.__f_wrt_argI())` for
+/// every argument that depends on a differentiated value: a compile error at that argument
+/// when the method leaves the parameter out of its `wrt(..)`.
+fn method_call_checks(g: &crate::ir::Graph, sig: &Sig) -> TokenStream {
+    let mut out = TokenStream::new();
+    for id in g.ids() {
+        let crate::ir::Op::Call(k) = g[id].op else {
+            continue;
+        };
+        let site = &g.calls[k as usize];
+        if !site.method {
+            continue;
+        }
+        let args = &g[id].args;
+        let crate::ir::Op::Param(p) = g[args[0]].op else {
+            continue;
+        };
+        let recv = &sig.params[p as usize].ident;
+        let Some(method) = site.path.get_ident() else {
+            continue;
+        };
+        for (i, &a) in args.iter().enumerate().skip(1) {
+            if !g.is_active(a) {
+                continue;
+            }
+            let span = site
+                .arg_spans
+                .get(i)
+                .copied()
+                .unwrap_or_else(Span::call_site);
+            let check = format_ident!("__{}_wrt_arg{}", method, i, span = span);
+            let mut recv = recv.clone();
+            recv.set_span(Span::call_site().located_at(span));
+            out.extend(quote_spanned!(span=> ::autodiff::__private::require_differentiated(#recv.#check());));
+        }
+    }
+    out
 }

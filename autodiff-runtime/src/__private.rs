@@ -633,3 +633,20 @@ pub fn zip_leaves<D: crate::Differentiable>(
     let z: Vec<D::Scalar> = x.iter().zip(&y).map(|(&p, &q)| f(p, q)).collect();
     a.from_flat(&z)
 }
+
+/// Whether a `#[differentiable]` method differentiates one of its parameters, as a type.
+pub struct Wrt<const D: bool>;
+
+/// Implemented by `Wrt<true>` only.
+#[diagnostic::on_unimplemented(
+    message = "this argument depends on a differentiated value, but the method called does not differentiate that parameter",
+    label = "differentiated argument",
+    note = "add the parameter to the method's `wrt(..)`, or pass a constant"
+)]
+pub trait Differentiated {}
+
+impl Differentiated for Wrt<true> {}
+
+/// Compiles only for `Wrt<true>`.
+#[inline(always)]
+pub fn require_differentiated<W: Differentiated>(_: W) {}
