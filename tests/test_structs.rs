@@ -367,3 +367,163 @@ fn struct_parameter_not_in_wrt_is_a_constant() {
     };
     assert_eq!(scaled_grad(&m, 2.0), 12.0);
 }
+
+// ---------------------------------------------------------------------------------------
+// Stacks of layers, constants read from the struct, overlapping paths, formulas
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Stack {
+    layers: Vec<Linear<f64>>,
+    depth: usize,
+    #[autodiff(skip)]
+    gain: f64,
+}
+
+impl Stack {
+    #[rustfmt::skip]
+    #[differentiable(wrt(self))]
+    fn loss(&self, x: &Tensor<f64>) -> f64 {
+        let h = self.layers[0].forward(x).tanh();
+        let out = self.layers[1].forward(&h) * self.gain;
+        (out**2).sum() + self.layers[0].b.sum() / self.depth as f64
+    }
+}
+
+fn stack() -> Stack {
+    Stack {
+        layers: vec![
+            Linear {
+                w: tensor![[0.5, -0.25], [1.0, 0.75]],
+                b: tensor![0.1, -0.2],
+            },
+            Linear {
+                w: tensor![[1.5], [-0.5]],
+                b: tensor![0.3],
+            },
+        ],
+        depth: 4,
+        gain: 2.0,
+    }
+}
+
+#[test]
+fn layers_in_a_vec_by_constant_index() {
+    let s = stack();
+    let x = tensor![[1.0, 2.0], [-0.5, 0.25]];
+    let g: Stack = s.loss_grad(&x);
+    close(&g.to_flat(), &central(&s, |s| s.loss(&x)), 1e-6);
+    assert_eq!((g.depth, g.gain), (4, 2.0));
+    assert_eq!(g.layers.len(), 2);
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Series {
+    c: Vec<f64>,
+    n: usize,
+}
+
+impl Series {
+    /// `self.n` in the loop's range is a constant; `self.c` is a leaf read whole by a call.
+    #[rustfmt::skip]
+    #[differentiable(wrt(self))]
+    fn value(&self, x: f64) -> f64 {
+        let mut s = 0.0;
+        for k in 0..self.n {
+            s += x**2 * (k as f64);
+        }
+        s * horner(&self.c, x)
+    }
+}
+
+#[differentiable(wrt(c))]
+fn horner(c: &[f64], x: f64) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..c.len() {
+        acc = acc * x + c[i];
+    }
+    acc
+}
+
+#[test]
+fn integer_fields_are_constants_and_slices_pass_to_functions() {
+    let s = Series {
+        c: vec![1.0, -2.0, 0.5],
+        n: 3,
+    };
+    let x = 1.5;
+    // s = 3 x², h(c) = c0 x² + c1 x + c2: ∂/∂c = 3x² · [x², x, 1]
+    let g = s.value_grad(x);
+    let k = 3.0 * x * x;
+    assert_eq!(g.c, vec![k * x * x, k * x, k]);
+    assert_eq!(g.n, 3);
+    close(&g.to_flat(), &central(&s, |s| s.value(x)), 1e-6);
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Wrapped {
+    inner: Affine,
+    extra: f64,
+}
+
+impl Affine {
+    #[rustfmt::skip]
+    #[differentiable(wrt(self))]
+    fn apply(&self, x: f64) -> f64 {
+        self.w * x + self.b
+    }
+}
+
+impl Wrapped {
+    /// `self.inner` as a receiver and `self.inner.w` as a field: their gradients add up.
+    #[rustfmt::skip]
+    #[differentiable(wrt(self))]
+    fn loss(&self, x: f64) -> f64 {
+        self.inner.apply(x) * self.inner.w + self.extra * self.inner.apply(2 * x)
+    }
+}
+
+#[test]
+fn overlapping_paths_add_up() {
+    let m = Wrapped {
+        inner: Affine {
+            w: 1.5,
+            b: -0.5,
+            scale: 7.0,
+        },
+        extra: 0.25,
+    };
+    let x = 2.0;
+    let g = m.loss_grad(x);
+    // L = (w x + b) w + e (2 w x + b)
+    let (w, b, e) = (1.5, -0.5, 0.25);
+    assert_eq!(g.inner.w, 2.0 * w * x + b + 2.0 * e * x);
+    assert_eq!(g.inner.b, w + e);
+    assert_eq!(g.extra, 2.0 * w * x + b);
+    assert_eq!(g.inner.scale, 7.0);
+    close(&g.to_flat(), &central(&m, |m| m.loss(x)), 1e-6);
+}
+
+#[test]
+fn formulas_and_trace_name_the_fields() {
+    let f = Affine::apply_grad_formulas();
+    assert_eq!(f, [("self.w", "x"), ("self.b", "1")]);
+    // `eval` differentiates `self` and `x`: the trace has x's gradient 2 a x + c0.
+    let p = Poly {
+        a: 2.0f64,
+        c: [3.0, -1.0],
+    };
+    let t = p.eval_trace(1.5);
+    assert_eq!(t.value("x").item(), 1.5);
+    assert_eq!(t.grad("x").item(), 2.0 * 2.0 * 1.5 + 3.0);
+}
+
+#[test]
+fn generic_impl_against_central_differences() {
+    let p = Poly {
+        a: -0.5f64,
+        c: [1.25, 2.0],
+    };
+    let x = 0.75;
+    let (g, _) = p.eval_grad(x);
+    close(&g.to_flat(), &central(&p, |p| p.eval(x)), 1e-6);
+}
