@@ -64,7 +64,7 @@ impl Mlp {
             if i + 1 < n {
                 // through tanh: d * (1 - tanh²)
                 let t = &inputs[i + 1];
-                d = d * (1.0 - t * t);
+                d *= 1.0 - t * t;
             }
             let (g_layer, d_input) = self.layers[i].forward_vjp(&inputs[i], &d);
             g.layers[i] = g_layer;

@@ -47,6 +47,8 @@ fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
+// `j` and `k` are the indices of the formulas printed beside the numbers.
+#[allow(clippy::needless_range_loop)]
 fn main() {
     // --- One sample: the generated gradients against the chain rule by hand. ---
     let net = Network {

@@ -497,7 +497,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     // The flat function: the receiver and each differentiated struct parameter give way to
     // their leaves.
     let mut flat = func.clone();
-    flat.block = Box::new(block);
+    *flat.block = block;
     let mut inputs = syn::punctuated::Punctuated::<FnArg, syn::Token![,]>::new();
     for (pos, input) in func.sig.inputs.iter().enumerate() {
         match roots.iter().position(|r| r.pos == pos) {
@@ -825,7 +825,7 @@ impl Rewrite<'_> {
                         let s = self.signature(&f.sig.ident, &[], out);
                         kept.push(quote!(#(#attrs)* #vis #s { #prelude #block }));
                     } else if suffix == Some("hessian")
-                        || id == pullback_ident(&self.func.sig.ident).to_string()
+                        || pullback_ident(&self.func.sig.ident) == id
                         || id == format!("{}2", pullback_ident(&self.func.sig.ident))
                     {
                         // Rewritten below (pullbacks) or not available (second order).

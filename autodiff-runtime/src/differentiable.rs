@@ -63,6 +63,7 @@ pub trait Differentiable: Sized {
     ///
     /// If `flat.len()` is not [`num_params`](Self::num_params); the message names both lengths.
     #[track_caller]
+    #[allow(clippy::wrong_self_convention)] // the API's name: `self` gives the shape
     fn from_flat(&self, flat: &[Self::Scalar]) -> Self {
         let n = self.num_params();
         if flat.len() != n {
