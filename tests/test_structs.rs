@@ -527,3 +527,62 @@ fn generic_impl_against_central_differences() {
     let (g, _) = p.eval_grad(x);
     close(&g.to_flat(), &central(&p, |p| p.eval(x)), 1e-6);
 }
+
+impl Affine {
+    /// `wrt(self, x)`: the gradient is `(Self, f64)`.
+    #[rustfmt::skip]
+    #[differentiable(wrt(self, x))]
+    fn both(&self, x: f64, y: f64) -> f64 {
+        (self.w * x - y)**2 + self.b * x
+    }
+}
+
+#[test]
+fn wrt_self_and_a_float() {
+    let m = Affine {
+        w: 2.0,
+        b: 0.5,
+        scale: 9.0,
+    };
+    let (x, y) = (1.5, 1.0);
+    let (gm, gx): (Affine, f64) = m.both_grad(x, y);
+    let r = m.w * x - y;
+    assert_eq!(
+        gm,
+        Affine {
+            w: 2.0 * r * x,
+            b: x,
+            scale: 9.0
+        }
+    );
+    assert_eq!(gx, 2.0 * r * m.w + m.b);
+    let h = 1e-6;
+    let fd = (m.both(x + h, y) - m.both(x - h, y)) / (2.0 * h);
+    assert!((gx - fd).abs() < 1e-6);
+    // The pullback has one slot per parameter as written: self, x, y.
+    let (ps, px, py) = m.__both_pullback(x, y, &1.0);
+    assert_eq!((ps, px, py), (gm, gx, 0.0));
+}
+
+#[test]
+fn trace_and_formulas_of_a_model_with_method_calls() {
+    let m = mlp();
+    let (x, y) = data();
+    let t = m.loss_trace(&x, &y);
+    let h = t.value("h");
+    assert_eq!(h.shape(), &[3, 2]);
+    assert_eq!(t.value("h"), (x.matmul(&m.l1.w) + &m.l1.b).tanh());
+    // A struct leaf is a node without a value; a float leaf has its value and gradient.
+    assert_eq!(t.value("self.l1").len(), 0);
+    let a = Affine {
+        w: 2.0,
+        b: 1.0,
+        scale: 1.0,
+    };
+    let ta = a.apply_trace(3.0);
+    assert_eq!(ta.value("self.w").item(), 2.0);
+    assert_eq!(ta.grad("self.w").item(), 3.0);
+    assert_eq!(ta.grad("self.b").item(), 1.0);
+    let names: Vec<&str> = Mlp::loss_grad_formulas().iter().map(|p| p.0).collect();
+    assert_eq!(names, ["self.l1", "self.l2"]);
+}

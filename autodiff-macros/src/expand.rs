@@ -634,13 +634,28 @@ impl<'a> Items<'a> {
                 }
             }
         }
+        // With struct leaves (`self.l1.w`), values of unknown type are traced too: tensors and
+        // floats as usual, other values (a struct) as empty nodes (`TraceAny`).
+        let any = self.sig.params.iter().any(|p| p.leaf);
         let traced: Vec<Id> = g
             .ids()
             .take(output.index() + 1)
             .filter(|&id| {
                 on_path[id.index()]
                     && g.block_of(id) == ROOT
-                    && matches!(g.kind(id), Kind::Scalar | Kind::Tensor)
+                    && (matches!(g.kind(id), Kind::Scalar | Kind::Tensor)
+                        || (any
+                            && g.kind(id) == Kind::Unknown
+                            && !matches!(
+                                g[id].op,
+                                Op::Loop(_)
+                                    | Op::LoopPullback(_)
+                                    | Op::Pullback(_)
+                                    | Op::Pullback2(_)
+                                    | Op::Project(_)
+                                    | Op::NoGrad
+                                    | Op::FusedGrad(_)
+                            )))
                     && !matches!(g[id].op, Op::Const(_) | Op::Cotangent | Op::Opaque(_))
             })
             .collect();
@@ -679,6 +694,30 @@ impl<'a> Items<'a> {
             } else {
                 "Op"
             };
+            if any && g.kind(id) == Kind::Unknown {
+                let _ = write!(
+                    text,
+                    "let __n{} = {{ #[allow(unused_imports)] use ::autodiff::__private::{{TraceOther as _, TraceTensor as _}}; (&&::autodiff::__private::TraceAny(",
+                    id.index()
+                );
+                e.ref_text(id, text);
+                match adj_of(adj, id) {
+                    Some(a) => {
+                        text.push_str(", ::core::option::Option::Some(");
+                        e.ref_text(a, text);
+                        text.push_str(")");
+                    }
+                    None => {
+                        let _ = write!(text, ", ::core::option::Option::None::<&{float}>");
+                    }
+                }
+                let _ = write!(
+                    text,
+                    ")).node(&mut __trace, {name:?}, {op:?}, &[{}], ::autodiff::NodeKind::{kind}) }};",
+                    inputs.join(", ")
+                );
+                continue;
+            }
             let _ = write!(
                 text,
                 "let __n{} = ::autodiff::__private::trace_node(&mut __trace, {name:?}, {op:?}, &[{}], ::autodiff::NodeKind::{kind}, ",

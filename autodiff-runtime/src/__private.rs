@@ -650,3 +650,65 @@ impl Differentiated for Wrt<true> {}
 /// Compiles only for `Wrt<true>`.
 #[inline(always)]
 pub fn require_differentiated<W: Differentiated>(_: W) {}
+
+/// A traced value of a type the macro does not know (in a body with struct leaves): a float or
+/// a tensor is recorded as usual, anything else (a struct) as a node with empty value and
+/// gradient. Called as `(&&TraceAny(value, grad)).node(..)` (autoref specialization).
+pub struct TraceAny<'a, V, G>(pub &'a V, pub Option<&'a G>);
+
+/// `TraceAny` of a float or a tensor.
+pub trait TraceTensor<T: Float> {
+    fn node(
+        &self,
+        trace: &mut crate::Trace<T>,
+        name: &str,
+        op: &'static str,
+        inputs: &[usize],
+        kind: crate::NodeKind,
+    ) -> usize;
+}
+
+impl<V: ToTensor, G: ToTensor<Elem = V::Elem>> TraceTensor<V::Elem> for &TraceAny<'_, V, G> {
+    fn node(
+        &self,
+        trace: &mut crate::Trace<V::Elem>,
+        name: &str,
+        op: &'static str,
+        inputs: &[usize],
+        kind: crate::NodeKind,
+    ) -> usize {
+        trace_node(trace, name, op, inputs, kind, self.0, self.1)
+    }
+}
+
+/// `TraceAny` of any other value.
+pub trait TraceOther<T: Float> {
+    fn node(
+        &self,
+        trace: &mut crate::Trace<T>,
+        name: &str,
+        op: &'static str,
+        inputs: &[usize],
+        kind: crate::NodeKind,
+    ) -> usize;
+}
+
+impl<T: Float, V, G> TraceOther<T> for TraceAny<'_, V, G> {
+    fn node(
+        &self,
+        trace: &mut crate::Trace<T>,
+        name: &str,
+        op: &'static str,
+        inputs: &[usize],
+        kind: crate::NodeKind,
+    ) -> usize {
+        trace.push(crate::TraceNode {
+            name: name.to_string(),
+            op,
+            inputs: inputs.to_vec(),
+            kind,
+            value: Tensor::zeros(&[0]),
+            grad: Tensor::zeros(&[0]),
+        })
+    }
+}
