@@ -308,6 +308,7 @@ fn is_struct_type(ty: &Type, func: &ItemFn) -> bool {
             | "i128"
             | "bool"
     );
+    // A generic of the function, or (a short all-capital name such as `T`) of the `impl`.
     let generic = p.path.segments.len() == 1
         && last.arguments.is_empty()
         && (func
@@ -315,7 +316,7 @@ fn is_struct_type(ty: &Type, func: &ItemFn) -> bool {
             .generics
             .type_params()
             .any(|t| t.ident == last.ident)
-            || name.len() <= 2);
+            || (name.len() <= 2 && !name.chars().any(|c| c.is_ascii_lowercase())));
     !known && !generic
 }
 
