@@ -157,6 +157,37 @@
 //! assert_eq!(twice_hessian(2.0), 6.0 * 2.0 + 48.0 * 2.0); // (x³ + 8x³)'' = 54x
 //! ```
 //!
+//! # Models as structs
+//!
+//! `#[derive(Differentiable)]` makes a struct of parameters a value with a gradient of its own
+//! type; `#[differentiable]` on a method taking `&self` differentiates `self` by default.
+//!
+//! ```
+//! use autodiff::{differentiable, Differentiable};
+//!
+//! #[derive(Clone, Debug, PartialEq, Differentiable)]
+//! struct Affine {
+//!     w: f64,
+//!     b: f64,
+//!     #[autodiff(skip)]
+//!     scale: f64, // a constant: copied into the gradient, never trained
+//! }
+//!
+//! impl Affine {
+//!     #[differentiable(wrt(self))]
+//!     fn loss(&self, x: f64, y: f64) -> f64 {
+//!         (self.scale * (self.w * x + self.b) - y).powi(2)
+//!     }
+//! }
+//!
+//! let mut m = Affine { w: 1.0, b: 0.0, scale: 2.0 };
+//! let g: Affine = m.loss_grad(1.0, 3.0); // residual r = 2·1 - 3 = -1
+//! assert_eq!(g, Affine { w: -4.0, b: -4.0, scale: 2.0 }); // 2·r·scale·x, 2·r·scale
+//! assert_eq!(m.to_flat(), vec![1.0, 0.0]);
+//! m.scaled_add(-0.1, &g);
+//! assert_eq!(m.to_flat(), vec![1.4, 0.4]);
+//! ```
+//!
 //! # Gradients at non-differentiable points
 //!
 //! As PyTorch computes them: the true gradient where it exists, else the sub- or
@@ -201,10 +232,11 @@
 #![warn(missing_docs)]
 
 pub use autodiff_macros::differentiable;
+pub use autodiff_macros::Differentiable;
 /// The float trait generic functions are written against (`T: Float`).
 pub use autodiff_runtime::__private::Float;
 pub use autodiff_runtime::{
-    shape, tensor, Activations, NodeKind, ShapeError, Tensor, Trace, TraceNode,
+    shape, tensor, Activations, Differentiable, NodeKind, ShapeError, Tensor, Trace, TraceNode,
 };
 
 #[doc(hidden)]

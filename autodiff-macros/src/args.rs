@@ -1,5 +1,6 @@
 //! The attribute's arguments: `wrt(w, b)` and `vjp = rule`.
 
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Path, Token};
@@ -20,6 +21,9 @@ pub(crate) struct Args {
     /// `vjp_differentiable`: the rule is itself `#[differentiable]`, so second derivatives go
     /// through its pullback.
     pub vjp_differentiable: bool,
+    /// Set by `method`, never parsed: the parameters that stand for the leaves of a
+    /// differentiated struct (`self.l1.w`); each is differentiated, of unknown value type.
+    pub leaves: Vec<Ident>,
 }
 
 impl Parse for Args {
@@ -40,7 +44,11 @@ impl Parse for Args {
                 }
                 let content;
                 syn::parenthesized!(content in input);
-                let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+                // `Ident::parse_any`: `wrt(self)` names a method's receiver.
+                let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(
+                    &content,
+                    Ident::parse_any,
+                )?;
                 if names.is_empty() {
                     return Err(syn::Error::new(
                         key.span,

@@ -43,6 +43,9 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
         Err(_) => return not_a_function(item),
     };
     crate::parse::sig::rebind_params(&mut func.sig);
+    if crate::method::applies(&func, &args) {
+        return crate::method::expand(args, func);
+    }
     let errors = Errors::default();
     let Some(sig) = Sig::from_syn(&func, &args, &errors) else {
         return fallback::expand(errors.finish().unwrap_err(), Some(&func), None);
@@ -88,7 +91,7 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
 
 /// `AUTODIFF_PRINT=f` (or `*`) prints the code generated for `f` while compiling,
 /// formatted by rustfmt when it is installed.
-fn debug_print(ident: &Ident, tokens: &TokenStream) {
+pub(crate) fn debug_print(ident: &Ident, tokens: &TokenStream) {
     let Ok(want) = std::env::var("AUTODIFF_PRINT") else {
         return;
     };
@@ -230,7 +233,7 @@ impl<'a> Items<'a> {
     }
 
     /// The slot of a parameter that is not differentiated.
-    fn constant_slot(&self, p: &crate::parse::sig::Param) -> TokenStream {
+    pub(crate) fn constant_slot(&self, p: &crate::parse::sig::Param) -> TokenStream {
         let float = &self.sig.float;
         let zero = quote!(::autodiff::__private::lit::<#float>(0.0));
         let x = &p.ident;
@@ -462,7 +465,7 @@ impl<'a> Items<'a> {
     }
 
     /// `f` itself and every generated item, from the lowered body.
-    fn generate(&self, lowered: Lowered) -> syn::Result<TokenStream> {
+    pub(crate) fn generate(&self, lowered: Lowered) -> syn::Result<TokenStream> {
         let Lowered {
             graph: mut g,
             output,
@@ -675,6 +678,9 @@ impl<'a> Items<'a> {
                 }
             }
         }
+        // With struct leaves (`self.l1.w`), values of unknown type are traced too: tensors and
+        // floats as usual, other values (a struct) as empty nodes (`TraceAny`).
+        let any = self.sig.params.iter().any(|p| p.leaf);
         let traced: Vec<Id> = g
             .ids()
             .take(output.index() + 1)
@@ -682,7 +688,19 @@ impl<'a> Items<'a> {
                 on_path[id.index()]
                     && g.block_of(id) == ROOT
                     && (matches!(g.kind(id), Kind::Scalar | Kind::Tensor)
-                        || matches!(g[id].op, Op::Call(_)))
+                        || matches!(g[id].op, Op::Call(_))
+                        || (any
+                            && g.kind(id) == Kind::Unknown
+                            && !matches!(
+                                g[id].op,
+                                Op::Loop(_)
+                                    | Op::LoopPullback(_)
+                                    | Op::Pullback(_)
+                                    | Op::Pullback2(_)
+                                    | Op::Project(_)
+                                    | Op::NoGrad
+                                    | Op::FusedGrad(_)
+                            )))
                     && !matches!(g[id].op, Op::Const(_) | Op::Cotangent | Op::Opaque(_))
             })
             .collect();
@@ -730,6 +748,30 @@ impl<'a> Items<'a> {
             } else {
                 "Op"
             };
+            if any && g.kind(id) == Kind::Unknown {
+                let _ = write!(
+                    text,
+                    "let __n{} = {{ #[allow(unused_imports)] use ::autodiff::__private::{{TraceOther as _, TraceTensor as _}}; (&&::autodiff::__private::TraceAny(",
+                    id.index()
+                );
+                e.ref_text(id, text);
+                match adj_of(adj, id) {
+                    Some(a) => {
+                        text.push_str(", ::core::option::Option::Some(");
+                        e.ref_text(a, text);
+                        text.push_str(")");
+                    }
+                    None => {
+                        let _ = write!(text, ", ::core::option::Option::None::<&{float}>");
+                    }
+                }
+                let _ = write!(
+                    text,
+                    ")).node(&mut __trace, {name:?}, {op:?}, &[{}], ::autodiff::NodeKind::{kind}) }};",
+                    inputs.join(", ")
+                );
+                continue;
+            }
             let _ = write!(
                 text,
                 "let __n{} = ::autodiff::__private::trace_node(&mut __trace, {name:?}, {op:?}, &[{}], ::autodiff::NodeKind::{kind}, ",
@@ -951,6 +993,14 @@ impl<'a> Items<'a> {
             },
             _ => match whole {
                 Some(w) => e.value(w),
+                None if p.leaf => {
+                    let x = &p.ident;
+                    quote!({
+                        #[allow(unused_imports)]
+                        use ::autodiff::__private::{LeafZeroConst as _, LeafZeroDiff as _};
+                        (&&::autodiff::__private::LeafZero(#x)).leaf_zero()
+                    })
+                }
                 None => zero,
             },
         }

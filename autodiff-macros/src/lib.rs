@@ -7,6 +7,7 @@
 //! failed expansion from cascading into secondary rustc errors.
 
 mod args;
+mod derive;
 mod diff;
 mod emit;
 mod errors;
@@ -16,6 +17,7 @@ mod fuse;
 #[cfg(test)]
 mod fuzz;
 mod ir;
+mod method;
 mod parse;
 
 use proc_macro::TokenStream;
@@ -24,4 +26,11 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(args.into(), item.into()).into()
+}
+
+/// Implements `autodiff::Differentiable` for a model struct: its leaves are its fields in
+/// order; integer and `bool` fields and fields marked `#[autodiff(skip)]` are constants.
+#[proc_macro_derive(Differentiable, attributes(autodiff))]
+pub fn derive_differentiable(input: TokenStream) -> TokenStream {
+    derive::derive(input.into()).into()
 }

@@ -729,3 +729,126 @@ impl<T: Float> FromIntLit for HyperDual<T> {
 pub fn int_lit<V: FromIntLit>(n: i128) -> V {
     V::from_int_lit(n)
 }
+
+/// The zero gradient of a struct leaf that does not reach the output: `zeros_like` for a
+/// `Differentiable` value, `NoGrad` for a constant field (an integer, a `bool`), which the
+/// struct's setter ignores. Called as `(&&LeafZero(x)).leaf_zero()` (autoref specialization:
+/// the impl on `&LeafZero` wins where it applies).
+pub struct LeafZero<'a, D>(pub &'a D);
+
+/// `LeafZero` of a `Differentiable` value.
+pub trait LeafZeroDiff {
+    type Out;
+    fn leaf_zero(&self) -> Self::Out;
+}
+
+impl<D: crate::Differentiable> LeafZeroDiff for &LeafZero<'_, D> {
+    type Out = D;
+    #[inline(always)]
+    fn leaf_zero(&self) -> D {
+        self.0.zeros_like()
+    }
+}
+
+/// `LeafZero` of any other value.
+pub trait LeafZeroConst {
+    fn leaf_zero(&self) -> NoGrad;
+}
+
+impl<D> LeafZeroConst for LeafZero<'_, D> {
+    #[inline(always)]
+    fn leaf_zero(&self) -> NoGrad {
+        NoGrad
+    }
+}
+
+/// `f` leaf by leaf over two values of one shape (constants copied from `a`): what `Binary`
+/// does for a derived struct, so that two adjoints of one struct value add up.
+pub fn zip_leaves<D: crate::Differentiable>(
+    a: &D,
+    b: &D,
+    f: impl Fn(D::Scalar, D::Scalar) -> D::Scalar,
+) -> D {
+    let (x, y) = (a.to_flat(), b.to_flat());
+    let z: Vec<D::Scalar> = x.iter().zip(&y).map(|(&p, &q)| f(p, q)).collect();
+    a.from_flat(&z)
+}
+
+/// Whether a `#[differentiable]` method differentiates one of its parameters, as a type.
+pub struct Wrt<const D: bool>;
+
+/// Implemented by `Wrt<true>` only.
+#[diagnostic::on_unimplemented(
+    message = "this argument depends on a differentiated value, but the method called does not differentiate that parameter",
+    label = "differentiated argument",
+    note = "add the parameter to the method's `wrt(..)`, or pass a constant"
+)]
+pub trait Differentiated {}
+
+impl Differentiated for Wrt<true> {}
+
+/// Compiles only for `Wrt<true>`.
+#[inline(always)]
+pub fn require_differentiated<W: Differentiated>(_: W) {}
+
+/// A traced value of a type the macro does not know (in a body with struct leaves): a float or
+/// a tensor is recorded as usual, anything else (a struct) as a node with empty value and
+/// gradient. Called as `(&&TraceAny(value, grad)).node(..)` (autoref specialization).
+pub struct TraceAny<'a, V, G>(pub &'a V, pub Option<&'a G>);
+
+/// `TraceAny` of a float or a tensor.
+pub trait TraceTensor<T: Float> {
+    fn node(
+        &self,
+        trace: &mut crate::Trace<T>,
+        name: &str,
+        op: &'static str,
+        inputs: &[usize],
+        kind: crate::NodeKind,
+    ) -> usize;
+}
+
+impl<V: ToTensor, G: ToTensor<Elem = V::Elem>> TraceTensor<V::Elem> for &TraceAny<'_, V, G> {
+    fn node(
+        &self,
+        trace: &mut crate::Trace<V::Elem>,
+        name: &str,
+        op: &'static str,
+        inputs: &[usize],
+        kind: crate::NodeKind,
+    ) -> usize {
+        trace_node(trace, name, op, inputs, kind, self.0, self.1)
+    }
+}
+
+/// `TraceAny` of any other value.
+pub trait TraceOther<T: Float> {
+    fn node(
+        &self,
+        trace: &mut crate::Trace<T>,
+        name: &str,
+        op: &'static str,
+        inputs: &[usize],
+        kind: crate::NodeKind,
+    ) -> usize;
+}
+
+impl<T: Float, V, G> TraceOther<T> for TraceAny<'_, V, G> {
+    fn node(
+        &self,
+        trace: &mut crate::Trace<T>,
+        name: &str,
+        op: &'static str,
+        inputs: &[usize],
+        kind: crate::NodeKind,
+    ) -> usize {
+        trace.push(crate::TraceNode {
+            name: name.to_string(),
+            op,
+            inputs: inputs.to_vec(),
+            kind,
+            value: Tensor::zeros(&[0]),
+            grad: Tensor::zeros(&[0]),
+        })
+    }
+}

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod activations;
+mod differentiable;
 mod display;
 mod error;
 mod fused;
@@ -26,6 +27,7 @@ mod trace;
 pub mod __private;
 
 pub use activations::Activations;
+pub use differentiable::Differentiable;
 pub use error::ShapeError;
 pub use hyperdual::HyperDual;
 pub use tensor::Tensor;

@@ -1,5 +1,6 @@
 use autodiff::differentiable;
 
+// `self` is differentiated by default, so its type must derive `Differentiable`.
 struct Model {
     w: f64,
 }

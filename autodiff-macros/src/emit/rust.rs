@@ -605,11 +605,16 @@ impl<'a> Emitter<'a> {
                 let site = &self.g.calls[k as usize];
                 let path = &site.path;
                 // At the user's arguments, so that a type mismatch points there.
-                let args = self
+                let args: Vec<TokenStream> = self
                     .call_args(k, id, &node.args)
                     .into_iter()
                     .zip(&site.arg_spans)
-                    .map(|(a, &span)| respan(a, span));
+                    .map(|(a, &span)| respan(a, span))
+                    .collect();
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest),*));
+                }
                 quote!(#path(#(#args),*))
             }
             Op::Pullback(k) => {
@@ -618,6 +623,10 @@ impl<'a> Emitter<'a> {
                 let (call_args, d) = node.args.split_at(node.args.len() - 1);
                 let args = self.call_args(k, id, call_args);
                 let d = self.by_ref(d[0]);
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest,)* #d));
+                }
                 quote!(#path(#(#args,)* #d))
             }
             Op::Pullback2(k) => {
@@ -638,6 +647,10 @@ impl<'a> Emitter<'a> {
                         _ => self.owned(e),
                     })
                     .collect();
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest,)* #d, &(#(#seeds,)*)));
+                }
                 quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
             }
             Op::NoGrad => quote!(::core::default::Default::default()),
@@ -1123,6 +1136,10 @@ pub(crate) fn call_checks(g: &Graph) -> TokenStream {
     for id in g.ids() {
         let Op::Call(k) = g[id].op else { continue };
         let site = &g.calls[k as usize];
+        if site.method {
+            // A method's `__f_wrt` is an associated constant of a type the macro cannot name.
+            continue;
+        }
         let callee = site
             .path
             .segments

@@ -69,6 +69,9 @@ impl Items<'_> {
         if g.ids().any(|id| g.kind(id) == Kind::Tensor) {
             return Some("its body computes with tensors");
         }
+        if calls_a_method(g) {
+            return Some("it calls a method");
+        }
         if untyped_operand(g, &[output]) {
             return Some("it combines a differentiated value with a constant of a type the macro does not know; bind the constant with `let c: f64 = ..;`");
         }
@@ -278,4 +281,9 @@ fn untyped_operand(g: &Graph, roots: &[Id]) -> bool {
         stack.extend(node.args.iter().copied());
     }
     false
+}
+
+/// Whether `g` or a loop body calls a method (whose items are not over hyper-dual numbers).
+fn calls_a_method(g: &Graph) -> bool {
+    g.calls.iter().any(|c| c.method) || g.loops.iter().any(|l| calls_a_method(&l.body))
 }

@@ -114,6 +114,9 @@ pub(crate) struct CallSite {
     /// type (a float or an integer) decides its type.
     pub int_literal: Vec<bool>,
     pub span: Span,
+    /// A method call `args[0].name(args[1..])` on a struct leaf (`self.l1.forward(x)`):
+    /// `path` is the method's name; its pullback is the method `args[0].__name_pullback(..)`.
+    pub method: bool,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]

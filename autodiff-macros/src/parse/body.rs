@@ -604,6 +604,9 @@ impl Lower<'_> {
         let known = ops::from_method(&name).is_some()
             || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape")
             || ops::axis_method(&name, 0).is_some();
+        if !known && self.is_leaf(&m.receiver) {
+            return self.method_call(m);
+        }
         if !known || m.turbofish.is_some() {
             if !self.touches_active(whole) {
                 return Some(self.opaque(whole, Kind::Unknown));
@@ -714,6 +717,55 @@ impl Lower<'_> {
         Some(id)
     }
 
+    /// Names a parameter that stands for a leaf of a differentiated struct.
+    fn is_leaf(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.sig.params.iter().any(|p| p.leaf && p.ident == *id)),
+            Expr::Paren(p) => self.is_leaf(&p.expr),
+            Expr::Reference(r) => self.is_leaf(&r.expr),
+            _ => false,
+        }
+    }
+
+    /// `leaf.name(args)`: a call to a `#[differentiable]` method of a struct leaf
+    /// (`self.l1.forward(x)`); the chain rule goes through its pullback method.
+    fn method_call(&mut self, m: &syn::ExprMethodCall) -> Option<Id> {
+        let mut args = vec![self.expr(&m.receiver)?];
+        let mut by_ref = vec![true];
+        let mut arg_spans = vec![m.receiver.span()];
+        for a in &m.args {
+            let (inner, r) = match a {
+                Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
+                // A parameter that is a reference already (`x: &Tensor<T>`, a leaf) is passed
+                // as it is.
+                Expr::Path(p)
+                    if p.path.get_ident().is_some_and(|id| {
+                        self.sig.params.iter().any(|q| q.by_ref && q.ident == *id)
+                    }) =>
+                {
+                    (a, true)
+                }
+                other => (other, false),
+            };
+            args.push(self.expr(inner)?);
+            by_ref.push(r);
+            arg_spans.push(a.span());
+        }
+        self.g.calls.push(crate::ir::graph::CallSite {
+            path: syn::Path::from(m.method.clone()),
+            int_literal: vec![false; by_ref.len()],
+            by_ref,
+            arg_spans,
+            span: m.method.span(),
+            method: true,
+        });
+        let k = (self.g.calls.len() - 1) as u32;
+        Some(self.g.add_raw(Op::Call(k), args))
+    }
+
     fn call(&mut self, whole: &Expr, c: &syn::ExprCall) -> Option<Id> {
         let path = match &*c.func {
             Expr::Path(p) if p.qself.is_none() => &p.path,
@@ -745,6 +797,14 @@ impl Lower<'_> {
         for a in &c.args {
             let (inner, r) = match a {
                 Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
+                // A struct leaf is a reference already; it is passed as it is.
+                Expr::Path(p)
+                    if p.path.get_ident().is_some_and(|id| {
+                        self.sig.params.iter().any(|q| q.leaf && q.ident == *id)
+                    }) =>
+                {
+                    (a, true)
+                }
                 other => (other, false),
             };
             // The callee's parameter may be an integer (`n: usize`), which only its signature
@@ -768,6 +828,7 @@ impl Lower<'_> {
             arg_spans,
             int_literal,
             span: path.span(),
+            method: false,
         });
         let k = (self.g.calls.len() - 1) as u32;
         Some(self.g.add_raw(Op::Call(k), args))

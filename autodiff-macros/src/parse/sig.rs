@@ -23,6 +23,9 @@ pub(crate) struct Param {
     pub by_ref: bool,
     /// `N` of a `[T; N]` parameter.
     pub array_len: Option<syn::Expr>,
+    /// Stands for a leaf of a differentiated struct (`self.l1.w`), bound by reference; its
+    /// gradient's zero is `Differentiable::zeros_like`.
+    pub leaf: bool,
 }
 
 /// The checked signature.
@@ -97,15 +100,17 @@ impl Sig {
                 t => (t, false),
             };
             let (kind, array_len) = classify(inner, &is_float);
-            let kind = if by_ref && kind == Kind::Scalar {
+            let leaf = args.leaves.contains(&ident);
+            let kind = if (by_ref && kind == Kind::Scalar) || leaf {
                 Kind::Unknown
             } else {
                 kind
             };
-            let diff = matches!(
-                kind,
-                Kind::Scalar | Kind::Array | Kind::Tensor | Kind::Slice
-            );
+            let diff = leaf
+                || matches!(
+                    kind,
+                    Kind::Scalar | Kind::Array | Kind::Tensor | Kind::Slice
+                );
             params.push(Param {
                 ident,
                 ty,
@@ -113,11 +118,12 @@ impl Sig {
                 diff,
                 by_ref,
                 array_len,
+                leaf,
             });
         }
         if let Some(wrt) = &args.wrt {
             for p in &mut params {
-                p.diff = false;
+                p.diff = p.leaf;
             }
             for name in wrt {
                 match params.iter_mut().find(|p| p.ident == *name) {
