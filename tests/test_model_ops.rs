@@ -385,4 +385,10 @@ fn large_tensors_give_the_same_values_on_several_threads() {
         (x * x).sum()
     }
     assert_eq!(sq_grad(&x), &x * 2.0);
+    // The arithmetic operators split from 2^20 elements.
+    let m = (1 << 20) + 7;
+    let ones = Tensor::<f64>::ones(&[m]);
+    let twos = &ones + &ones;
+    assert!(twos.as_slice().iter().all(|&v| v == 2.0));
+    assert_eq!((&twos * 0.5).sum(), m as f64);
 }
