@@ -281,6 +281,9 @@ fn softmax_cross_entropy_with_one_hot_labels() {
     assert_close(&gb2, &gb);
     assert_close(&gw, &fd_tensor(&|w| cross_entropy(w, &b, &x, &y), &w));
     assert_close(&gb, &fd_tensor(&|b| cross_entropy(&w, b, &x, &y), &b));
+    // the formula keeps the axis
+    let formulas = cross_entropy_grad_formulas();
+    assert!(formulas[1].1.contains(".log_softmax(1)"), "{formulas:?}");
     // loss by hand: mean of -log p[label]
     let labels = [0, 2, 1, 2];
     let want: f64 = labels
@@ -385,4 +388,10 @@ fn large_tensors_give_the_same_values_on_several_threads() {
         (x * x).sum()
     }
     assert_eq!(sq_grad(&x), &x * 2.0);
+    // The arithmetic operators split from 2^20 elements.
+    let m = (1 << 20) + 7;
+    let ones = Tensor::<f64>::ones(&[m]);
+    let twos = &ones + &ones;
+    assert!(twos.as_slice().iter().all(|&v| v == 2.0));
+    assert_eq!((&twos * 0.5).sum(), m as f64);
 }

@@ -59,7 +59,7 @@ impl<T: Float> Value for Tensor<T> {
     type Elem = T;
     fn map_elems(&self, f: impl Fn(T) -> T) -> Tensor<T> {
         // SAFETY: the callers in this module pass pure closures (see the trait method).
-        unsafe { self.map_pure(f) }
+        unsafe { self.map_pure(crate::parallel::PAR_MIN, f) }
     }
     fn total(&self) -> T {
         self.sum()
@@ -109,20 +109,20 @@ impl<T: Float> Binary<Tensor<T>> for Tensor<T> {
 impl<T: Float> Binary<T> for Tensor<T> {
     type Elem = T;
     type Output = Tensor<T>;
-    fn zip_elems(&self, rhs: &T, _op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
+    fn zip_elems(&self, rhs: &T, op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
         let r = *rhs;
         // SAFETY: the callers in this module (`binary!`) pass pure closures.
-        unsafe { self.map_pure(|x| f(x, r)) }
+        unsafe { self.map_pure(crate::parallel::threshold(op), |x| f(x, r)) }
     }
 }
 
 impl<T: Float> Binary<Tensor<T>> for T {
     type Elem = T;
     type Output = Tensor<T>;
-    fn zip_elems(&self, rhs: &Tensor<T>, _op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
+    fn zip_elems(&self, rhs: &Tensor<T>, op: &'static str, f: impl Fn(T, T) -> T) -> Tensor<T> {
         let l = *self;
         // SAFETY: the callers in this module (`binary!`) pass pure closures.
-        unsafe { rhs.map_pure(|y| f(l, y)) }
+        unsafe { rhs.map_pure(crate::parallel::threshold(op), |y| f(l, y)) }
     }
 }
 

@@ -94,15 +94,15 @@ impl<T: Float> Tensor<T> {
         Ok(Tensor::from_parts(out, shape))
     }
 
-    /// [`Tensor::map`] for this crate's own closures: a large tensor (of `f32` or `f64`) is
-    /// split across rayon's threads.
+    /// [`Tensor::map`] for this crate's own closures: a tensor (of `f32` or `f64`) of `min`
+    /// elements or more is split across rayon's threads.
     ///
     /// # Safety
     ///
     /// `f` must be a pure function of its argument (nothing it captures has interior
     /// mutability), as it may run on several threads at once.
-    pub(crate) unsafe fn map_pure(&self, f: impl Fn(T) -> T) -> Tensor<T> {
-        if crate::parallel::worth::<T>(self.data.len()) {
+    pub(crate) unsafe fn map_pure(&self, min: usize, f: impl Fn(T) -> T) -> Tensor<T> {
+        if crate::parallel::worth::<T>(self.data.len(), min) {
             // SAFETY: `worth` held; `f` is pure by this function's contract.
             let data = unsafe { crate::parallel::map(&self.data, &f) };
             return Tensor::from_parts(data, self.shape.clone());
@@ -111,7 +111,8 @@ impl<T: Float> Tensor<T> {
     }
 
     /// [`Tensor::zip_map`] for this crate's own closures: operands of the same shape, or one of
-    /// them with a single element, are split across rayon's threads when large.
+    /// them with a single element, are split across rayon's threads when large (the threshold
+    /// depends on `op`: [`crate::parallel::threshold`]).
     ///
     /// # Safety
     ///
@@ -123,7 +124,7 @@ impl<T: Float> Tensor<T> {
         f: impl Fn(T, T) -> T,
     ) -> Result<Tensor<T>, ShapeError> {
         let n = self.data.len().max(other.data.len());
-        if crate::parallel::worth::<T>(n) {
+        if crate::parallel::worth::<T>(n, crate::parallel::threshold(op)) {
             // SAFETY: `worth` held; `f` is pure by this function's contract.
             unsafe {
                 if self.shape == other.shape {
@@ -281,7 +282,7 @@ pub(crate) fn scatter_add<T: Float>(
 pub(crate) fn sum<T: Float>(data: &[T]) -> T {
     const BLOCK: usize = 128;
     let n = data.len();
-    if crate::parallel::worth::<T>(n) {
+    if crate::parallel::worth::<T>(n, crate::parallel::PAR_MIN) {
         // SAFETY: `worth` held.
         return unsafe { crate::parallel::sum(data) };
     }

@@ -119,7 +119,7 @@ macro_rules! binary_op {
 
             fn $op(self, rhs: T) -> Tensor<T> {
                 // SAFETY: an arithmetic operator, a pure function.
-                unsafe { self.map_pure(|a| a $sym rhs) }
+                unsafe { self.map_pure(crate::parallel::PAR_MIN_ARITH, |a| a $sym rhs) }
             }
         }
 
@@ -182,7 +182,7 @@ macro_rules! scalar_lhs {
 
             fn $op(self, rhs: &Tensor<$f>) -> Tensor<$f> {
                 // SAFETY: an arithmetic operator, a pure function.
-                unsafe { rhs.map_pure(|b| self $sym b) }
+                unsafe { rhs.map_pure(crate::parallel::PAR_MIN_ARITH, |b| self $sym b) }
             }
         }
     };
@@ -232,7 +232,7 @@ macro_rules! unary_op {
                 /// ```
                 pub fn $name(&self) -> Tensor<T> {
                     // SAFETY: a float method, a pure function.
-                    unsafe { self.map_pure(T::$name) }
+                    unsafe { self.map_pure(crate::parallel::PAR_MIN, T::$name) }
                 }
             )*
         }
@@ -281,7 +281,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn sigmoid(&self) -> Tensor<T> {
         // SAFETY: a pure function.
-        unsafe { self.map_pure(activations::sigmoid) }
+        unsafe { self.map_pure(crate::parallel::PAR_MIN, activations::sigmoid) }
     }
 
     /// Element-wise rectifier `max(x, 0)`; NaN stays NaN.
@@ -294,7 +294,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn relu(&self) -> Tensor<T> {
         // SAFETY: a pure function.
-        unsafe { self.map_pure(activations::relu) }
+        unsafe { self.map_pure(crate::parallel::PAR_MIN, activations::relu) }
     }
 
     /// Element-wise softplus `ln(1 + e^x)`, stable for large `|x|`.
@@ -307,7 +307,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn softplus(&self) -> Tensor<T> {
         // SAFETY: a pure function.
-        unsafe { self.map_pure(activations::softplus) }
+        unsafe { self.map_pure(crate::parallel::PAR_MIN, activations::softplus) }
     }
 
     /// Element-wise integer power `x^n`.

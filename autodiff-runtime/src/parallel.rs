@@ -11,6 +11,18 @@ use rayon::prelude::*;
 /// Element count from which element-wise kernels and sums split their work across threads.
 pub(crate) const PAR_MIN: usize = 1 << 17;
 
+/// The same for the four arithmetic operators, which are memory-bound: on the measured
+/// machine they gain nothing from a second thread below about 10⁶ elements.
+pub(crate) const PAR_MIN_ARITH: usize = 1 << 20;
+
+/// The threshold for the element-wise operation named `op`.
+pub(crate) fn threshold(op: &str) -> usize {
+    match op {
+        "add" | "sub" | "mul" | "div" => PAR_MIN_ARITH,
+        _ => PAR_MIN,
+    }
+}
+
 /// Elements per task.
 const CHUNK: usize = 1 << 14;
 
@@ -25,9 +37,9 @@ pub(crate) fn primitive<T>() -> bool {
     }
 }
 
-/// Whether a kernel over `len` elements of `T` runs on several threads.
-pub(crate) fn worth<T>(len: usize) -> bool {
-    len >= PAR_MIN && primitive::<T>() && rayon::current_num_threads() > 1
+/// Whether a kernel over `len` elements of `T` runs on several threads, from `min` elements.
+pub(crate) fn worth<T>(len: usize, min: usize) -> bool {
+    len >= min && primitive::<T>() && rayon::current_num_threads() > 1
 }
 
 /// Pointers and a closure handed to rayon's workers, each of which reads and writes its own
@@ -56,7 +68,7 @@ fn chunk(c: usize, n: usize) -> (usize, usize) {
 ///
 /// # Safety
 ///
-/// `worth::<T>(a.len())` must hold, and `f` must be a pure function of its argument (no
+/// `worth::<T>(a.len(), _)` must hold, and `f` must be a pure function of its argument (no
 /// interior mutability in what it captures).
 pub(crate) unsafe fn map<T: Float, F: Fn(T) -> T>(a: &[T], f: &F) -> Vec<T> {
     let n = a.len();
@@ -119,7 +131,7 @@ pub(crate) unsafe fn zip<T: Float, F: Fn(T, T) -> T>(a: &[T], b: &[T], f: &F) ->
 ///
 /// # Safety
 ///
-/// `worth::<T>(a.len())` must hold.
+/// `worth::<T>(a.len(), _)` must hold.
 pub(crate) unsafe fn sum<T: Float>(a: &[T]) -> T {
     let n = a.len();
     let mut parts: Vec<T> = Vec::with_capacity(n.div_ceil(CHUNK));
@@ -145,6 +157,8 @@ mod tests {
     #[test]
     fn parallel_kernels_match_the_loops() {
         let n = PAR_MIN + 12_345;
+        assert!(worth::<f64>(n, PAR_MIN) || rayon::current_num_threads() == 1);
+        assert!(!worth::<f64>(n, threshold("add")) && threshold("tanh") == PAR_MIN);
         let a: Vec<f64> = (0..n).map(|i| (i % 1000) as f64 * 0.001).collect();
         let b: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
         assert!(primitive::<f64>() && primitive::<f32>() && !primitive::<u64>());

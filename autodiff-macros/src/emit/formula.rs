@@ -216,6 +216,12 @@ impl<'a> Formula<'a> {
                 format!("{path}{suffix}({})", list.join(", "))
             }
             Op::Project(i) => format!("{}.{i}", self.operand(args[0])),
+            Op::MaxAxis(k)
+            | Op::MinAxis(k)
+            | Op::LogsumexpAxis(k)
+            | Op::Softmax(k)
+            | Op::LogSoftmax(k)
+            | Op::Unsqueeze(k) => format!("{}.{name}({k})", self.operand(args[0])),
             Op::Pullback2(_) | Op::NoGrad => "(second-order pullback)".to_string(),
             Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) | Op::OneHot => {
                 "(for loop)".to_string()
