@@ -8,6 +8,7 @@
 
 mod args;
 mod diff;
+mod diff_forward;
 mod emit;
 mod errors;
 mod expand;

@@ -8,6 +8,7 @@
 mod activations;
 mod display;
 mod error;
+mod forward;
 mod fused;
 mod hyperdual;
 #[cfg(feature = "ndarray")]

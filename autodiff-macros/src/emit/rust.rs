@@ -540,6 +540,14 @@ impl<'a> Emitter<'a> {
                 quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
             }
             Op::NoGrad => quote!(#rt::NoGrad),
+            Op::Pack => {
+                let parts: Vec<TokenStream> = node.args.iter().map(|&a| self.owned(a)).collect();
+                if self.sig.ret_kind == Kind::Slice {
+                    quote!(::std::vec![#(#parts),*])
+                } else {
+                    quote!([#(#parts),*])
+                }
+            }
             Op::Project(i) => {
                 let pb = self.operand(node.args[0]);
                 let field = syn::Index::from(i as usize);
