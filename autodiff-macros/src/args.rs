@@ -7,6 +7,7 @@ use syn::{Ident, Path, Token};
 mod kw {
     syn::custom_keyword!(wrt);
     syn::custom_keyword!(vjp);
+    syn::custom_keyword!(jvp);
 }
 
 /// Parsed `#[differentiable(...)]` arguments.
@@ -16,6 +17,8 @@ pub(crate) struct Args {
     pub wrt: Option<Vec<Ident>>,
     /// `vjp = rule`: a user-supplied vector-Jacobian product replacing differentiation.
     pub vjp: Option<Path>,
+    /// `jvp = rule`: with `vjp`, the forward rule `rule(params.., tangents..) -> (R, R)`.
+    pub jvp: Option<Path>,
 }
 
 impl Parse for Args {
@@ -48,11 +51,18 @@ impl Parse for Args {
                 }
                 input.parse::<Token![=]>()?;
                 args.vjp = Some(input.parse()?);
+            } else if lookahead.peek(kw::jvp) {
+                let key: kw::jvp = input.parse()?;
+                if args.jvp.is_some() {
+                    return Err(syn::Error::new(key.span, "`jvp` is given twice"));
+                }
+                input.parse::<Token![=]>()?;
+                args.jvp = Some(input.parse()?);
             } else {
                 let _ = lookahead;
                 return Err(syn::Error::new(
                     input.span(),
-                    "unknown argument; expected `wrt(param, ..)` or `vjp = rule_fn`",
+                    "unknown argument; expected `wrt(param, ..)`, `vjp = rule_fn` or `jvp = rule_fn`",
                 ));
             }
             if !input.is_empty() {

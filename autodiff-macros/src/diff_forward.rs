@@ -21,8 +21,18 @@ pub(crate) fn forward(
     g: &mut Graph,
     seeds: &[(Id, Id)],
 ) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
-    g.clear_mirrors();
     let n = g.len();
+    forward_upto(g, seeds, n)
+}
+
+/// `forward` over the first `n` nodes only (the body as lowered, when the graph also holds
+/// derivatives built since).
+pub(crate) fn forward_upto(
+    g: &mut Graph,
+    seeds: &[(Id, Id)],
+    n: usize,
+) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
+    g.clear_mirrors();
     let mut tan: Vec<Option<Id>> = vec![None; n];
     for &(node, t) in seeds {
         tan[node.index()] = Some(t);
@@ -37,7 +47,8 @@ pub(crate) fn forward(
         }
         let node = g[id].clone();
         let args_t: Vec<Option<Id>> = node.args.iter().map(|a| tan[a.index()]).collect();
-        if args_t.iter().all(Option::is_none) && !matches!(node.op, Op::Opaque(_)) {
+        let loop_out = matches!(node.op, Op::LoopOut(_)) && loop_tangents.contains_key(&node.args[0]);
+        if args_t.iter().all(Option::is_none) && !matches!(node.op, Op::Opaque(_)) && !loop_out {
             continue;
         }
         let block = g.block_of(id);
@@ -134,7 +145,9 @@ fn tangent_loop(
         .iter()
         .map(|&p| ParamInfo {
             kind: body.params[p].kind,
-            active: args_t[2 + p].is_some_and(|t| g.is_active(t)),
+            // A carried tangent depends on the differentiated inputs after one iteration.
+            active: (is_carried(p) && g.is_active(id))
+                || args_t[2 + p].is_some_and(|t| g.is_active(t)),
         })
         .collect();
     body.params.splice(n_in..n_in, new_params);
@@ -169,17 +182,23 @@ fn tangent_loop(
         carried.push((n_in + j, t));
     }
     // Its pullback, for reverse-over-forward (Hessian-vector products).
-    let mut seed_params = Vec::new();
+    // The old carried variables keep their seeds (moved up by m); the tangents get new ones.
+    let mut seeds_all: Vec<usize> = info.seeds.iter().map(|s| s + m).collect();
     let mut seed_pairs = Vec::new();
-    for &(_, out) in &carried {
+    for (j, &(_, out)) in carried.iter().enumerate() {
         let kind = body.kind(out);
-        body.params.push(ParamInfo {
-            kind,
-            active: false,
-        });
-        let idx = body.params.len() - 1;
+        let idx = match seeds_all.get(j) {
+            Some(&idx) => idx,
+            None => {
+                body.params.push(ParamInfo {
+                    kind,
+                    active: false,
+                });
+                seeds_all.push(body.params.len() - 1);
+                body.params.len() - 1
+            }
+        };
         let s = body.param(idx);
-        seed_params.push(idx);
         if matches!(kind, Kind::Scalar | Kind::Tensor | Kind::Unknown) {
             seed_pairs.push((out, s));
         }
@@ -189,9 +208,6 @@ fn tangent_loop(
     } else {
         None
     };
-    // The old seeds are still parameters of the body (unused): keep their positions.
-    let mut seeds_all: Vec<usize> = info.seeds.iter().map(|s| s + m).collect();
-    seeds_all.extend(seed_params);
     let n_carried = info.carried.len();
     let new_info = LoopInfo {
         body,

@@ -19,6 +19,9 @@ use crate::parse::body::{self, Lowered};
 use crate::parse::power;
 use crate::parse::sig::Sig;
 
+mod forward;
+pub(crate) use forward::pushforward_path;
+
 /// The entry point: `#[differentiable(args)] item`.
 pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let started = std::time::Instant::now();
@@ -48,7 +51,7 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
     if let Some(rule) = &args.vjp {
         // The body is the user's own: keep it exactly as written.
         let original: ItemFn = syn::parse2(item).expect("parsed above");
-        return Items::new(&func, &sig).custom_rule(rule, &original);
+        return Items::new(&func, &sig).custom_rule(rule, args.jvp.as_ref(), &original);
     }
     let Some(lowered) = body::lower(&sig, &func.block, &errors) else {
         return fallback::expand(errors.finish().unwrap_err(), Some(&func), Some(&sig));
@@ -274,10 +277,13 @@ impl<'a> Items<'a> {
 
     fn cotangent_type(&self) -> TokenStream {
         let r = &self.sig.ret_ty;
-        if self.sig.ret_kind == Kind::Tensor {
-            quote!(&#r)
-        } else {
-            r.to_token_stream()
+        match self.sig.ret_kind {
+            Kind::Tensor => quote!(&#r),
+            Kind::Slice => {
+                let float = &self.sig.float;
+                quote!(&[#float])
+            }
+            _ => r.to_token_stream(),
         }
     }
 
@@ -435,6 +441,8 @@ impl<'a> Items<'a> {
             output,
             params,
         } = lowered;
+        // The body as lowered, for the forward-mode items.
+        let g0 = g.clone();
         // The fused graph computes f and its first derivatives; the graph as written serves
         // what names its nodes (trace, formulas) and the second derivatives.
         let fused = fuse::has_candidates(&g).then(|| {
@@ -533,6 +541,7 @@ impl<'a> Items<'a> {
             out.extend(self.emit_trace(&g, adj, output));
         }
         out.extend(pullback2);
+        out.extend(self.forward_items(&g0, output, &params));
         out.extend(self.wrt_const());
         out.extend(call_checks(main_g));
         Ok(out)
@@ -970,7 +979,7 @@ impl<'a> Items<'a> {
     /// the call consumes the parameters).
     fn pullback_item(&self, header: TokenStream, vjp: &TokenStream) -> TokenStream {
         let names = self.sig.params.iter().map(|p| &p.ident);
-        let cot = if self.sig.ret_kind == Kind::Scalar {
+        let cot = if matches!(self.sig.ret_kind, Kind::Scalar | Kind::Array) {
             quote!(*cotangent)
         } else {
             quote!(cotangent)
@@ -1005,7 +1014,12 @@ impl<'a> Items<'a> {
 
     /// The items for `#[differentiable(vjp = rule)]`: the body is not differentiated; every
     /// derivative comes from `rule(params.., cotangent)`.
-    fn custom_rule(&self, rule: &syn::Path, original: &ItemFn) -> TokenStream {
+    fn custom_rule(
+        &self,
+        rule: &syn::Path,
+        jvp: Option<&syn::Path>,
+        original: &ItemFn,
+    ) -> TokenStream {
         let func = self.func;
         let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
         let cloned: Vec<TokenStream> = self
@@ -1044,6 +1058,7 @@ impl<'a> Items<'a> {
         );
         out.extend(quote!(#[allow(unused_variables)] #h { ::core::panic!(#msg) }));
         out.extend(self.wrt_const());
+        out.extend(self.custom_forward_items(jvp));
         out
     }
 }

@@ -126,6 +126,19 @@ impl Lower<'_> {
                 Stmt::Item(item) => {
                     self.error(item, "items are not supported inside a #[differentiable] body; define them outside the function");
                 }
+                Stmt::Macro(m)
+                    if last
+                        && m.semi_token.is_none()
+                        && mode != Mode::Inner
+                        && m.mac.path.is_ident("vec")
+                        && self.sig.ret_kind == Kind::Slice =>
+                {
+                    let e = Expr::Macro(syn::ExprMacro {
+                        attrs: m.attrs.clone(),
+                        mac: m.mac.clone(),
+                    });
+                    return Flow::Open(self.result_expr(&e));
+                }
                 Stmt::Macro(m) => {
                     self.error(&m.mac.path, "macro calls are not supported in a #[differentiable] body; compute the value with expressions, or outside the function");
                 }
@@ -142,7 +155,7 @@ impl Lower<'_> {
                             );
                             continue;
                         };
-                        match self.expr(e) {
+                        match self.result_expr(e) {
                             Some(v) => return Flow::Return(v),
                             None => continue,
                         }
@@ -160,6 +173,15 @@ impl Lower<'_> {
                         }
                     }
                     Expr::ForLoop(f) => self.for_loop(f),
+                    Expr::Macro(m)
+                        if last
+                            && semi.is_none()
+                            && mode != Mode::Inner
+                            && m.mac.path.is_ident("vec")
+                            && self.sig.ret_kind == Kind::Slice =>
+                    {
+                        return Flow::Open(self.result_expr(expr))
+                    }
                     Expr::While(_)
                     | Expr::Loop(_)
                     | Expr::Closure(_)
@@ -171,6 +193,9 @@ impl Lower<'_> {
                     Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
                     Expr::Binary(b) if compound(&b.op).is_some() => {
                         self.assignment(&b.left, compound(&b.op), &b.right)
+                    }
+                    _ if last && semi.is_none() && mode != Mode::Inner => {
+                        return Flow::Open(self.result_expr(expr))
                     }
                     _ if last && semi.is_none() => return Flow::Open(self.expr(expr)),
                     _ => {
@@ -365,6 +390,37 @@ impl Lower<'_> {
                 "an `if` condition must be a comparison such as `x > 0`",
             ),
         }
+    }
+
+    /// Lowers the function's result: for a `[T; M]` or `Vec<T>` result, an array literal
+    /// `[a, b]` or `vec![a, b]` becomes one `Pack` of its elements.
+    fn result_expr(&mut self, e: &Expr) -> Option<Id> {
+        if !matches!(self.sig.ret_kind, Kind::Array | Kind::Slice) {
+            return self.expr(e);
+        }
+        let elems: Vec<Expr> = match e {
+            Expr::Array(a) => a.elems.iter().cloned().collect(),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                let parser =
+                    syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+                match m.mac.parse_body_with(parser) {
+                    Ok(list) => list.into_iter().collect(),
+                    Err(_) => {
+                        return self.error(
+                            &m.mac,
+                            "write the result as `vec![a, b, ..]`, one value per element",
+                        )
+                    }
+                }
+            }
+            Expr::Paren(p) => return self.result_expr(&p.expr),
+            _ => return self.expr(e),
+        };
+        let mut parts = Vec::with_capacity(elems.len());
+        for el in &elems {
+            parts.push(self.expr(el)?);
+        }
+        Some(self.g.add_raw(Op::Pack, parts))
     }
 
     /// Lowers an expression to a node.
