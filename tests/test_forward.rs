@@ -239,3 +239,107 @@ fn generic_and_f32() {
     let h = single_hvp(0.3, 2.0, 1.0, 0.0);
     assert!((h.0 - 0.3f32.exp() * 2.0).abs() < 1e-5);
 }
+
+#[differentiable]
+fn inner(a: f64, b: f64) -> f64 {
+    a * b.sin() + a * a
+}
+
+#[differentiable]
+fn outer(x: f64, y: f64) -> f64 {
+    let u = inner(x, y) * 2.0;
+    inner(u, x).exp() * 0.1
+}
+
+#[differentiable]
+fn inner_arr(v: [f64; 2], s: f64) -> f64 {
+    v[0] * v[1] * s
+}
+
+#[differentiable]
+fn outer_arr(v: [f64; 2]) -> [f64; 2] {
+    let p = inner_arr(v, 3.0);
+    [p + v[0], p * v[1]]
+}
+
+/// A custom first-order rule with a forward rule too.
+#[differentiable(vjp = cube_rule, jvp = cube_forward)]
+fn cube(x: f64) -> f64 {
+    x * x * x
+}
+
+fn cube_rule(x: f64, d: f64) -> f64 {
+    3.0 * x * x * d
+}
+
+fn cube_forward(x: f64, t: f64) -> (f64, f64) {
+    (x * x * x, 3.0 * x * x * t)
+}
+
+/// A custom rule without a forward rule.
+#[differentiable(vjp = square_rule)]
+fn square(x: f64) -> f64 {
+    x * x
+}
+
+fn square_rule(x: f64, d: f64) -> f64 {
+    2.0 * x * d
+}
+
+#[differentiable]
+fn uses_cube(x: f64, y: f64) -> f64 {
+    cube(x * y) + y
+}
+
+#[differentiable]
+fn uses_square(x: f64) -> f64 {
+    square(x) + x
+}
+
+#[test]
+fn calls_compose_in_forward_mode() {
+    let (x, y) = (0.3, -0.7);
+    let (v, d) = outer_jvp(x, y, 0.6, 0.8);
+    assert_eq!(v, outer(x, y));
+    let (gx, gy) = outer_grad(x, y);
+    assert_close(d, 0.6 * gx + 0.8 * gy, 1e-12);
+    let fd = (outer(x + 0.6 * H, y + 0.8 * H) - outer(x - 0.6 * H, y - 0.8 * H)) / (2.0 * H);
+    assert_close(d, fd, 1e-6);
+
+    let v2 = [0.4, 1.5];
+    let j = outer_arr_jacobian(v2);
+    for o in 0..2 {
+        for k in 0..2 {
+            let mut p = v2;
+            let mut m = v2;
+            p[k] += H;
+            m[k] -= H;
+            assert_close(j[o][k], (outer_arr(p)[o] - outer_arr(m)[o]) / (2.0 * H), 1e-6);
+        }
+    }
+}
+
+#[test]
+fn custom_rules_in_forward_mode() {
+    let (v, d) = cube_jvp(1.5, 2.0);
+    assert_eq!((v, d), (3.375, 13.5));
+    let (v, d) = uses_cube_jvp(0.5, 2.0, 1.0, 0.0);
+    assert_eq!(v, uses_cube(0.5, 2.0));
+    assert_close(d, 3.0 * 1.0 * 2.0, 1e-12);
+    let (v, d) = square_jvp_or_panic();
+    assert_eq!((v, d), (0.0, 0.0));
+}
+
+fn square_jvp_or_panic() -> (f64, f64) {
+    let caught = std::panic::catch_unwind(|| uses_square_jvp(2.0, 1.0));
+    let err = caught.expect_err("forward mode through a vjp-only rule panics");
+    let msg = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(msg.contains("jvp = rule"), "{msg}");
+    // Reverse mode through it still works.
+    assert_eq!(uses_square_grad(2.0), 5.0);
+    (0.0, 0.0)
+}

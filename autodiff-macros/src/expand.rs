@@ -259,6 +259,7 @@ impl<'a> Items<'a> {
                 out.extend(self.hessian_item(ty, stub.clone()));
             }
         }
+        out.extend(self.forward_stubs(stub));
         out
     }
 

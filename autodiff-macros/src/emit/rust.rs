@@ -540,6 +540,22 @@ impl<'a> Emitter<'a> {
                 quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
             }
             Op::NoGrad => quote!(#rt::NoGrad),
+            Op::Pushforward(k) => {
+                let site = &self.g.calls[k as usize];
+                let path = crate::expand::pushforward_path(&site.path);
+                let n = site.by_ref.len();
+                let args = self.call_args(&node.args[..n], &site.by_ref);
+                let tangents: Vec<TokenStream> = node.args[n..]
+                    .iter()
+                    .zip(&site.by_ref)
+                    .map(|(&t, &r)| match self.g[t].op {
+                        Op::NoGrad => quote!(#rt::NoGrad),
+                        _ if r => self.by_ref(t),
+                        _ => self.owned(t),
+                    })
+                    .collect();
+                quote!(#path(#(#args,)* #(#tangents),*))
+            }
             Op::Pack => {
                 let parts: Vec<TokenStream> = node.args.iter().map(|&a| self.owned(a)).collect();
                 if self.sig.ret_kind == Kind::Slice {

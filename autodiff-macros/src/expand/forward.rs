@@ -309,6 +309,62 @@ impl Items<'_> {
         }
     }
 
+    /// J: the gradient for a float result; else one block per differentiated parameter.
+    fn jacobian_type(&self) -> TokenStream {
+        if self.sig.ret_kind == Kind::Scalar {
+            return self.grad_type();
+        }
+        let float = &self.sig.float;
+        let ret_len = self.sig.ret_len.as_ref();
+        let tys: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| match (self.sig.ret_kind, p.kind, ret_len, &p.array_len) {
+                (Kind::Array, Kind::Scalar, Some(m), _) => quote!([#float; #m]),
+                (Kind::Array, Kind::Array, Some(m), Some(n)) => quote!([[#float; #n]; #m]),
+                _ => quote!(::autodiff::Tensor<#float>),
+            })
+            .collect();
+        if tys.len() == 1 {
+            tys[0].clone()
+        } else {
+            quote!((#(#tys),*))
+        }
+    }
+
+    /// Stubs of the forward-mode items for a failed expansion.
+    pub(super) fn forward_stubs(&self, stub: &TokenStream) -> TokenStream {
+        let r = &self.sig.ret_ty;
+        let tangents: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| {
+                let t = Self::tangent_name(p);
+                let ty = Self::tangent_type(p);
+                quote!(#t: #ty)
+            })
+            .collect();
+        let mut out =
+            self.forward_item(self.ident("jvp"), None, &tangents, quote!((#r, #r)), stub.clone());
+        out.extend(self.forward_item(
+            self.ident("jacobian"),
+            None,
+            &[],
+            self.jacobian_type(),
+            stub.clone(),
+        ));
+        if self.sig.ret_kind == Kind::Scalar {
+            out.extend(self.forward_item(
+                self.ident("hvp"),
+                None,
+                &tangents,
+                self.grad_type(),
+                stub.clone(),
+            ));
+        }
+        out
+    }
+
     /// `f_jacobian(params..) -> J`.
     fn jacobian_item(&self) -> TokenStream {
         let float = &self.sig.float;
@@ -334,28 +390,7 @@ impl Items<'_> {
                 quote!(#grad(#(#args),*)),
             );
         }
-        let ret_len = self.sig.ret_len.clone();
-        // The type of each block.
-        let block_ty = |p: &Param| -> TokenStream {
-            match (self.sig.ret_kind, p.kind) {
-                (Kind::Array, Kind::Scalar) => {
-                    let m = ret_len.as_ref().expect("array result length");
-                    quote!([#float; #m])
-                }
-                (Kind::Array, Kind::Array) => {
-                    let m = ret_len.as_ref().expect("array result length");
-                    let n = p.array_len.as_ref().expect("array length");
-                    quote!([[#float; #n]; #m])
-                }
-                _ => quote!(::autodiff::Tensor<#float>),
-            }
-        };
-        let tys: Vec<TokenStream> = diff.iter().map(|(_, p)| block_ty(p)).collect();
-        let ty = if k == 1 {
-            tys[0].clone()
-        } else {
-            quote!((#(#tys),*))
-        };
+        let ty = self.jacobian_type();
         let f = &self.func.sig.ident;
         let jvp = self.ident("jvp");
         let vjp = self.ident("vjp");

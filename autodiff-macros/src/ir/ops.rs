@@ -33,6 +33,10 @@ pub(crate) enum Op {
     NoGrad,
     /// Component `i` of a pullback's gradient tuple.
     Project(u32),
+    /// A call's forward pass with tangents (forward mode): operands are the call's arguments,
+    /// then one tangent per argument; its value is `(value, tangent)`. Calls
+    /// `__{name}_pushforward`.
+    Pushforward(u32),
     /// An array literal `[a, b, ..]` (or `vec![..]`): a function's `[T; M]` / `Vec<T>` result.
     Pack,
     /// The value of an `if`: `Graph::branches[b]`; operands are the `then` and `else` values.
@@ -185,6 +189,7 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::NoGrad => "no_grad",
         Op::Project(_) => "project",
         Op::Pack => "array",
+        Op::Pushforward(_) => "pushforward",
         Op::Phi(_) => "if",
         Op::IndexDyn => "index",
         Op::OneHot => "one_hot",
@@ -284,7 +289,7 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Index(_)
         | Op::Call(_) => Style::Special,
         Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
-        Op::Pullback2(_) | Op::NoGrad | Op::Pack => Style::Special,
+        Op::Pullback2(_) | Op::NoGrad | Op::Pack | Op::Pushforward(_) => Style::Special,
         Op::IndexDyn | Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) => {
             Style::Special
         }
@@ -466,6 +471,8 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         Op::Cotangent => g.result_kind,
         Op::Opaque(k) => g.opaques[k as usize].kind,
         Op::Call(_) | Op::Pullback(_) | Op::Pullback2(_) | Op::NoGrad => Kind::Unknown,
+        Op::Pushforward(_) => Kind::Unknown,
+        Op::Project(_) if matches!(g[args[0]].op, Op::Pushforward(_)) => Kind::Unknown,
         Op::Project(i) => g.kind(g[args[0]].args[i as usize]),
         Op::Pack => match g.result_kind {
             Kind::Slice => Kind::Slice,
@@ -778,7 +785,7 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         // gathers them (see `diff::Sweep::call_pullback`).
         Op::Pullback(_) | Op::NoGrad => vec![],
         Op::Project(_) if matches!(g[a(0)].op, Op::Pullback(_)) => vec![],
-        Op::Project(_) | Op::Pullback2(_) => return Err(NoRule::SecondOrder),
+        Op::Project(_) | Op::Pullback2(_) | Op::Pushforward(_) => return Err(NoRule::SecondOrder),
         // Element i of the result takes element i of the cotangent.
         Op::Pack => node
             .args
@@ -1169,8 +1176,25 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
                 Some(g.add_raw(Op::Pack, parts))
             }
         }
-        // A call needs the callee's forward item; the sweep reports it.
-        Op::Call(_) | Op::Pullback(_) | Op::Pullback2(_) | Op::Project(_) => {
+        // A call: the callee's pushforward, fed a tangent for every argument (a zero of the
+        // argument's kind where it has none).
+        Op::Call(k) => {
+            let mut pf_args = node.args.clone();
+            for (i, &arg) in node.args.iter().enumerate() {
+                let tangent = match (ta(i), g.kind(arg)) {
+                    (Some(t), _) => t,
+                    (None, Kind::Scalar) => g.constant(0.0),
+                    (None, Kind::Tensor | Kind::Array | Kind::Slice) => {
+                        g.add_raw(Op::ZerosLike, vec![arg])
+                    }
+                    (None, _) => g.add_raw(Op::NoGrad, vec![]),
+                };
+                pf_args.push(tangent);
+            }
+            let pf = g.add_raw(Op::Pushforward(k), pf_args);
+            Some(g.add_raw(Op::Project(1), vec![pf]))
+        }
+        Op::Pullback(_) | Op::Pullback2(_) | Op::Project(_) | Op::Pushforward(_) => {
             return Err(NoRule::SecondOrder)
         }
         Op::Phi(_) | Op::Loop(_) | Op::LoopOut(_) => return Err(NoRule::Loop),

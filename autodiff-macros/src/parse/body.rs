@@ -493,7 +493,7 @@ impl Lower<'_> {
             Expr::Closure(c) => (c.or1_token.to_token_stream(), "closures are not supported in a #[differentiable] body; write the expression inline or as another #[differentiable] function"),
             Expr::Macro(m) => (m.mac.path.to_token_stream(), "macro calls are not supported in a #[differentiable] body; compute the value with expressions"),
             Expr::Tuple(_) => (e.to_token_stream(), "tuples are not supported in a #[differentiable] body; return one float or tensor and use one `let` per value"),
-            Expr::Array(_) => (e.to_token_stream(), "array literals of differentiated values are not supported; use a `Tensor` or separate values"),
+            Expr::Array(_) => (e.to_token_stream(), "an array literal of differentiated values is supported only as the function's `[T; M]` or `Vec<T>` result, in the tail expression or a `return`; use a `Tensor` or separate values otherwise"),
             Expr::Field(_) => (e.to_token_stream(), "field access on a differentiated value is not supported"),
             Expr::Assign(_) => (e.to_token_stream(), "an assignment has no value; assign in a statement of its own"),
             _ => (e.to_token_stream(), "this expression is not supported in a #[differentiable] body"),
