@@ -27,7 +27,12 @@ fn polar(r: f64, t: f64) -> [f64; 2] {
 
 #[differentiable]
 fn residuals(x: [f64; 3]) -> Vec<f64> {
-    vec![x[0] * x[1] - 1.0, x[1].sin() + x[2], x[0].exp() * x[2], x[2] * x[2]]
+    vec![
+        x[0] * x[1] - 1.0,
+        x[1].sin() + x[2],
+        x[0].exp() * x[2],
+        x[2] * x[2],
+    ]
 }
 
 #[rustfmt::skip]
@@ -46,7 +51,8 @@ fn rosen8(x: [f64; 8]) -> f64 {
 fn rosen_loop(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() - 1 {
-        s += (1.0 - x[i]) * (1.0 - x[i]) + 100.0 * (x[i + 1] - x[i] * x[i]) * (x[i + 1] - x[i] * x[i]);
+        s += (1.0 - x[i]) * (1.0 - x[i])
+            + 100.0 * (x[i + 1] - x[i] * x[i]) * (x[i + 1] - x[i] * x[i]);
     }
     s
 }
@@ -220,8 +226,16 @@ fn tensors_in_forward_mode() {
     };
     let ((px, pw), (mx, mw)) = (step(H), step(-H));
     for k in 0..6 {
-        assert_close(hx.as_slice()[k], (px.as_slice()[k] - mx.as_slice()[k]) / (2.0 * H), 1e-5);
-        assert_close(hw.as_slice()[k], (pw.as_slice()[k] - mw.as_slice()[k]) / (2.0 * H), 1e-5);
+        assert_close(
+            hx.as_slice()[k],
+            (px.as_slice()[k] - mx.as_slice()[k]) / (2.0 * H),
+            1e-5,
+        );
+        assert_close(
+            hw.as_slice()[k],
+            (pw.as_slice()[k] - mw.as_slice()[k]) / (2.0 * H),
+            1e-5,
+        );
     }
 }
 
@@ -314,7 +328,11 @@ fn calls_compose_in_forward_mode() {
             let mut m = v2;
             p[k] += H;
             m[k] -= H;
-            assert_close(j[o][k], (outer_arr(p)[o] - outer_arr(m)[o]) / (2.0 * H), 1e-6);
+            assert_close(
+                j[o][k],
+                (outer_arr(p)[o] - outer_arr(m)[o]) / (2.0 * H),
+                1e-6,
+            );
         }
     }
 }

@@ -47,7 +47,8 @@ pub(crate) fn forward_upto(
         }
         let node = g[id].clone();
         let args_t: Vec<Option<Id>> = node.args.iter().map(|a| tan[a.index()]).collect();
-        let loop_out = matches!(node.op, Op::LoopOut(_)) && loop_tangents.contains_key(&node.args[0]);
+        let loop_out =
+            matches!(node.op, Op::LoopOut(_)) && loop_tangents.contains_key(&node.args[0]);
         if args_t.iter().all(Option::is_none) && !matches!(node.op, Op::Opaque(_)) && !loop_out {
             continue;
         }

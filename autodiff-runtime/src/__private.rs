@@ -11,8 +11,8 @@ pub use num_traits::Float;
 pub use crate::HyperDual;
 
 pub use crate::forward::{
-    basis, basis_zero, flat_len, flat_shape, flat_values, jac_entry, jac_from_columns, jac_from_rows,
-    Flat,
+    basis, basis_zero, flat_len, flat_shape, flat_values, jac_entry, jac_from_columns,
+    jac_from_rows, Flat,
 };
 
 use crate::Tensor;

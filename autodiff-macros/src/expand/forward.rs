@@ -224,7 +224,11 @@ impl Items<'_> {
         let ty = quote!((#r, #r));
         let f = &self.func.sig.ident;
         let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
-        let tangents: Vec<Ident> = self.sig.diff_params().map(|(_, p)| Self::tangent_name(p)).collect();
+        let tangents: Vec<Ident> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| Self::tangent_name(p))
+            .collect();
         let body = match jvp {
             Some(rule) => quote!(#rule(#(#names,)* #(#tangents),*)),
             None => {
@@ -319,11 +323,13 @@ impl Items<'_> {
         let tys: Vec<TokenStream> = self
             .sig
             .diff_params()
-            .map(|(_, p)| match (self.sig.ret_kind, p.kind, ret_len, &p.array_len) {
-                (Kind::Array, Kind::Scalar, Some(m), _) => quote!([#float; #m]),
-                (Kind::Array, Kind::Array, Some(m), Some(n)) => quote!([[#float; #n]; #m]),
-                _ => quote!(::autodiff::Tensor<#float>),
-            })
+            .map(
+                |(_, p)| match (self.sig.ret_kind, p.kind, ret_len, &p.array_len) {
+                    (Kind::Array, Kind::Scalar, Some(m), _) => quote!([#float; #m]),
+                    (Kind::Array, Kind::Array, Some(m), Some(n)) => quote!([[#float; #n]; #m]),
+                    _ => quote!(::autodiff::Tensor<#float>),
+                },
+            )
             .collect();
         if tys.len() == 1 {
             tys[0].clone()
@@ -344,8 +350,13 @@ impl Items<'_> {
                 quote!(#t: #ty)
             })
             .collect();
-        let mut out =
-            self.forward_item(self.ident("jvp"), None, &tangents, quote!((#r, #r)), stub.clone());
+        let mut out = self.forward_item(
+            self.ident("jvp"),
+            None,
+            &tangents,
+            quote!((#r, #r)),
+            stub.clone(),
+        );
         out.extend(self.forward_item(
             self.ident("jacobian"),
             None,
@@ -613,12 +624,16 @@ impl Items<'_> {
                 let n = p.array_len.as_ref().expect("array length");
                 (
                     quote!([[#float; #n]; #n]),
-                    quote!(::core::array::from_fn(|__a| ::core::array::from_fn(|__b| __cols[__b][__a]))),
+                    quote!(::core::array::from_fn(|__a| ::core::array::from_fn(
+                        |__b| __cols[__b][__a]
+                    ))),
                 )
             }
             Kind::Slice => (
                 quote!(::std::vec::Vec<::std::vec::Vec<#float>>),
-                quote!((0..__n).map(|__a| (0..__n).map(|__b| __cols[__b][__a]).collect()).collect()),
+                quote!((0..__n)
+                    .map(|__a| (0..__n).map(|__b| __cols[__b][__a]).collect())
+                    .collect()),
             ),
             _ => (
                 quote!(::autodiff::Tensor<#float>),

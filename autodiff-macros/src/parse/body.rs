@@ -401,8 +401,7 @@ impl Lower<'_> {
         let elems: Vec<Expr> = match e {
             Expr::Array(a) => a.elems.iter().cloned().collect(),
             Expr::Macro(m) if m.mac.path.is_ident("vec") => {
-                let parser =
-                    syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+                let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
                 match m.mac.parse_body_with(parser) {
                     Ok(list) => list.into_iter().collect(),
                     Err(_) => {

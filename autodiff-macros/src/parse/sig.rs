@@ -149,7 +149,10 @@ impl Sig {
             }
             ReturnType::Type(_, ty) => {
                 let (kind, len) = classify(ty, &is_float);
-                if !matches!(kind, Kind::Scalar | Kind::Tensor | Kind::Array | Kind::Slice) {
+                if !matches!(
+                    kind,
+                    Kind::Scalar | Kind::Tensor | Kind::Array | Kind::Slice
+                ) {
                     errors.at(ty, "the result of a #[differentiable] function must be a float (`f64`, `f32`, `T: Float`), an array `[T; M]`, a `Vec<T>` or a `Tensor<T>`; return several values as an array `[a, b]`");
                     ok = false;
                 }
