@@ -1,6 +1,8 @@
 //! Forward mode: `_jvp`, `_jacobian`, `_hvp` and `_hessian` of vector parameters, against
 //! hand formulas, central differences and the reverse mode (`<v, J t> = <Jᵀ v, t>`).
 
+#![allow(clippy::needless_range_loop)]
+
 use autodiff::{differentiable, tensor, Tensor};
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -341,6 +343,7 @@ fn calls_compose_in_forward_mode() {
 fn custom_rules_in_forward_mode() {
     let (v, d) = cube_jvp(1.5, 2.0);
     assert_eq!((v, d), (3.375, 13.5));
+    assert_eq!(cube_grad(1.5), 6.75);
     let (v, d) = uses_cube_jvp(0.5, 2.0, 1.0, 0.0);
     assert_eq!(v, uses_cube(0.5, 2.0));
     assert_close(d, 3.0 * 1.0 * 2.0, 1e-12);

@@ -322,10 +322,17 @@ impl<'a> Items<'a> {
         out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#(#inputs,)* cotangent: #cot) -> #g #where_clause));
         let pb = pullback_ident(&self.func.sig.ident);
         let pbt = self.pullback_type();
-        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* cotangent: &#r) -> #pbt #where_clause));
+        // The pullback's cotangent, by reference (`&[T]` for a `Vec<T>` result).
+        let pb_cot = if self.sig.ret_kind == Kind::Slice {
+            let float = &self.sig.float;
+            quote!(&[#float])
+        } else {
+            quote!(&#r)
+        };
+        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* cotangent: #pb_cot) -> #pbt #where_clause));
         let pb2 = format_ident!("{}2", pb);
         let slots = self.pullback_slots();
-        out.push(quote!(#[doc(hidden)] #vis fn #pb2<#impl_generics>(#(#inputs,)* cotangent: &#r, seeds: &(#(#slots,)*)) -> (#(#slots,)* #r,) #where_clause));
+        out.push(quote!(#[doc(hidden)] #vis fn #pb2<#impl_generics>(#(#inputs,)* cotangent: #pb_cot, seeds: &(#(#slots,)*)) -> (#(#slots,)* #r,) #where_clause));
         // Generated items take the function's parameters and more.
         out.into_iter()
             .map(|h| quote!(#[allow(clippy::too_many_arguments)] #h))
