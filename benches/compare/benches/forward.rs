@@ -115,7 +115,7 @@ fn config() -> Criterion {
 }
 
 /// The same function for num-dual, generic over its dual number types.
-fn rosen_dual<D: DualNum<f64>>(x: &[D]) -> D {
+fn rosen_dual<D: DualNum<Primitive = f64>>(x: &[D]) -> D {
     let mut s = D::from(0.0);
     for i in 0..x.len() - 1 {
         let b = -x[i].clone() + 1.0;
