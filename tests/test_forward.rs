@@ -364,3 +364,118 @@ fn square_jvp_or_panic() -> (f64, f64) {
     assert_eq!(uses_square_grad(2.0), 5.0);
     (0.0, 0.0)
 }
+
+#[differentiable]
+fn tensor_energy(w: &Tensor<f64>) -> f64 {
+    (w * w * w).sum() + w.matmul(w).sum()
+}
+
+#[differentiable]
+fn scaled(s: f64, w: &Tensor<f64>) -> Tensor<f64> {
+    w * s.sin() + s * s
+}
+
+#[test]
+fn hessian_of_a_tensor_parameter() {
+    let w = tensor![[0.5, -1.0], [2.0, 0.25]];
+    let h = tensor_energy_hessian(&w);
+    assert_eq!(h.shape(), &[2, 2, 2, 2]);
+    let flat = |t: &Tensor<f64>| t.as_slice().to_vec();
+    for j in 0..4 {
+        let mut e = vec![0.0; 4];
+        e[j] = 1.0;
+        let dir = Tensor::from_vec(e, &[2, 2]);
+        let p = tensor_energy_grad(&(&w + &(&dir * H)));
+        let m = tensor_energy_grad(&(&w - &(&dir * H)));
+        for i in 0..4 {
+            let fd = (flat(&p)[i] - flat(&m)[i]) / (2.0 * H);
+            assert_close(h.as_slice()[i * 4 + j], fd, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn jacobian_of_a_tensor_result() {
+    let w = tensor![[0.5, -1.0, 0.3], [2.0, 0.25, -0.7]];
+    let s = 0.8;
+    let (js, jw) = scaled_jacobian(s, &w);
+    assert_eq!(js.shape(), &[2, 3]);
+    assert_eq!(jw.shape(), &[2, 3, 2, 3]);
+    for o in 0..6 {
+        assert_close(js.as_slice()[o], w.as_slice()[o] * s.cos() + 2.0 * s, 1e-12);
+        for i in 0..6 {
+            let want = if o == i { s.sin() } else { 0.0 };
+            assert_close(jw.as_slice()[o * 6 + i], want, 1e-12);
+        }
+    }
+    // The tangent of a scalar parameter has the result's shape.
+    let (_, t) = scaled_jvp(s, &w, 1.0, &Tensor::zeros(&[2, 3]));
+    assert_eq!(t.shape(), &[2, 3]);
+    assert_close(t.as_slice()[4], w.as_slice()[4] * s.cos() + 2.0 * s, 1e-12);
+}
+
+#[differentiable]
+fn loop_if(x: &[f64], a: f64) -> f64 {
+    let mut s = a;
+    for i in 0..x.len() {
+        if x[i] > 0.0 {
+            s = s * x[i] + a.sin();
+        } else {
+            s = s - x[i] * x[i] * a;
+        }
+    }
+    s
+}
+
+#[differentiable]
+fn nested_loops(x: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        let mut p = 1.0;
+        for j in 0..3 {
+            p = p * (x[j] + i as f64);
+        }
+        s += p.sin();
+    }
+    s
+}
+
+#[test]
+fn loops_with_branches_and_nested_loops() {
+    let x = vec![0.5, -0.3, 1.1, -0.9];
+    let a = 0.7;
+    let t = vec![0.2, 1.0, -0.5, 0.3];
+    let ta = -0.4;
+    let (v, d) = loop_if_jvp(&x, a, &t, ta);
+    assert_eq!(v, loop_if(&x, a));
+    let (gx, ga) = loop_if_grad(&x, a);
+    let want: f64 = gx.iter().zip(&t).map(|(g, t)| g * t).sum::<f64>() + ga * ta;
+    assert_close(d, want, 1e-12);
+    let (hx, ha) = loop_if_hvp(&x, a, &t, ta);
+    let step = |s: f64| {
+        let xs: Vec<f64> = x.iter().zip(&t).map(|(x, t)| x + s * t).collect();
+        loop_if_grad(&xs, a + s * ta)
+    };
+    let ((px, pa), (mx, ma)) = (step(H), step(-H));
+    for k in 0..4 {
+        assert_close(hx[k], (px[k] - mx[k]) / (2.0 * H), 1e-5);
+    }
+    assert_close(ha, (pa - ma) / (2.0 * H), 1e-5);
+
+    let x3 = [0.3, -0.2, 0.5];
+    let t3 = [1.0, 0.5, -1.0];
+    let (_, d) = nested_loops_jvp(x3, t3);
+    let g = nested_loops_grad(x3);
+    assert_close(d, g[0] - g[2] + 0.5 * g[1], 1e-12);
+    let h = nested_loops_hessian(x3);
+    for a in 0..3 {
+        for b in 0..3 {
+            let mut p = x3;
+            let mut m = x3;
+            p[b] += H;
+            m[b] -= H;
+            let fd = (nested_loops_grad(p)[a] - nested_loops_grad(m)[a]) / (2.0 * H);
+            assert_close(h[a][b], fd, 1e-5);
+        }
+    }
+}

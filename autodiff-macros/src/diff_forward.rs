@@ -167,7 +167,14 @@ fn tangent_loop(
         }
     }
     let body_n = body.len();
-    let tan = forward(&mut body, &seeds)?;
+    // The body's own nodes: its reverse sweep (for the loop's pullback) comes after them.
+    let primal = info
+        .carried
+        .iter()
+        .map(|&(_, out)| out.index() + 1)
+        .max()
+        .unwrap_or(0);
+    let tan = forward_upto(&mut body, &seeds, primal)?;
     // The carried variables' tangents after an iteration.
     let mut carried = info.carried.clone();
     for &(p, out) in &info.carried {
