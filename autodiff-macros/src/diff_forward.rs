@@ -15,18 +15,9 @@ use crate::ir::ops::{self, NoRule};
 use crate::ir::{Graph, Id, Kind, Op};
 
 /// Runs the forward sweep from `seeds` (a node and its tangent; usually a parameter and a
-/// tangent parameter). Returns the tangent of every node that existed before the sweep
-/// (`None`: zero, it does not depend on a seeded node).
-pub(crate) fn forward(
-    g: &mut Graph,
-    seeds: &[(Id, Id)],
-) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
-    let n = g.len();
-    forward_upto(g, seeds, n)
-}
-
-/// `forward` over the first `n` nodes only (the body as lowered, when the graph also holds
-/// derivatives built since).
+/// tangent parameter) over the first `n` nodes (the body as lowered, when the graph also
+/// holds derivatives built since). Returns the tangent of each of them (`None`: zero, it does
+/// not depend on a seeded node).
 pub(crate) fn forward_upto(
     g: &mut Graph,
     seeds: &[(Id, Id)],
@@ -292,7 +283,10 @@ mod tests {
         if ty {
             seeds.push((p[1], p[3]));
         }
-        let tan = super::forward(&mut lowered.graph, &seeds).ok().unwrap();
+        let n = lowered.graph.len();
+        let tan = super::forward_upto(&mut lowered.graph, &seeds, n)
+            .ok()
+            .unwrap();
         Formula::new(&lowered.graph, &sig).text(tan[lowered.output.index()])
     }
 

@@ -290,6 +290,22 @@ impl Items<'_> {
             quote!(#jvp_name(#(#names,)* #(#pass),*)),
         ));
         out.extend(self.jacobian_item());
+        if self.sig.ret_kind == Kind::Scalar {
+            let doc = format!(
+                "The Hessian of [`{f}`] times a direction: not available for a custom rule (panics)."
+            );
+            let msg = format!(
+                "`{f}_hvp` is not available: `{f}` has a custom first-order rule, which cannot \
+                 be differentiated again"
+            );
+            out.extend(self.forward_item(
+                self.ident("hvp"),
+                Some(&doc),
+                &extra,
+                self.grad_type(),
+                quote!(::core::panic!(#msg)),
+            ));
+        }
         out
     }
 
