@@ -479,3 +479,24 @@ fn loops_with_branches_and_nested_loops() {
         }
     }
 }
+
+#[differentiable]
+fn mean_sq(x: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i];
+    }
+    s / n
+}
+
+#[test]
+fn constants_read_from_differentiated_values() {
+    let x = vec![1.0, 2.0, -3.0];
+    let (v, d) = mean_sq_jvp(&x, &[1.0, 0.0, 1.0]);
+    assert_close(v, 14.0 / 3.0, 1e-14);
+    assert_close(d, (2.0 - 6.0) / 3.0, 1e-14);
+    let h = mean_sq_hessian(&x);
+    assert_close(h[0][0], 2.0 / 3.0, 1e-14);
+    assert_eq!(h[0][1], 0.0);
+}
