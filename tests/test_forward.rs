@@ -500,3 +500,33 @@ fn constants_read_from_differentiated_values() {
     assert_close(h[0][0], 2.0 / 3.0, 1e-14);
     assert_eq!(h[0][1], 0.0);
 }
+
+#[differentiable]
+fn calls_arr(v: [f64; 2]) -> f64 {
+    inner_arr(v, v[0]).sin() * v[1]
+}
+
+#[test]
+fn hessian_vector_products_through_calls() {
+    let (x, y) = (0.3, -0.7);
+    let (hx, hy) = outer_hvp(x, y, 0.6, 0.8);
+    let (px, py) = outer_grad(x + 0.6 * H, y + 0.8 * H);
+    let (mx, my) = outer_grad(x - 0.6 * H, y - 0.8 * H);
+    assert_close(hx, (px - mx) / (2.0 * H), 1e-5);
+    assert_close(hy, (py - my) / (2.0 * H), 1e-5);
+    let h = outer_hessian(x, y);
+    assert_close(hx, 0.6 * h[0][0] + 0.8 * h[0][1], 1e-10);
+
+    let v = [0.4, 1.5];
+    let hess = calls_arr_hessian(v);
+    for a in 0..2 {
+        for b in 0..2 {
+            let mut p = v;
+            let mut m = v;
+            p[b] += H;
+            m[b] -= H;
+            let fd = (calls_arr_grad(p)[a] - calls_arr_grad(m)[a]) / (2.0 * H);
+            assert_close(hess[a][b], fd, 1e-5);
+        }
+    }
+}

@@ -96,6 +96,10 @@ impl Items<'_> {
     pub(super) fn forward_items(&self, g0: &Graph, output: Id, params: &[Id]) -> TokenStream {
         let mut out = TokenStream::new();
         out.extend(self.jvp_items(g0, output, params));
+        let body = self
+            .pushforward_pullback_body(g0, output, params)
+            .unwrap_or_else(|why| self.unsupported("hvp", &why));
+        out.extend(self.pushforward_pullback_item(body));
         out.extend(self.jacobian_item());
         if self.sig.ret_kind == Kind::Scalar {
             out.extend(self.hvp_item(g0, output, params));
@@ -289,6 +293,10 @@ impl Items<'_> {
             ty,
             quote!(#jvp_name(#(#names,)* #(#pass),*)),
         ));
+        let msg = format!(
+            "second derivatives through `{f}` are not available: it has a custom first-order rule"
+        );
+        out.extend(self.pushforward_pullback_item(quote!(::core::panic!(#msg))));
         out.extend(self.jacobian_item());
         if self.sig.ret_kind == Kind::Scalar {
             let doc = format!(
@@ -307,6 +315,123 @@ impl Items<'_> {
             ));
         }
         out
+    }
+
+    /// `__f_pushforward_pullback(params.., tangent slots.., cotangent: &R) -> (slots.., slots..)`:
+    /// the vjp of the pushforward's tangent, for callers' Hessian-vector products (their
+    /// reverse sweep over their own forward sweep goes through this function's).
+    fn pushforward_pullback_item(&self, body: TokenStream) -> TokenStream {
+        let slots = self.pullback_slots();
+        let tangents: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let t = format_ident!("__tan{}", i);
+                if has_grad_type(p) {
+                    let ty = Self::tangent_type(p);
+                    quote!(#t: #ty)
+                } else {
+                    quote!(#t: ::autodiff::__private::NoGrad)
+                }
+            })
+            .collect();
+        let r = &self.sig.ret_ty;
+        let cot = if self.sig.ret_kind == Kind::Slice {
+            let float = &self.sig.float;
+            quote!(cotangent: &[#float])
+        } else {
+            quote!(cotangent: &#r)
+        };
+        let mut extra = tangents;
+        extra.push(cot);
+        let mut name = pushforward_ident(&self.func.sig.ident);
+        name = format_ident!("{}_pullback", name);
+        self.forward_item(name, None, &extra, quote!((#(#slots,)* #(#slots,)*)), body)
+    }
+
+    fn pushforward_pullback_body(
+        &self,
+        g0: &Graph,
+        output: Id,
+        params: &[Id],
+    ) -> Result<TokenStream, String> {
+        if !matches!(self.sig.ret_kind, Kind::Scalar | Kind::Tensor) {
+            return Err("its result is not a float or a tensor".to_string());
+        }
+        let mut g = g0.clone();
+        let n = g.len();
+        let mut names: Vec<(TokenStream, bool)> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        let mut seeds = Vec::new();
+        let mut tparams: Vec<Option<Id>> = vec![None; params.len()];
+        for (i, p) in self.sig.diff_params() {
+            g.params.push(ParamInfo {
+                kind: p.kind,
+                active: true,
+            });
+            let tp = g.param(g.params.len() - 1);
+            names.push((format_ident!("__tan{}", i).into_token_stream(), p.by_ref));
+            seeds.push((params[i], tp));
+            tparams[i] = Some(tp);
+        }
+        let join = |list: Vec<crate::diff::SweepError>| {
+            list.into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let tan = diff_forward::forward_upto(&mut g, &seeds, n).map_err(join)?;
+        g.current = ROOT;
+        let cot = g.add_raw(Op::Cotangent, vec![]);
+        let adj = match adj_of(&tan, output) {
+            Some(t) => diff::reverse(&mut g, t, cot).map_err(join)?,
+            None => vec![None; g.len()],
+        };
+        g.current = ROOT;
+        // The adjoints of the parameters, then of the tangents (as if they were parameters).
+        let mut roots = Vec::new();
+        let (proots, _) = self.gradient(&g, &adj, params);
+        roots.extend(proots);
+        let mut as_params: Vec<Vec<Id>> = Vec::new();
+        for (i, _) in self.sig.diff_params() {
+            let mut ps = params.to_vec();
+            ps[i] = tparams[i].expect("a tangent per differentiated parameter");
+            let (r, _) = self.gradient(&g, &adj, &ps);
+            roots.extend(r);
+            as_params.push(ps);
+        }
+        let mut e = Emitter::with_params(&g, self.sig, &roots, names, "__".to_string());
+        let stmts = e.statements();
+        let mut parts = Vec::new();
+        for (i, p) in self.sig.params.iter().enumerate() {
+            parts.push(if p.diff {
+                self.param_grad(&e, &g, &adj, params, i)
+            } else {
+                self.constant_slot(p)
+            });
+        }
+        let mut a = 0;
+        for (i, p) in self.sig.params.iter().enumerate() {
+            parts.push(if p.diff {
+                let part = self.param_grad(&e, &g, &adj, &as_params[a], i);
+                a += 1;
+                part
+            } else {
+                self.constant_slot(p)
+            });
+        }
+        let deref = if self.sig.ret_kind == Kind::Scalar {
+            quote!(let cotangent = *cotangent;)
+        } else {
+            quote!()
+        };
+        Ok(quote!(#deref #stmts (#(#parts,)*)))
     }
 
     /// A parameter passed on to another generated item, by value (cloned) or by reference.

@@ -37,6 +37,10 @@ pub(crate) enum Op {
     /// then one tangent per argument; its value is `(value, tangent)`. Calls
     /// `__{name}_pushforward`.
     Pushforward(u32),
+    /// The vjp of a call's pushforward (Hessian-vector products through calls): operands are
+    /// the pushforward's operands, then the adjoint of its tangent; its value holds the adjoint
+    /// of each operand. Calls `__{name}_pushforward_pullback`.
+    PushforwardPullback(u32),
     /// An array literal `[a, b, ..]` (or `vec![..]`): a function's `[T; M]` / `Vec<T>` result.
     Pack,
     /// The value of an `if`: `Graph::branches[b]`; operands are the `then` and `else` values.
@@ -190,6 +194,7 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::Project(_) => "project",
         Op::Pack => "array",
         Op::Pushforward(_) => "pushforward",
+        Op::PushforwardPullback(_) => "pushforward_pullback",
         Op::Phi(_) => "if",
         Op::IndexDyn => "index",
         Op::OneHot => "one_hot",
@@ -290,6 +295,7 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Call(_) => Style::Special,
         Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
         Op::Pullback2(_) | Op::NoGrad | Op::Pack | Op::Pushforward(_) => Style::Special,
+        Op::PushforwardPullback(_) => Style::Special,
         Op::IndexDyn | Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) => {
             Style::Special
         }
@@ -471,7 +477,7 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         Op::Cotangent => g.result_kind,
         Op::Opaque(k) => g.opaques[k as usize].kind,
         Op::Call(_) | Op::Pullback(_) | Op::Pullback2(_) | Op::NoGrad => Kind::Unknown,
-        Op::Pushforward(_) => Kind::Unknown,
+        Op::Pushforward(_) | Op::PushforwardPullback(_) => Kind::Unknown,
         Op::Project(_) if matches!(g[args[0]].op, Op::Pushforward(_)) => Kind::Unknown,
         Op::Project(i) => g.kind(g[args[0]].args[i as usize]),
         Op::Pack => match g.result_kind {
@@ -785,7 +791,19 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         // gathers them (see `diff::Sweep::call_pullback`).
         Op::Pullback(_) | Op::NoGrad => vec![],
         Op::Project(_) if matches!(g[a(0)].op, Op::Pullback(_)) => vec![],
+        // The tangent out of a call's pushforward: the callee's pullback of its pushforward.
+        Op::Project(1) if matches!(g[a(0)].op, Op::Pushforward(_)) => {
+            let pf = g[a(0)].clone();
+            let Op::Pushforward(k) = pf.op else {
+                unreachable!("matched above")
+            };
+            let mut pb_args = pf.args.clone();
+            pb_args.push(d);
+            let pb = g.add_raw(Op::PushforwardPullback(k), pb_args);
+            components(g, &pf.args, pb, Op::Project)
+        }
         Op::Project(_) | Op::Pullback2(_) | Op::Pushforward(_) => return Err(NoRule::SecondOrder),
+        Op::PushforwardPullback(_) => return Err(NoRule::SecondOrder),
         // Element i of the result takes element i of the cotangent.
         Op::Pack => node
             .args
@@ -1197,6 +1215,7 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
         Op::Pullback(_) | Op::Pullback2(_) | Op::Project(_) | Op::Pushforward(_) => {
             return Err(NoRule::SecondOrder)
         }
+        Op::PushforwardPullback(_) => return Err(NoRule::SecondOrder),
         Op::Phi(_) | Op::Loop(_) | Op::LoopOut(_) => return Err(NoRule::Loop),
         Op::LoopPullback(_) | Op::LoopGrad(_) => return Err(NoRule::SecondOrder),
         // The forward sweep runs on the graph before fusion.
