@@ -530,3 +530,27 @@ fn hessian_vector_products_through_calls() {
         }
     }
 }
+
+#[differentiable]
+fn gpolar<T: autodiff::Float>(r: T, t: T) -> [T; 2] {
+    [r * t.cos(), r * t.sin()]
+}
+
+#[differentiable]
+fn gsum<T: autodiff::Float>(x: [T; 3]) -> T {
+    x[0] * x[1] * x[2] + x[0].exp()
+}
+
+#[test]
+fn generic_vector_results_and_hessians() {
+    let (jr, jt) = gpolar_jacobian(2.0f32, 0.5f32);
+    assert!((jr[1] - 0.5f32.sin()).abs() < 1e-6);
+    assert!((jt[0] + 2.0 * 0.5f32.sin()).abs() < 1e-6);
+    let g = gpolar_vjp(2.0f64, 0.5, [0.0, 1.0]);
+    assert_close(g.1, 2.0 * 0.5f64.cos(), 1e-12);
+    let h = gsum_hessian([0.5f64, 2.0, -1.0]);
+    assert_eq!(h[0][1], -1.0);
+    assert_close(h[0][0], 0.5f64.exp(), 1e-12);
+    let hv = gsum_hvp([0.5f32, 2.0, -1.0], [1.0, 0.0, 0.0]);
+    assert!((hv[2] - 2.0).abs() < 1e-6);
+}
