@@ -118,7 +118,10 @@
 //! | `f_grad` | `(p1, ..., pn) -> G` | R is a scalar |
 //! | `f_value_and_grad` | `(p1, ..., pn) -> (R, G)` | R is a scalar |
 //! | `f_vjp` | `(p1, ..., pn, cotangent: R or &Tensor<T>) -> G` | always |
-//! | `f_hessian` | `(p1, ..., pn) -> T` or `[[T; k]; k]` | R and every wi are scalar floats |
+//! | `f_hessian` | `(p1, ..., pn) -> T` or `[[T; k]; k]` | R and every wi are scalar floats, or one vector parameter |
+//! | `f_jvp` | `(p1, ..., pn, t1, ..., tk) -> (R, R)` | always |
+//! | `f_jacobian` | `(p1, ..., pn) -> J` | always |
+//! | `f_hvp` | `(p1, ..., pn, v1, ..., vk) -> G` | R is a scalar |
 //! | `f_grad_formulas` | `() -> &'static [(&'static str, &'static str)]` | always |
 //! | `f_trace` | `(p1, ..., pn) -> Trace<T>` | R is a scalar |
 //!
@@ -186,6 +189,39 @@
 //! assert_eq!(m.to_flat(), vec![1.0, 0.0]);
 //! m.scaled_add(-0.1, &g);
 //! assert_eq!(m.to_flat(), vec![1.4, 0.4]);
+//! ```
+//!
+//! # Forward mode, Jacobians, Hessian-vector products
+//!
+//! Also generated: `f_jvp(p1, ..., pn, t1, ..., tk) -> (R, R)` (the value and the directional
+//! derivative along tangents of the parameters' own types), `f_jacobian(p1, ..., pn) -> J`
+//! (forward passes when inputs are fewer than outputs, reverse passes otherwise) and, for a
+//! scalar R, `f_hvp(p1, ..., pn, v1, ..., vk) -> G` (reverse over forward) and `f_hessian` of
+//! one `[T; N]`, `&[T]`, `Vec<T>` or `Tensor<T>` parameter. R may also be `[T; M]` (an array
+//! literal in the tail) or `Vec<T>` (`vec![..]`); `f_vjp` then takes `[T; M]` or `&[T]`.
+//!
+//! ```
+//! use autodiff::differentiable;
+//!
+//! #[differentiable]
+//! fn polar(r: f64, t: f64) -> [f64; 2] {
+//!     [r * t.cos(), r * t.sin()]
+//! }
+//!
+//! let (p, dp) = polar_jvp(2.0, 0.0, 1.0, 0.0);
+//! assert_eq!((p, dp), ([2.0, 0.0], [1.0, 0.0]));
+//! let (jr, jt) = polar_jacobian(2.0, 0.0);
+//! assert_eq!((jr, jt), ([1.0, 0.0], [0.0, 2.0]));
+//!
+//! #[differentiable]
+//! fn rosen(x: [f64; 3]) -> f64 {
+//!     (1.0 - x[0]) * (1.0 - x[0]) + 100.0 * (x[1] - x[0] * x[0]) * (x[1] - x[0] * x[0])
+//!         + (1.0 - x[1]) * (1.0 - x[1]) + 100.0 * (x[2] - x[1] * x[1]) * (x[2] - x[1] * x[1])
+//! }
+//!
+//! let h = rosen_hessian([1.0, 1.0, 1.0]);
+//! assert_eq!(h, [[802.0, -400.0, 0.0], [-400.0, 1002.0, -400.0], [0.0, -400.0, 200.0]]);
+//! assert_eq!(rosen_hvp([1.0, 1.0, 1.0], [1.0, 0.0, 0.0]), [802.0, -400.0, 0.0]);
 //! ```
 //!
 //! # Gradients at non-differentiable points

@@ -8,7 +8,8 @@
 //! the first (the "call" context). Each generated item of each caller is checked against
 //! central differences of the function itself: `_grad`, `_value_and_grad`, `_vjp`,
 //! `_hessian` (central differences of `_grad`), `_trace` (the parameters' gradients) and
-//! `_grad_formulas` (no internal item names). Adding a callee or a form is one line below.
+//! `_grad_formulas` (no internal item names), and the forward items `_jvp`, `_jacobian` and
+//! `_hvp` (against the gradient, and central differences of the gradient). Adding a callee or a form is one line below.
 
 #![allow(clippy::excessive_precision)]
 
@@ -151,9 +152,14 @@ struct Scalar2<'a> {
     vjp: &'a dyn Fn(f64, f64, f64) -> (f64, f64),
     hessian: &'a dyn Fn(f64, f64) -> [[f64; 2]; 2],
     trace: &'a dyn Fn(f64, f64) -> (f64, f64),
+    jvp: &'a dyn Fn(f64, f64, f64, f64) -> (f64, f64),
+    jacobian: &'a dyn Fn(f64, f64) -> (f64, f64),
+    hvp: &'a dyn Fn(f64, f64, f64, f64) -> (f64, f64),
     formulas: &'static [(&'static str, &'static str)],
     /// Calls a function with a first-order custom rule: `_hessian` must panic naming it.
     first_order: Option<&'static str>,
+    /// Calls a function whose rule has no forward form: `_jvp` and `_hvp` panic naming it.
+    no_forward: Option<&'static str>,
     tol: f64,
 }
 
@@ -179,16 +185,31 @@ fn check_scalar2(cell: &str, s: Scalar2) {
         let t = (s.trace)(x, y);
         close(t.0, g.0, 1e-10, &format!("{at}: _trace grad of x"));
         close(t.1, g.1, 1e-10, &format!("{at}: _trace grad of y"));
+        // Forward mode: <∇f, t> along t = (0.3, -1.2); the Jacobian of a scalar is ∇f.
+        match s.no_forward {
+            Some(name) => {
+                let msg = panic_message(|| (s.jvp)(x, y, 0.3, -1.2));
+                assert!(msg.contains(name), "{at}: _jvp panic names `{name}`: {msg}");
+                let msg = panic_message(|| (s.hvp)(x, y, 1.0, 0.0));
+                assert!(msg.contains(name), "{at}: _hvp panic names `{name}`: {msg}");
+            }
+            None => {
+                let (v, dv) = (s.jvp)(x, y, 0.3, -1.2);
+                close(v, (s.f)(x, y), 1e-12, &format!("{at}: _jvp value"));
+                close(
+                    dv,
+                    0.3 * g.0 - 1.2 * g.1,
+                    1e-9,
+                    &format!("{at}: _jvp tangent"),
+                );
+            }
+        }
+        let j = (s.jacobian)(x, y);
+        close(j.0, g.0, 1e-9, &format!("{at}: _jacobian.0"));
+        close(j.1, g.1, 1e-9, &format!("{at}: _jacobian.1"));
         match s.first_order {
             Some(name) => {
-                let hessian = s.hessian;
-                let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hessian(x, y)))
-                    .expect_err("the Hessian through a first-order rule panics");
-                let msg = err
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| err.downcast_ref::<&str>().map(|m| m.to_string()))
-                    .unwrap_or_default();
+                let msg = panic_message(|| (s.hessian)(x, y));
                 assert!(msg.contains(name), "{at}: panic names `{name}`: {msg}");
             }
             None => {
@@ -202,10 +223,36 @@ fn check_scalar2(cell: &str, s: Scalar2) {
                 close(h[0][1], hxy, tol, &format!("{at}: _hessian[0][1]"));
                 close(h[1][0], hyx, tol, &format!("{at}: _hessian[1][0]"));
                 close(h[1][1], hyy, tol, &format!("{at}: _hessian[1][1]"));
+                if s.no_forward.is_none() {
+                    let hv = (s.hvp)(x, y, 0.5, 2.0);
+                    close(
+                        hv.0,
+                        h[0][0] * 0.5 + h[0][1] * 2.0,
+                        1e-8,
+                        &format!("{at}: _hvp.0"),
+                    );
+                    close(
+                        hv.1,
+                        h[1][0] * 0.5 + h[1][1] * 2.0,
+                        1e-8,
+                        &format!("{at}: _hvp.1"),
+                    );
+                }
             }
         }
     }
     check_formulas(cell, s.formulas, &["x", "y"]);
+}
+
+/// The message of the panic `f` must raise.
+fn panic_message<R>(f: impl FnOnce() -> R) -> String {
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .err()
+        .expect("the call panics");
+    err.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|m| m.to_string()))
+        .unwrap_or_default()
 }
 
 /// Formulas name each differentiated parameter and read as mathematics: no generated item.
@@ -228,7 +275,7 @@ fn check_formulas(cell: &str, formulas: &[(&str, &str)], params: &[&str]) {
 /// One cell: a caller `f(x, y)` with the given body, a caller `g` of `f` (the call context),
 /// and a test of every item of both.
 macro_rules! scalar_cell {
-    ($name:ident, $first_order:expr, { $($body:tt)* }) => {
+    ($name:ident, $first_order:expr, $no_forward:expr, { $($body:tt)* }) => {
         pub mod $name {
             use super::*;
 
@@ -244,19 +291,23 @@ macro_rules! scalar_cell {
             }
 
             macro_rules! items {
-                ($f:ident, $grad:ident, $vag:ident, $vjp:ident, $hessian:ident, $trace:ident, $formulas:ident) => {
+                ($f:ident, $grad:ident, $vag:ident, $vjp:ident, $hessian:ident, $trace:ident, $formulas:ident, $jvp:ident, $jacobian:ident, $hvp:ident) => {
                     Scalar2 {
                         f: &$f,
                         grad: &$grad,
                         vag: &$vag,
                         vjp: &$vjp,
                         hessian: &$hessian,
+                        jvp: &$jvp,
+                        jacobian: &$jacobian,
+                        hvp: &$hvp,
                         trace: &|x, y| {
                             let t = $trace(x, y);
                             (t.grad("x").item(), t.grad("y").item())
                         },
                         formulas: $formulas(),
                         first_order: $first_order,
+                        no_forward: $no_forward,
                         tol: 1e-6,
                     }
                 };
@@ -265,9 +316,9 @@ macro_rules! scalar_cell {
             #[test]
             fn items() {
                 let cell = concat!(stringify!($name), "::f");
-                check_scalar2(cell, items!(f, f_grad, f_value_and_grad, f_vjp, f_hessian, f_trace, f_grad_formulas));
+                check_scalar2(cell, items!(f, f_grad, f_value_and_grad, f_vjp, f_hessian, f_trace, f_grad_formulas, f_jvp, f_jacobian, f_hvp));
                 let cell = concat!(stringify!($name), "::g");
-                check_scalar2(cell, items!(g, g_grad, g_value_and_grad, g_vjp, g_hessian, g_trace, g_grad_formulas));
+                check_scalar2(cell, items!(g, g_grad, g_value_and_grad, g_vjp, g_hessian, g_trace, g_grad_formulas, g_jvp, g_jacobian, g_hvp));
             }
         }
     };
@@ -278,39 +329,51 @@ macro_rules! scalar_forms {
     ($ctx:ident) => {
         pub mod $ctx {
             use super::*;
-            scalar_context!($ctx, straight, None, { c_two(x, y) });
-            scalar_context!($ctx, computed, None, { c_f64(x * y) });
-            scalar_context!($ctx, let_bound, None, {
+            scalar_context!($ctx, straight, None, None, { c_two(x, y) });
+            scalar_context!($ctx, computed, None, None, { c_f64(x * y) });
+            scalar_context!($ctx, let_bound, None, None, {
                 let v = x * y;
                 c_f64(v) + c_two(v, x)
             });
-            scalar_context!($ctx, reference, None, {
+            scalar_context!($ctx, reference, None, None, {
                 let v = x * y;
                 let r = &v;
                 c_f64(*r) * x * *r
             });
-            scalar_context!($ctx, call_result, None, { c_two(c_f64(x), c_f64(y) + x) });
-            scalar_context!($ctx, literal, None, { c_two(x, 0.5) + c_f64(2.0) * y });
-            scalar_context!($ctx, constant, None, {
+            scalar_context!($ctx, call_result, None, None, {
+                c_two(c_f64(x), c_f64(y) + x)
+            });
+            scalar_context!($ctx, literal, None, None, {
+                c_two(x, 0.5) + c_f64(2.0) * y
+            });
+            scalar_context!($ctx, constant, None, None, {
                 let k: f64 = K;
                 c_two(k, y) * c_count(x, 3)
             });
-            scalar_context!($ctx, untyped_constant, None, { c_two(x, y) * K });
-            scalar_context!($ctx, own_wrt, None, { c_wrt(x * y, 1.5) + c_wrt(y, 2.0) });
-            scalar_context!($ctx, generic_callee, None, { c_gen(x * y) + c_gen2(x, y) });
-            scalar_context!($ctx, loop_callee, None, { c_loop(x) * y });
-            scalar_context!($ctx, custom_rule, Some("c_rule"), { c_rule(x * y) + x });
-            scalar_context!($ctx, custom_rule_second_order, None, { c_rule2(x * y) + x });
+            scalar_context!($ctx, untyped_constant, None, None, { c_two(x, y) * K });
+            scalar_context!($ctx, own_wrt, None, None, {
+                c_wrt(x * y, 1.5) + c_wrt(y, 2.0)
+            });
+            scalar_context!($ctx, generic_callee, None, None, {
+                c_gen(x * y) + c_gen2(x, y)
+            });
+            scalar_context!($ctx, loop_callee, None, None, { c_loop(x) * y });
+            scalar_context!($ctx, custom_rule, Some("c_rule"), Some("c_rule"), {
+                c_rule(x * y) + x
+            });
+            scalar_context!($ctx, custom_rule_second_order, None, Some("c_rule2"), {
+                c_rule2(x * y) + x
+            });
         }
     };
 }
 
 macro_rules! scalar_context {
-    (plain, $name:ident, $fo:expr, { $($form:tt)* }) => {
-        scalar_cell!($name, $fo, { $($form)* });
+    (plain, $name:ident, $fo:expr, $nf:expr, { $($form:tt)* }) => {
+        scalar_cell!($name, $fo, $nf, { $($form)* });
     };
-    (if_arm, $name:ident, $fo:expr, { $($form:tt)* }) => {
-        scalar_cell!($name, $fo, {
+    (if_arm, $name:ident, $fo:expr, $nf:expr, { $($form:tt)* }) => {
+        scalar_cell!($name, $fo, $nf, {
             if x > 0.0 {
                 let r = { $($form)* };
                 r * 2.0
@@ -320,8 +383,8 @@ macro_rules! scalar_context {
             }
         });
     };
-    (for_body, $name:ident, $fo:expr, { $($form:tt)* }) => {
-        scalar_cell!($name, $fo, {
+    (for_body, $name:ident, $fo:expr, $nf:expr, { $($form:tt)* }) => {
+        scalar_cell!($name, $fo, $nf, {
             let mut s = 0.0;
             for i in 0..3 {
                 let r = { $($form)* };
@@ -354,7 +417,7 @@ macro_rules! generic_cell {
             }
 
             macro_rules! at {
-                ($t:ty, $tol:expr, $f:ident, $grad:ident, $vag:ident, $vjp:ident, $hessian:ident, $trace:ident, $formulas:ident) => {
+                ($t:ty, $tol:expr, $f:ident, $grad:ident, $vag:ident, $vjp:ident, $hessian:ident, $trace:ident, $formulas:ident, $jvp:ident, $jacobian:ident, $hvp:ident) => {
                     Scalar2 {
                         f: &|x, y| $f::<f64>(x, y),
                         grad: &|x, y| {
@@ -377,8 +440,21 @@ macro_rules! generic_cell {
                             let t = $trace(x as $t, y as $t);
                             (t.grad("x").item() as f64, t.grad("y").item() as f64)
                         },
+                        jvp: &|x, y, tx, ty| {
+                            let (v, d) = $jvp(x as $t, y as $t, tx as $t, ty as $t);
+                            (v as f64, d as f64)
+                        },
+                        jacobian: &|x, y| {
+                            let j = $jacobian(x as $t, y as $t);
+                            (j.0 as f64, j.1 as f64)
+                        },
+                        hvp: &|x, y, vx, vy| {
+                            let h = $hvp(x as $t, y as $t, vx as $t, vy as $t);
+                            (h.0 as f64, h.1 as f64)
+                        },
                         formulas: $formulas(),
                         first_order: None,
+                        no_forward: None,
                         tol: $tol,
                     }
                 };
@@ -387,19 +463,19 @@ macro_rules! generic_cell {
             #[test]
             fn f64_items() {
                 let cell = concat!("generic::", stringify!($name), "::f::<f64>");
-                check_scalar2(cell, at!(f64, 1e-6, f, f_grad, f_value_and_grad, f_vjp, f_hessian, f_trace, f_grad_formulas));
+                check_scalar2(cell, at!(f64, 1e-6, f, f_grad, f_value_and_grad, f_vjp, f_hessian, f_trace, f_grad_formulas, f_jvp, f_jacobian, f_hvp));
                 let cell = concat!("generic::", stringify!($name), "::g::<f64>");
-                check_scalar2(cell, at!(f64, 1e-6, g, g_grad, g_value_and_grad, g_vjp, g_hessian, g_trace, g_grad_formulas));
+                check_scalar2(cell, at!(f64, 1e-6, g, g_grad, g_value_and_grad, g_vjp, g_hessian, g_trace, g_grad_formulas, g_jvp, g_jacobian, g_hvp));
             }
 
             // f32 against central differences of the f64 instance.
             #[test]
             fn f32_items() {
                 let cell = concat!("generic::", stringify!($name), "::f::<f32>");
-                let s = at!(f32, 2e-3, f, f_grad, f_value_and_grad, f_vjp, f_hessian, f_trace, f_grad_formulas);
+                let s = at!(f32, 2e-3, f, f_grad, f_value_and_grad, f_vjp, f_hessian, f_trace, f_grad_formulas, f_jvp, f_jacobian, f_hvp);
                 check_f32(cell, s);
                 let cell = concat!("generic::", stringify!($name), "::g::<f32>");
-                let s = at!(f32, 2e-3, g, g_grad, g_value_and_grad, g_vjp, g_hessian, g_trace, g_grad_formulas);
+                let s = at!(f32, 2e-3, g, g_grad, g_value_and_grad, g_vjp, g_hessian, g_trace, g_grad_formulas, g_jvp, g_jacobian, g_hvp);
                 check_f32(cell, s);
             }
         }
@@ -427,7 +503,16 @@ fn check_scalar2_loose(cell: &str, s: Scalar2) {
         close(vj.0, 2.5 * g.0, s.tol, &format!("{at}: _vjp.0"));
         let t = (s.trace)(x, y);
         close(t.1, g.1, s.tol, &format!("{at}: _trace grad of y"));
+        let (_, dv) = (s.jvp)(x, y, 0.3, -1.2);
+        close(
+            dv,
+            0.3 * g.0 - 1.2 * g.1,
+            s.tol,
+            &format!("{at}: _jvp tangent"),
+        );
+        let hv = (s.hvp)(x, y, 1.0, 0.0);
         let h = (s.hessian)(x, y);
+        close(hv.0, h[0][0], s.tol, &format!("{at}: _hvp.0"));
         let gx = |x: f64, y: f64| fd2(s.f, x, y).0;
         let (hxx, hxy) = fd2(&gx, x, y);
         close(h[0][0], hxx, 1e-2, &format!("{at}: _hessian[0][0]"));
@@ -516,6 +601,26 @@ macro_rules! seq_cell {
                 let t = f_trace(make(&a0), y);
                 close(t.grad("y").item(), gy, 1e-10, &format!("{cell}: _trace grad of y"));
                 check_formulas(cell, f_grad_formulas(), &["a", "y"]);
+                // Forward mode along (ta, 0.7); the Hessian along it by central differences
+                // of the gradient.
+                let ta = [0.2, -0.5, 0.9];
+                let (v, dv) = f_jvp(make(&a0), y, make(&ta), 0.7);
+                close(v, f(make(&a0), y), 1e-12, &format!("{cell}: _jvp value"));
+                let want_dv: f64 = ga.iter().zip(&ta).map(|(g, t)| g * t).sum::<f64>() + 0.7 * gy;
+                close(dv, want_dv, 1e-9, &format!("{cell}: _jvp tangent"));
+                let (ja, jy) = f_jacobian(make(&a0), y);
+                close_all(&ja[..], &ga[..], &format!("{cell}: _jacobian.0"));
+                close(jy, gy, 1e-9, &format!("{cell}: _jacobian.1"));
+                let (ha, hy) = f_hvp(make(&a0), y, make(&ta), 0.7);
+                let shifted = |s: f64| {
+                    let a: Vec<f64> = a0.iter().zip(&ta).map(|(a, t)| a + s * t).collect();
+                    f_grad(make(&a), y + s * 0.7)
+                };
+                let (gp, gm) = (shifted(H), shifted(-H));
+                let want_ha: Vec<f64> =
+                    gp.0.iter().zip(gm.0.iter()).map(|(p, m)| (p - m) / (2.0 * H)).collect();
+                close_all(&ha[..], &want_ha, &format!("{cell}: _hvp.0"));
+                close(hy, (gp.1 - gm.1) / (2.0 * H), 1e-6, &format!("{cell}: _hvp.1"));
             }
         }
     };
@@ -593,7 +698,7 @@ macro_rules! tensor_cell {
             }
 
             macro_rules! check {
-                ($cell:expr, $f:ident, $grad:ident, $vag:ident, $vjp:ident, $trace:ident, $formulas:ident) => {{
+                ($cell:expr, $f:ident, $grad:ident, $vag:ident, $vjp:ident, $trace:ident, $formulas:ident, $jvp:ident, $jacobian:ident, $hvp:ident) => {{
                     let v = tensor![0.3, -0.7, 1.1];
                     let w = tensor![0.5, 0.9, -0.4];
                     let cell = $cell;
@@ -612,13 +717,28 @@ macro_rules! tensor_cell {
                     let t = $trace(&v, &w);
                     close_all(t.grad("v").as_slice(), gv.as_slice(), &format!("{cell}: _trace grad of v"));
                     check_formulas(cell, $formulas(), &["v", "w"]);
+                    let (tv, tw) = (tensor![0.2, -0.5, 0.9], tensor![1.0, 0.1, -0.3]);
+                    let dot = |a: &Tensor<f64>, b: &Tensor<f64>| -> f64 {
+                        a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| x * y).sum()
+                    };
+                    let (value, dv) = $jvp(&v, &w, &tv, &tw);
+                    close(value, $f(&v, &w), 1e-12, &format!("{cell}: _jvp value"));
+                    close(dv, dot(&gv, &tv) + dot(&gw, &tw), 1e-9, &format!("{cell}: _jvp tangent"));
+                    let (jv, jw) = $jacobian(&v, &w);
+                    close_all(jv.as_slice(), gv.as_slice(), &format!("{cell}: _jacobian.0"));
+                    close_all(jw.as_slice(), gw.as_slice(), &format!("{cell}: _jacobian.1"));
+                    let (hv, _) = $hvp(&v, &w, &tv, &tw);
+                    let shifted = |s: f64| $grad(&(&v + &(&tv * s)), &(&w + &(&tw * s)));
+                    let (gp, gm) = (shifted(H), shifted(-H));
+                    let want: Vec<f64> = gp.0.as_slice().iter().zip(gm.0.as_slice()).map(|(p, m)| (p - m) / (2.0 * H)).collect();
+                    close_all(hv.as_slice(), &want, &format!("{cell}: _hvp.0"));
                 }};
             }
 
             #[test]
             fn items() {
-                check!(concat!(stringify!($name), "::f"), f, f_grad, f_value_and_grad, f_vjp, f_trace, f_grad_formulas);
-                check!(concat!(stringify!($name), "::g"), g, g_grad, g_value_and_grad, g_vjp, g_trace, g_grad_formulas);
+                check!(concat!(stringify!($name), "::f"), f, f_grad, f_value_and_grad, f_vjp, f_trace, f_grad_formulas, f_jvp, f_jacobian, f_hvp);
+                check!(concat!(stringify!($name), "::g"), g, g_grad, g_value_and_grad, g_vjp, g_trace, g_grad_formulas, g_jvp, g_jacobian, g_hvp);
             }
         }
     };

@@ -9,6 +9,7 @@ mod kw {
     syn::custom_keyword!(wrt);
     syn::custom_keyword!(vjp);
     syn::custom_keyword!(vjp_differentiable);
+    syn::custom_keyword!(jvp);
 }
 
 /// Parsed `#[differentiable(...)]` arguments.
@@ -24,6 +25,8 @@ pub(crate) struct Args {
     /// Set by `method`, never parsed: the parameters that stand for the leaves of a
     /// differentiated struct (`self.l1.w`); each is differentiated, of unknown value type.
     pub leaves: Vec<Ident>,
+    /// `jvp = rule`: with `vjp`, the forward rule `rule(params.., tangents..) -> (R, R)`.
+    pub jvp: Option<Path>,
 }
 
 impl Parse for Args {
@@ -63,11 +66,18 @@ impl Parse for Args {
                 }
                 input.parse::<Token![=]>()?;
                 args.vjp = Some(input.parse()?);
+            } else if lookahead.peek(kw::jvp) {
+                let key: kw::jvp = input.parse()?;
+                if args.jvp.is_some() {
+                    return Err(syn::Error::new(key.span, "`jvp` is given twice"));
+                }
+                input.parse::<Token![=]>()?;
+                args.jvp = Some(input.parse()?);
             } else {
                 let _ = lookahead;
                 return Err(syn::Error::new(
                     input.span(),
-                    "unknown argument; expected `wrt(param, ..)`, `vjp = rule_fn` or `vjp_differentiable`",
+                    "unknown argument; expected `wrt(param, ..)`, `vjp = rule_fn`, `jvp = rule_fn` or `vjp_differentiable`",
                 ));
             }
             if !input.is_empty() {

@@ -20,6 +20,8 @@ use crate::parse::power;
 use crate::parse::sig::Sig;
 
 mod dual;
+mod forward;
+pub(crate) use forward::pushforward_path;
 
 /// The entry point: `#[differentiable(args)] item`.
 pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -61,7 +63,12 @@ pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStrea
         }
         // The body is the user's own: keep it exactly as written.
         let original: ItemFn = syn::parse2(item).expect("parsed above");
-        return Items::new(&func, &sig).custom_rule(rule, &original, args.vjp_differentiable);
+        return Items::new(&func, &sig).custom_rule(
+            rule,
+            args.jvp.as_ref(),
+            &original,
+            args.vjp_differentiable,
+        );
     }
     if args.vjp_differentiable {
         let e = syn::Error::new(
@@ -270,6 +277,7 @@ impl<'a> Items<'a> {
             out.extend(self.hessian_item(self.hessian_type(), stub.clone()));
         }
         out.extend(self.dual_panic("it failed to compile"));
+        out.extend(self.forward_stubs(stub));
         out
     }
 
@@ -306,10 +314,13 @@ impl<'a> Items<'a> {
 
     fn cotangent_type(&self) -> TokenStream {
         let r = &self.sig.ret_ty;
-        if self.sig.ret_kind == Kind::Tensor {
-            quote!(&#r)
-        } else {
-            r.to_token_stream()
+        match self.sig.ret_kind {
+            Kind::Tensor => quote!(&#r),
+            Kind::Slice => {
+                let float = &self.sig.float;
+                quote!(&[#float])
+            }
+            _ => r.to_token_stream(),
         }
     }
 
@@ -347,10 +358,17 @@ impl<'a> Items<'a> {
         out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#(#inputs,)* __cotangent: #cot) -> #g #where_clause));
         let pb = pullback_ident(&self.func.sig.ident);
         let pbt = self.pullback_type();
-        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* __cotangent: &#r) -> #pbt #where_clause));
+        // The pullback's cotangent, by reference (`&[T]` for a `Vec<T>` result).
+        let pb_cot = if self.sig.ret_kind == Kind::Slice {
+            let float = &self.sig.float;
+            quote!(&[#float])
+        } else {
+            quote!(&#r)
+        };
+        out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* __cotangent: #pb_cot) -> #pbt #where_clause));
         let pb2 = format_ident!("{}2", pb);
         let slots = self.pullback_slots();
-        out.push(quote!(#[doc(hidden)] #vis fn #pb2<#impl_generics>(#(#inputs,)* __cotangent: &#r, __seeds: &(#(#slots,)*)) -> (#(#slots,)* #r,) #where_clause));
+        out.push(quote!(#[doc(hidden)] #vis fn #pb2<#impl_generics>(#(#inputs,)* __cotangent: #pb_cot, __seeds: &(#(#slots,)*)) -> (#(#slots,)* #r,) #where_clause));
         // Generated items take the function's parameters and more.
         out.into_iter()
             .map(|h| quote!(#[allow(clippy::too_many_arguments)] #h))
@@ -471,6 +489,8 @@ impl<'a> Items<'a> {
             output,
             params,
         } = lowered;
+        // The body as lowered, for the forward-mode items.
+        let g0 = g.clone();
         // The fused graph computes f and its first derivatives; the graph as written serves
         // what names its nodes (trace, formulas) and the second derivatives.
         let fused = fuse::has_candidates(&g).then(|| {
@@ -579,6 +599,7 @@ impl<'a> Items<'a> {
             out.extend(self.emit_trace(&g, adj, output));
         }
         out.extend(pullback2);
+        out.extend(self.forward_items(&g0, output, &params));
         out.extend(self.wrt_const());
         out.extend(call_checks(main_g));
         Ok(out)
@@ -759,7 +780,7 @@ impl<'a> Items<'a> {
                     Some(a) => {
                         text.push_str(", ::core::option::Option::Some(");
                         e.ref_text(a, text);
-                        text.push_str(")");
+                        text.push(')');
                     }
                     None => {
                         let _ = write!(text, ", ::core::option::Option::None::<&{float}>");
@@ -1011,7 +1032,7 @@ impl<'a> Items<'a> {
     /// the call consumes the parameters).
     fn pullback_item(&self, header: TokenStream, vjp: &TokenStream) -> TokenStream {
         let names = self.sig.params.iter().map(|p| &p.ident);
-        let cot = if self.sig.ret_kind == Kind::Scalar {
+        let cot = if matches!(self.sig.ret_kind, Kind::Scalar | Kind::Array) {
             quote!(*__cotangent)
         } else {
             quote!(__cotangent)
@@ -1046,7 +1067,13 @@ impl<'a> Items<'a> {
 
     /// The items for `#[differentiable(vjp = rule)]`: the body is not differentiated; every
     /// derivative comes from `rule(params.., cotangent)`.
-    fn custom_rule(&self, rule: &syn::Path, original: &ItemFn, second_order: bool) -> TokenStream {
+    fn custom_rule(
+        &self,
+        rule: &syn::Path,
+        jvp: Option<&syn::Path>,
+        original: &ItemFn,
+        second_order: bool,
+    ) -> TokenStream {
         let func = self.func;
         let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
         let cloned: Vec<TokenStream> = self
@@ -1093,6 +1120,7 @@ impl<'a> Items<'a> {
             out.extend(self.hessian_item(float.clone(), quote!(#rule_pb(#x, #one, &#one).0)));
             out.extend(self.dual_by_rule(rule));
             out.extend(self.wrt_const());
+            out.extend(self.custom_forward_items(jvp));
             return out;
         }
         let msg = format!(
@@ -1112,6 +1140,7 @@ impl<'a> Items<'a> {
             rule.to_token_stream()
         )));
         out.extend(self.wrt_const());
+        out.extend(self.custom_forward_items(jvp));
         out
     }
 }

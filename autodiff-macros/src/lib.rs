@@ -9,6 +9,7 @@
 mod args;
 mod derive;
 mod diff;
+mod diff_forward;
 mod emit;
 mod errors;
 mod expand;

@@ -529,6 +529,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
                 .collect()
         }),
         vjp: None,
+        jvp: None,
         vjp_differentiable: false,
         leaves: leaves.iter().map(|l| l.name.clone()).collect(),
     };
@@ -827,6 +828,8 @@ impl Rewrite<'_> {
                         let s = self.signature(&f.sig.ident, &[], out);
                         kept.push(quote!(#(#attrs)* #vis #s { #prelude #block }));
                     } else if suffix == Some("hessian")
+                        || matches!(suffix, Some("jvp" | "jacobian" | "hvp"))
+                        || id.starts_with(&format!("__{name}_pushforward"))
                         || id == format!("__{name}_dual")
                         || pullback_ident(&self.func.sig.ident) == id
                         || id == format!("{}2", pullback_ident(&self.func.sig.ident))

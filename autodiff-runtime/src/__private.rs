@@ -11,6 +11,11 @@ pub use num_traits::Float;
 pub use crate::hyperdual::DualArg;
 pub use crate::HyperDual;
 
+pub use crate::forward::{
+    basis, basis_zero, flat_len, flat_shape, flat_values, jac_entry, jac_from_columns,
+    jac_from_rows, Flat,
+};
+
 use crate::Tensor;
 
 pub use crate::fused::{

@@ -9,6 +9,7 @@ mod activations;
 mod differentiable;
 mod display;
 mod error;
+mod forward;
 mod fused;
 mod hyperdual;
 #[cfg(feature = "ndarray")]

@@ -654,6 +654,52 @@ impl<'a> Emitter<'a> {
                 quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
             }
             Op::NoGrad => quote!(::core::default::Default::default()),
+            Op::Pushforward(k) => {
+                let site = &self.g.calls[k as usize];
+                let path = crate::expand::pushforward_path(&site.path);
+                let n = site.by_ref.len();
+                let args = self.call_args(k, id, &node.args[..n]);
+                let tangents: Vec<TokenStream> = node.args[n..]
+                    .iter()
+                    .zip(&site.by_ref)
+                    .map(|(&t, &r)| match self.g[t].op {
+                        Op::NoGrad => quote!(::core::default::Default::default()),
+                        _ if r => self.by_ref(t),
+                        _ if self.is_ref(t) => self.operand(t),
+                        _ => self.owned(t),
+                    })
+                    .collect();
+                quote!(#path(#(#args,)* #(#tangents),*))
+            }
+            Op::PushforwardPullback(k) => {
+                let site = &self.g.calls[k as usize];
+                let mut path = crate::expand::pushforward_path(&site.path);
+                if let Some(last) = path.segments.last_mut() {
+                    last.ident = format_ident!("{}_pullback", last.ident);
+                }
+                let n = site.by_ref.len();
+                let args = self.call_args(k, id, &node.args[..n]);
+                let tangents: Vec<TokenStream> = node.args[n..2 * n]
+                    .iter()
+                    .zip(&site.by_ref)
+                    .map(|(&t, &r)| match self.g[t].op {
+                        Op::NoGrad => quote!(::core::default::Default::default()),
+                        _ if r => self.by_ref(t),
+                        _ if self.is_ref(t) => self.operand(t),
+                        _ => self.owned(t),
+                    })
+                    .collect();
+                let d = self.by_ref(node.args[2 * n]);
+                quote!(#path(#(#args,)* #(#tangents,)* #d))
+            }
+            Op::Pack => {
+                let parts: Vec<TokenStream> = node.args.iter().map(|&a| self.owned(a)).collect();
+                if self.sig.ret_kind == Kind::Slice {
+                    quote!(::std::vec![#(#parts),*])
+                } else {
+                    quote!([#(#parts),*])
+                }
+            }
             Op::Project(i) => {
                 let pb = self.operand(node.args[0]);
                 let field = syn::Index::from(i as usize);

@@ -33,6 +33,16 @@ pub(crate) enum Op {
     NoGrad,
     /// Component `i` of a pullback's gradient tuple.
     Project(u32),
+    /// A call's forward pass with tangents (forward mode): operands are the call's arguments,
+    /// then one tangent per argument; its value is `(value, tangent)`. Calls
+    /// `__{name}_pushforward`.
+    Pushforward(u32),
+    /// The vjp of a call's pushforward (Hessian-vector products through calls): operands are
+    /// the pushforward's operands, then the adjoint of its tangent; its value holds the adjoint
+    /// of each operand. Calls `__{name}_pushforward_pullback`.
+    PushforwardPullback(u32),
+    /// An array literal `[a, b, ..]` (or `vec![..]`): a function's `[T; M]` / `Vec<T>` result.
+    Pack,
     /// The value of an `if`: `Graph::branches[b]`; operands are the `then` and `else` values.
     Phi(u32),
     /// `x[i]` for an index computed at run time; operands: the sequence, the index.
@@ -197,6 +207,9 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::Pullback2(_) => "pullback2",
         Op::NoGrad => "no_grad",
         Op::Project(_) => "project",
+        Op::Pack => "array",
+        Op::Pushforward(_) => "pushforward",
+        Op::PushforwardPullback(_) => "pushforward_pullback",
         Op::Phi(_) => "if",
         Op::IndexDyn => "index",
         Op::OneHot => "one_hot",
@@ -307,7 +320,8 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Index(_)
         | Op::Call(_) => Style::Special,
         Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
-        Op::Pullback2(_) | Op::NoGrad => Style::Special,
+        Op::Pullback2(_) | Op::NoGrad | Op::Pack | Op::Pushforward(_) => Style::Special,
+        Op::PushforwardPullback(_) => Style::Special,
         Op::IndexDyn | Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) => {
             Style::Special
         }
@@ -517,7 +531,13 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         Op::Cotangent => g.result_kind,
         Op::Opaque(k) => g.opaques[k as usize].kind,
         Op::Call(_) | Op::Pullback(_) | Op::Pullback2(_) | Op::NoGrad => Kind::Unknown,
+        Op::Pushforward(_) | Op::PushforwardPullback(_) => Kind::Unknown,
+        Op::Project(_) if matches!(g[args[0]].op, Op::Pushforward(_)) => Kind::Unknown,
         Op::Project(i) => g.kind(g[args[0]].args[i as usize]),
+        Op::Pack => match g.result_kind {
+            Kind::Slice => Kind::Slice,
+            _ => Kind::Array,
+        },
         Op::Phi(_) => {
             if k(0) == k(1) {
                 k(0)
@@ -829,7 +849,26 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         // gathers them (see `diff::Sweep::call_pullback`).
         Op::Pullback(_) | Op::NoGrad => vec![],
         Op::Project(_) if matches!(g[a(0)].op, Op::Pullback(_)) => vec![],
-        Op::Project(_) | Op::Pullback2(_) => return Err(NoRule::SecondOrder),
+        // The tangent out of a call's pushforward: the callee's pullback of its pushforward.
+        Op::Project(1) if matches!(g[a(0)].op, Op::Pushforward(_)) => {
+            let pf = g[a(0)].clone();
+            let Op::Pushforward(k) = pf.op else {
+                unreachable!("matched above")
+            };
+            let mut pb_args = pf.args.clone();
+            pb_args.push(d);
+            let pb = g.add_raw(Op::PushforwardPullback(k), pb_args);
+            components(g, &pf.args, pb, Op::Project)
+        }
+        Op::Project(_) | Op::Pullback2(_) | Op::Pushforward(_) => return Err(NoRule::SecondOrder),
+        Op::PushforwardPullback(_) => return Err(NoRule::SecondOrder),
+        // Element i of the result takes element i of the cotangent.
+        Op::Pack => node
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| (x, g.add_raw(Op::Index(i as u32), vec![d])))
+            .collect(),
         // Handled by the sweep itself, which knows the arms.
         Op::Phi(_) => vec![],
         // At the top level of a body the emitter scatters the adjoint into the sequence's
@@ -1198,5 +1237,376 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             vec![(a(0), g.minus(d, st))]
         }
         Op::Unsqueeze(_) => vec![(a(0), g.binary(Op::ReshapeLike, d, a(0)))],
+    })
+}
+
+/// `a + b` of two optional tangents (`None` is zero).
+fn tsum(g: &mut Graph, a: Option<Id>, b: Option<Id>) -> Option<Id> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(g.plus(a, b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// `t * w` for an optional tangent `t`.
+fn tmul(g: &mut Graph, t: Option<Id>, w: Id) -> Option<Id> {
+    t.map(|t| g.mul(t, w))
+}
+
+/// The tangent of a unary element-wise op: its Jacobian is diagonal, so the reverse rule
+/// applied to the tangent (`ṫ · f'(x)`) is the forward rule.
+fn diagonal(g: &mut Graph, out: Id, t: Option<Id>) -> Result<Option<Id>, NoRule> {
+    let Some(t) = t else { return Ok(None) };
+    Ok(vjp(g, out, t)?.into_iter().next().map(|(_, c)| c))
+}
+
+/// The Jacobian-vector product of one node (forward mode): given the tangent of each operand
+/// (`None`: zero, the operand does not depend on a differentiated value), the tangent of
+/// `out`. Tangent nodes are built in the same graph with the smart constructors. Leaves,
+/// `if` and loops are handled by the forward sweep (`diff_forward`), which knows the seeds,
+/// the arms and the loop bodies. At non-differentiable points the rules agree with `vjp`
+/// (ties of `max` split, `abs` and `relu` 0 at 0), so that `<v, J t> = <Jᵀ v, t>` holds.
+pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>, NoRule> {
+    let node = g[out].clone();
+    let a = |i: usize| node.args[i];
+    let ta = |i: usize| t.get(i).copied().flatten();
+    Ok(match node.op {
+        // Seeded by the sweep (parameters), or constant.
+        Op::Param(_) | Op::Const(_) | Op::Cotangent | Op::NoGrad => None,
+        Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or => None,
+        Op::Opaque(_) => return Err(NoRule::Opaque),
+        Op::Index(k) => ta(0).map(|s| g.add_raw(Op::Index(k), vec![s])),
+        Op::IndexDyn => ta(0).map(|s| g.add_raw(Op::IndexDyn, vec![s, a(1)])),
+        Op::OneHot => ta(0).map(|d| g.add_raw(Op::OneHot, vec![d, a(1), a(2)])),
+        Op::Pack => {
+            if t.iter().all(Option::is_none) {
+                None
+            } else {
+                let parts: Vec<Id> = (0..node.args.len())
+                    .map(|i| ta(i).unwrap_or_else(|| g.constant(0.0)))
+                    .collect();
+                Some(g.add_raw(Op::Pack, parts))
+            }
+        }
+        // A call: the callee's pushforward, fed a tangent for every argument (a zero of the
+        // argument's kind where it has none).
+        Op::Call(k) => {
+            let mut pf_args = node.args.clone();
+            let int_literal = g.calls[k as usize].int_literal.clone();
+            for (i, &arg) in node.args.iter().enumerate() {
+                let tangent = match (ta(i), g.kind(arg)) {
+                    (Some(t), _) => t,
+                    // An integer literal may fill an integer parameter: its slot's own type.
+                    (None, _) if int_literal[i] => g.add_raw(Op::NoGrad, vec![]),
+                    (None, Kind::Scalar) => g.constant(0.0),
+                    // A constant passed by reference (`&tensor![..]`): a tensor's zero.
+                    (None, Kind::Unknown) if g.calls[k as usize].by_ref[i] => {
+                        g.add_raw(Op::ZerosLike, vec![arg])
+                    }
+                    (None, Kind::Tensor | Kind::Array | Kind::Slice) => {
+                        g.add_raw(Op::ZerosLike, vec![arg])
+                    }
+                    (None, _) => g.add_raw(Op::NoGrad, vec![]),
+                };
+                pf_args.push(tangent);
+            }
+            let pf = g.add_raw(Op::Pushforward(k), pf_args);
+            Some(g.add_raw(Op::Project(1), vec![pf]))
+        }
+        Op::Pullback(_) | Op::Pullback2(_) | Op::Project(_) | Op::Pushforward(_) => {
+            return Err(NoRule::SecondOrder)
+        }
+        Op::PushforwardPullback(_) => return Err(NoRule::SecondOrder),
+        Op::Phi(_) | Op::Loop(_) | Op::LoopOut(_) => return Err(NoRule::Loop),
+        Op::LoopPullback(_) | Op::LoopGrad(_) => return Err(NoRule::SecondOrder),
+        // The forward sweep runs on the graph before fusion.
+        Op::Fused(_) | Op::FusedGrad(_) | Op::FusedPart(_) => return Err(NoRule::SecondOrder),
+
+        Op::Neg => ta(0).map(|x| g.neg(x)),
+        Op::Add => tsum(g, ta(0), ta(1)),
+        Op::Sub => {
+            let nb = ta(1).map(|b| g.neg(b));
+            tsum(g, ta(0), nb)
+        }
+        Op::Mul if a(0) == a(1) => ta(0).map(|x| {
+            let two = g.constant(2.0);
+            let xa = g.mul(x, a(0));
+            g.mul(two, xa)
+        }),
+        Op::Mul => {
+            let l = tmul(g, ta(0), a(1));
+            let r = ta(1).map(|b| g.mul(a(0), b));
+            tsum(g, l, r)
+        }
+        // (ȧ - out·ḃ) / b.
+        Op::Div => {
+            let l = ta(0).map(|x| g.div(x, a(1)));
+            let r = ta(1).map(|b| {
+                let ob = g.mul(out, b);
+                let q = g.div(ob, a(1));
+                g.neg(q)
+            });
+            tsum(g, l, r)
+        }
+        Op::Powi(_)
+        | Op::Sqrt
+        | Op::Cbrt
+        | Op::Exp
+        | Op::Exp2
+        | Op::ExpM1
+        | Op::Ln
+        | Op::Ln1p
+        | Op::Log2
+        | Op::Log10 => diagonal(g, out, ta(0))?,
+        Op::Sin | Op::Cos | Op::Tan | Op::Asin | Op::Acos | Op::Atan => diagonal(g, out, ta(0))?,
+        Op::Sinh | Op::Cosh | Op::Tanh | Op::Asinh | Op::Acosh | Op::Atanh => {
+            diagonal(g, out, ta(0))?
+        }
+        Op::Abs | Op::Recip | Op::Sigmoid | Op::Relu | Op::Softplus => diagonal(g, out, ta(0))?,
+        Op::Signum | Op::Floor | Op::Ceil | Op::Round | Op::Trunc => None,
+        Op::Sgn | Op::Step | Op::MaxWeight | Op::ClampWeight | Op::Numel | Op::ZerosLike => None,
+        Op::Powf => {
+            let (x, y) = (a(0), a(1));
+            if let Some(c) = g.as_const(y) {
+                if c == 0.0 {
+                    None
+                } else {
+                    let k = g.constant(c);
+                    let c1 = g.constant(c - 1.0);
+                    let p = g.binary(Op::Powf, x, c1);
+                    let w = g.mul(k, p);
+                    tmul(g, ta(0), w)
+                }
+            } else {
+                let l = match ta(0) {
+                    Some(tx) => {
+                        let w = g.binary(Op::PowfGradX, x, y);
+                        Some(g.mul(tx, w))
+                    }
+                    None => None,
+                };
+                let r = match ta(1) {
+                    Some(ty) => {
+                        let w = g.binary(Op::PowfGradY, x, y);
+                        Some(g.mul(ty, w))
+                    }
+                    None => None,
+                };
+                tsum(g, l, r)
+            }
+        }
+        Op::PowfGradX => {
+            // y·x^(y-1): ∂x = y·(y-1)·x^(y-2), ∂y = x^(y-1)·(1 + y ln x).
+            let (x, y) = (a(0), a(1));
+            let o = g.constant(1.0);
+            let y1 = g.minus(y, o);
+            let l = match ta(0) {
+                Some(tx) => {
+                    let w = g.binary(Op::PowfGradX, x, y1);
+                    let w = g.mul(y, w);
+                    Some(g.mul(tx, w))
+                }
+                None => None,
+            };
+            let r = match ta(1) {
+                Some(ty) => {
+                    let p = g.binary(Op::Powf, x, y1);
+                    let lx = g.unary(Op::Ln, x);
+                    let yl = g.mul(y, lx);
+                    let s = g.plus(o, yl);
+                    let w = g.mul(p, s);
+                    Some(g.mul(ty, w))
+                }
+                None => None,
+            };
+            tsum(g, l, r)
+        }
+        Op::PowfGradY => {
+            // x^y·ln x: ∂x = x^(y-1)·(y ln x + 1), ∂y = x^y·(ln x)².
+            let (x, y) = (a(0), a(1));
+            let o = g.constant(1.0);
+            let lx = g.unary(Op::Ln, x);
+            let l = match ta(0) {
+                Some(tx) => {
+                    let y1 = g.minus(y, o);
+                    let p1 = g.binary(Op::Powf, x, y1);
+                    let yl = g.mul(y, lx);
+                    let s = g.plus(yl, o);
+                    let w = g.mul(p1, s);
+                    Some(g.mul(tx, w))
+                }
+                None => None,
+            };
+            let r = match ta(1) {
+                Some(ty) => {
+                    let p = g.binary(Op::Powf, x, y);
+                    let l2 = square(g, lx);
+                    let w = g.mul(p, l2);
+                    Some(g.mul(ty, w))
+                }
+                None => None,
+            };
+            tsum(g, l, r)
+        }
+        Op::Log => {
+            // log_b x: ẋ / (x ln b) - ḃ·out / (b ln b).
+            let (x, b) = (a(0), a(1));
+            let lb = g.unary(Op::Ln, b);
+            let l = match ta(0) {
+                Some(tx) => {
+                    let den = g.mul(x, lb);
+                    Some(g.div(tx, den))
+                }
+                None => None,
+            };
+            let r = match ta(1) {
+                Some(tb) => {
+                    let n = g.mul(tb, out);
+                    let den = g.mul(b, lb);
+                    let q = g.div(n, den);
+                    Some(g.neg(q))
+                }
+                None => None,
+            };
+            tsum(g, l, r)
+        }
+        Op::Atan2 => {
+            // atan2(y, x): (ẏ·x - ẋ·y) / (x² + y²).
+            let (y, x) = (a(0), a(1));
+            let x2 = square(g, x);
+            let y2 = square(g, y);
+            let r2 = g.plus(x2, y2);
+            let l = ta(0).map(|ty| g.mul(ty, x));
+            let r = ta(1).map(|tx| {
+                let p = g.mul(tx, y);
+                g.neg(p)
+            });
+            tsum(g, l, r).map(|n| g.div(n, r2))
+        }
+        Op::Hypot => {
+            let l = tmul(g, ta(0), a(0));
+            let r = tmul(g, ta(1), a(1));
+            tsum(g, l, r).map(|n| g.div(n, out))
+        }
+        Op::Max | Op::Min => {
+            let (x, y) = (a(0), a(1));
+            let (wx, wy) = if node.op == Op::Max {
+                ((x, y), (y, x))
+            } else {
+                ((y, x), (x, y))
+            };
+            let l = match ta(0) {
+                Some(tx) => {
+                    let w = g.binary(Op::MaxWeight, wx.0, wx.1);
+                    Some(g.mul(tx, w))
+                }
+                None => None,
+            };
+            let r = match ta(1) {
+                Some(ty) => {
+                    let w = g.binary(Op::MaxWeight, wy.0, wy.1);
+                    Some(g.mul(ty, w))
+                }
+                None => None,
+            };
+            tsum(g, l, r)
+        }
+        Op::Clamp => {
+            if ta(1).is_some() || ta(2).is_some() {
+                return Err(NoRule::ClampBound);
+            }
+            match ta(0) {
+                Some(tx) => {
+                    let w = g.add(Op::ClampWeight, vec![a(0), a(1), a(2)]);
+                    Some(g.mul(tx, w))
+                }
+                None => None,
+            }
+        }
+        Op::MulAdd => {
+            let l = tmul(g, ta(0), a(1));
+            let r = ta(1).map(|tb| g.mul(a(0), tb));
+            let s = tsum(g, l, r);
+            tsum(g, s, ta(2))
+        }
+        // Linear operations: the same operation on the tangent.
+        Op::Sum | Op::Mean | Op::Transpose => ta(0).map(|x| g.unary(node.op, x)),
+        Op::SumAxis(_) | Op::MeanAxis(_) => ta(0).map(|x| g.unary(node.op, x)),
+        Op::Reshape(_) => ta(0).map(|x| {
+            let mut args = node.args.clone();
+            args[0] = x;
+            g.add_raw(node.op, args)
+        }),
+        Op::SumTo | Op::BroadcastLike | Op::ReshapeLike => {
+            ta(0).map(|x| g.binary(node.op, x, a(1)))
+        }
+        Op::UnsumAxis(_) | Op::UnmeanAxis(_) => ta(0).map(|x| g.binary(node.op, x, a(1))),
+        // Bilinear: one term per operand.
+        Op::Matmul | Op::Dot => {
+            let l = ta(0).map(|x| g.binary(node.op, x, a(1)));
+            let r = ta(1).map(|y| g.binary(node.op, a(0), y));
+            tsum(g, l, r)
+        }
+        // d·bᵀ (shaped like a): linear in d and in b.
+        Op::MatmulGradLhs => {
+            let l = ta(0).map(|d| g.add(Op::MatmulGradLhs, vec![d, a(1), a(2)]));
+            let r = ta(2).map(|b| g.add(Op::MatmulGradLhs, vec![a(0), a(1), b]));
+            tsum(g, l, r)
+        }
+        // aᵀ·d (shaped like b): linear in d and in a.
+        Op::MatmulGradRhs => {
+            let l = ta(0).map(|d| g.add(Op::MatmulGradRhs, vec![d, a(1), a(2)]));
+            let r = ta(1).map(|x| g.add(Op::MatmulGradRhs, vec![a(0), x, a(2)]));
+            tsum(g, l, r)
+        }
+        // max/min: the tangent of the elements equal to the extremum, shared evenly (the
+        // weights of the reverse rule).
+        Op::MaxAll | Op::MinAll => ta(0).map(|tx| {
+            let one = g.constant(1.0);
+            let w = g.add(Op::ExtremumGrad, vec![one, a(0), out]);
+            let p = g.mul(w, tx);
+            g.unary(Op::Sum, p)
+        }),
+        Op::MaxAxis(k) | Op::MinAxis(k) => ta(0).map(|tx| {
+            let zeros = g.add_raw(Op::ZerosLike, vec![out]);
+            let one = g.constant(1.0);
+            let ones = g.plus(zeros, one);
+            let w = g.add(Op::ExtremumAxisGrad(k), vec![ones, a(0), out]);
+            let p = g.mul(w, tx);
+            g.unary(Op::SumAxis(k), p)
+        }),
+        Op::ExtremumGrad | Op::ExtremumAxisGrad(_) => return Err(NoRule::SecondOrder),
+        // logsumexp: Σ softmax(x)·ṫ.
+        Op::Logsumexp => ta(0).map(|tx| {
+            let c = g.minus(a(0), out);
+            let e = g.unary(Op::Exp, c);
+            let p = g.mul(e, tx);
+            g.unary(Op::Sum, p)
+        }),
+        Op::LogsumexpAxis(k) => ta(0).map(|tx| {
+            let ou = g.unary(Op::Unsqueeze(k), out);
+            let c = g.minus(a(0), ou);
+            let e = g.unary(Op::Exp, c);
+            let p = g.mul(e, tx);
+            g.unary(Op::SumAxis(k), p)
+        }),
+        // softmax s: s·(ṫ - Σ_k s·ṫ).
+        Op::Softmax(k) => ta(0).map(|tx| {
+            let st = g.mul(out, tx);
+            let t = g.unary(Op::SumAxis(k), st);
+            let tu = g.unary(Op::Unsqueeze(k), t);
+            let r = g.minus(tx, tu);
+            g.mul(out, r)
+        }),
+        // log-softmax: ṫ - Σ_k exp(out)·ṫ.
+        Op::LogSoftmax(k) => ta(0).map(|tx| {
+            let s = g.unary(Op::Exp, out);
+            let st = g.mul(s, tx);
+            let t = g.unary(Op::SumAxis(k), st);
+            let tu = g.unary(Op::Unsqueeze(k), t);
+            g.minus(tx, tu)
+        }),
+        Op::Unsqueeze(k) => ta(0).map(|tx| g.unary(Op::Unsqueeze(k), tx)),
     })
 }

@@ -134,6 +134,19 @@ impl Lower<'_> {
                 Stmt::Item(item) => {
                     self.error(item, "items are not supported inside a #[differentiable] body; define them outside the function");
                 }
+                Stmt::Macro(m)
+                    if last
+                        && m.semi_token.is_none()
+                        && mode != Mode::Inner
+                        && m.mac.path.is_ident("vec")
+                        && self.sig.ret_kind == Kind::Slice =>
+                {
+                    let e = Expr::Macro(syn::ExprMacro {
+                        attrs: m.attrs.clone(),
+                        mac: m.mac.clone(),
+                    });
+                    return Flow::Open(self.result_expr(&e));
+                }
                 Stmt::Macro(m) => {
                     self.error(&m.mac.path, "macro calls are not supported in a #[differentiable] body; compute the value with expressions, or outside the function");
                 }
@@ -150,7 +163,7 @@ impl Lower<'_> {
                             );
                             continue;
                         };
-                        match self.expr(e) {
+                        match self.result_expr(e) {
                             Some(v) => return Flow::Return(v),
                             None => continue,
                         }
@@ -168,6 +181,15 @@ impl Lower<'_> {
                         }
                     }
                     Expr::ForLoop(f) => self.for_loop(f),
+                    Expr::Macro(m)
+                        if last
+                            && semi.is_none()
+                            && mode != Mode::Inner
+                            && m.mac.path.is_ident("vec")
+                            && self.sig.ret_kind == Kind::Slice =>
+                    {
+                        return Flow::Open(self.result_expr(expr))
+                    }
                     Expr::While(_)
                     | Expr::Loop(_)
                     | Expr::Closure(_)
@@ -179,6 +201,9 @@ impl Lower<'_> {
                     Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
                     Expr::Binary(b) if compound(&b.op).is_some() => {
                         self.assignment(&b.left, compound(&b.op), &b.right)
+                    }
+                    _ if last && semi.is_none() && mode != Mode::Inner => {
+                        return Flow::Open(self.result_expr(expr))
                     }
                     _ if last && semi.is_none() => return Flow::Open(self.expr(expr)),
                     _ => {
@@ -392,6 +417,36 @@ impl Lower<'_> {
         }
     }
 
+    /// Lowers the function's result: for a `[T; M]` or `Vec<T>` result, an array literal
+    /// `[a, b]` or `vec![a, b]` becomes one `Pack` of its elements.
+    fn result_expr(&mut self, e: &Expr) -> Option<Id> {
+        if !matches!(self.sig.ret_kind, Kind::Array | Kind::Slice) {
+            return self.expr(e);
+        }
+        let elems: Vec<Expr> = match e {
+            Expr::Array(a) => a.elems.iter().cloned().collect(),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+                match m.mac.parse_body_with(parser) {
+                    Ok(list) => list.into_iter().collect(),
+                    Err(_) => {
+                        return self.error(
+                            &m.mac,
+                            "write the result as `vec![a, b, ..]`, one value per element",
+                        )
+                    }
+                }
+            }
+            Expr::Paren(p) => return self.result_expr(&p.expr),
+            _ => return self.expr(e),
+        };
+        let mut parts = Vec::with_capacity(elems.len());
+        for el in &elems {
+            parts.push(self.expr(el)?);
+        }
+        Some(self.g.add_raw(Op::Pack, parts))
+    }
+
     /// Lowers an expression to a node.
     fn expr(&mut self, e: &Expr) -> Option<Id> {
         match e {
@@ -462,7 +517,7 @@ impl Lower<'_> {
             Expr::Closure(c) => (c.or1_token.to_token_stream(), "closures are not supported in a #[differentiable] body; write the expression inline or as another #[differentiable] function"),
             Expr::Macro(m) => (m.mac.path.to_token_stream(), "macro calls are not supported in a #[differentiable] body; compute the value with expressions"),
             Expr::Tuple(_) => (e.to_token_stream(), "tuples are not supported in a #[differentiable] body; return one float or tensor and use one `let` per value"),
-            Expr::Array(_) => (e.to_token_stream(), "array literals of differentiated values are not supported; use a `Tensor` or separate values"),
+            Expr::Array(_) => (e.to_token_stream(), "an array literal of differentiated values is supported only as the function's `[T; M]` or `Vec<T>` result, in the tail expression or a `return`; use a `Tensor` or separate values otherwise"),
             Expr::Field(_) => (e.to_token_stream(), "field access on a differentiated value is not supported"),
             Expr::Assign(_) => (e.to_token_stream(), "an assignment has no value; assign in a statement of its own"),
             _ => (e.to_token_stream(), "this expression is not supported in a #[differentiable] body"),

@@ -39,6 +39,8 @@ pub(crate) struct Sig {
     pub is_f32: bool,
     pub ret_kind: Kind,
     pub ret_ty: Type,
+    /// `M` of a `[T; M]` result.
+    pub ret_len: Option<syn::Expr>,
 }
 
 /// A user's name as the generated code binds it: the same text and source location, with
@@ -145,6 +147,7 @@ impl Sig {
                 }
             }
         }
+        let ret_len;
         let (ret_kind, ret_ty) = match &item.sig.output {
             ReturnType::Default => {
                 errors.at(&item.sig.ident, "a #[differentiable] function must return a value to differentiate; add a return type such as `-> f64`");
@@ -152,11 +155,15 @@ impl Sig {
             }
             ReturnType::Type(_, ty) => {
                 let ty = &Box::new(ungroup(ty));
-                let (kind, _) = classify(ty, &is_float);
-                if !matches!(kind, Kind::Scalar | Kind::Tensor) {
-                    errors.at(ty, "the result of a #[differentiable] function must be a float (`f64`, `f32`, `T: Float`) or a `Tensor<T>`");
+                let (kind, len) = classify(ty, &is_float);
+                if !matches!(
+                    kind,
+                    Kind::Scalar | Kind::Tensor | Kind::Array | Kind::Slice
+                ) {
+                    errors.at(ty, "the result of a #[differentiable] function must be a float (`f64`, `f32`, `T: Float`), an array `[T; M]`, a `Vec<T>` or a `Tensor<T>`; return several values as an array `[a, b]`");
                     ok = false;
                 }
+                ret_len = len;
                 (kind, (**ty).clone())
             }
         };
@@ -183,6 +190,7 @@ impl Sig {
             is_f32,
             ret_kind,
             ret_ty,
+            ret_len,
         })
     }
 

@@ -1,0 +1,869 @@
+//! The forward-mode items: `f_jvp`, the hidden `__f_pushforward` (what a caller's forward
+//! sweep calls), `f_jacobian`, `f_hvp`, and `f_hessian` of one vector parameter.
+//!
+//! `f_jvp` and `__f_pushforward` are the forward sweep (`diff_forward`) over the body as
+//! lowered, written by the same emitter as everything else. `f_hvp` is reverse over forward:
+//! the reverse sweep of `<∇f, v>` (the tangent of the result). `f_jacobian` calls `f_jvp`
+//! once per input float or `f_vjp` once per output float, whichever is fewer. `f_hessian` of
+//! an array read only at constant indices is unrolled: one symbolic forward-and-reverse sweep
+//! per element, all in one function, with the zeros folded away; otherwise it calls `f_hvp`
+//! once per element.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+use syn::Ident;
+
+use super::{adj_of, has_grad_type, Items};
+use crate::diff;
+use crate::diff_forward::{self, zero_like};
+use crate::emit::rust::Emitter;
+use crate::ir::graph::{ParamInfo, ROOT};
+use crate::ir::{Graph, Id, Kind, Op};
+use crate::parse::sig::Param;
+
+/// `f` → `__f_pushforward`.
+pub(crate) fn pushforward_ident(ident: &Ident) -> Ident {
+    let mut id = format_ident!("__{}_pushforward", ident);
+    id.set_span(ident.span());
+    id
+}
+
+/// `path::f` → `path::__f_pushforward`.
+pub(crate) fn pushforward_path(path: &syn::Path) -> syn::Path {
+    let mut p = path.clone();
+    if let Some(last) = p.segments.last_mut() {
+        last.ident = pushforward_ident(&last.ident);
+    }
+    p
+}
+
+impl Items<'_> {
+    /// The name of the tangent (or direction) of parameter `p`: `x_tangent`.
+    fn tangent_name(p: &Param) -> Ident {
+        let mut id = format_ident!("{}_tangent", p.ident);
+        id.set_span(p.ident.span());
+        id
+    }
+
+    /// `fn name<generics>(params.., extra..) -> ty { body }`.
+    fn forward_item(
+        &self,
+        name: Ident,
+        doc: Option<&str>,
+        extra: &[TokenStream],
+        ty: TokenStream,
+        body: TokenStream,
+    ) -> TokenStream {
+        let vis = &self.func.vis;
+        let (generics, where_clause) = (
+            &self.func.sig.generics.params,
+            &self.func.sig.generics.where_clause,
+        );
+        let inputs = self.func.sig.inputs.iter();
+        // Straight-line derivative code is as fast as the hand-written one once inlined into
+        // its caller; the hint keeps rustc from declining for its length.
+        let inline = if name == "jacobian" || name.to_string().ends_with("_jacobian") {
+            quote!()
+        } else {
+            quote!(#[inline])
+        };
+        let doc = match doc {
+            Some(d) => quote!(#[doc = #d]),
+            None => quote!(#[doc(hidden)]),
+        };
+        quote! {
+            #doc
+            #[allow(unused_variables, clippy::too_many_arguments, clippy::type_complexity)]
+            #inline
+            #vis fn #name<#generics>(#(#inputs,)* #(#extra),*) -> #ty #where_clause {
+                #body
+            }
+        }
+    }
+
+    /// The type of a tangent of `p`: the parameter's own type.
+    fn tangent_type(p: &Param) -> TokenStream {
+        p.ty.to_token_stream()
+    }
+
+    /// A body that panics with `msg` (a combination forward mode does not support).
+    fn unsupported(&self, what: &str, why: &str) -> TokenStream {
+        let msg = format!("`{}_{what}` is not available: {why}", self.func.sig.ident);
+        quote!(::core::panic!(#msg))
+    }
+
+    /// All forward-mode items, from the body as lowered (before any sweep).
+    pub(super) fn forward_items(&self, g0: &Graph, output: Id, params: &[Id]) -> TokenStream {
+        let mut out = TokenStream::new();
+        out.extend(self.jvp_items(g0, output, params));
+        let body = self
+            .pushforward_pullback_body(g0, output, params)
+            .unwrap_or_else(|why| self.unsupported("hvp", &why));
+        out.extend(self.pushforward_pullback_item(body));
+        out.extend(self.jacobian_item());
+        if self.sig.ret_kind == Kind::Scalar {
+            out.extend(self.hvp_item(g0, output, params));
+            out.extend(self.vector_hessian_item(g0, output, params));
+        }
+        out
+    }
+
+    /// The statements and `(value, tangent)` of the forward sweep seeded on `seeded`
+    /// parameters, the tangent of parameter i written as `names[i]`.
+    fn jvp_body(
+        &self,
+        g0: &Graph,
+        output: Id,
+        params: &[Id],
+        tangents: &[Option<(TokenStream, bool)>],
+    ) -> Result<TokenStream, String> {
+        let mut g = g0.clone();
+        let n = g.len();
+        let base = g.params.len();
+        let mut names: Vec<(TokenStream, bool)> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        let mut seeds = Vec::new();
+        for (i, t) in tangents.iter().enumerate() {
+            if let Some(name) = t {
+                g.params.push(ParamInfo {
+                    kind: self.sig.params[i].kind,
+                    active: false,
+                });
+                let tp = g.param(g.params.len() - 1);
+                names.push(name.clone());
+                seeds.push((params[i], tp));
+            }
+        }
+        debug_assert_eq!(names.len(), g.params.len(), "{base}");
+        let tan = diff_forward::forward_upto(&mut g, &seeds, n).map_err(|list| {
+            list.into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        g.current = ROOT;
+        let tout = match adj_of(&tan, output) {
+            Some(t) => t,
+            None => zero_like(&mut g, output),
+        };
+        let mut e = Emitter::with_params(&g, self.sig, &[output, tout], names, "__".to_string());
+        let stmts = e.statements();
+        let value = e.value(output);
+        let t = e.value(tout);
+        Ok(quote!(#stmts (#value, #t)))
+    }
+
+    /// `f_jvp(params.., tangents..) -> (R, R)` and `__f_pushforward`, its form with one
+    /// tangent slot per parameter for callers.
+    fn jvp_items(&self, g0: &Graph, output: Id, params: &[Id]) -> TokenStream {
+        let r = &self.sig.ret_ty;
+        let ty = quote!((#r, #r));
+        let name = self.func.sig.ident.to_string();
+        let tangents: Vec<Option<(TokenStream, bool)>> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| {
+                p.diff
+                    .then(|| (Self::tangent_name(p).into_token_stream(), p.by_ref))
+            })
+            .collect();
+        let body = self
+            .jvp_body(g0, output, params, &tangents)
+            .unwrap_or_else(|why| self.unsupported("jvp", &why));
+        let extra: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| {
+                let t = Self::tangent_name(p);
+                let ty = Self::tangent_type(p);
+                quote!(#t: #ty)
+            })
+            .collect();
+        let doc = format!(
+            "Forward mode: the value of [`{name}`] and its directional derivative along the \
+             tangents (one per differentiated parameter, of the parameter's type)."
+        );
+        let mut out = self.forward_item(self.ident("jvp"), Some(&doc), &extra, ty.clone(), body);
+        // The pushforward: every parameter with a gradient type has a tangent slot.
+        let slots: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if has_grad_type(p) {
+                    let t = format_ident!("__tan{}", i);
+                    let ty = Self::tangent_type(p);
+                    quote!(#t: #ty)
+                } else {
+                    let t = format_ident!("__tan{}", i);
+                    quote!(#t: ::autodiff::__private::NoGrad)
+                }
+            })
+            .collect();
+        let names: Vec<Option<(TokenStream, bool)>> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                p.diff
+                    .then(|| (format_ident!("__tan{}", i).into_token_stream(), p.by_ref))
+            })
+            .collect();
+        let body = self
+            .jvp_body(g0, output, params, &names)
+            .unwrap_or_else(|why| self.unsupported("jvp", &why));
+        out.extend(self.forward_item(
+            pushforward_ident(&self.func.sig.ident),
+            None,
+            &slots,
+            ty,
+            body,
+        ));
+        out
+    }
+
+    /// The pushforward of a function with a custom rule: `jvp = rule` if given, else a
+    /// panic saying to add it.
+    pub(super) fn custom_forward_items(&self, jvp: Option<&syn::Path>) -> TokenStream {
+        let r = &self.sig.ret_ty;
+        let ty = quote!((#r, #r));
+        let f = &self.func.sig.ident;
+        let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
+        let tangents: Vec<Ident> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| Self::tangent_name(p))
+            .collect();
+        let body = match jvp {
+            Some(rule) => quote!(#rule(#(#names,)* #(#tangents),*)),
+            None => {
+                let msg = format!(
+                    "forward mode through `{f}` is not available: it has a custom `vjp` rule \
+                     only; add a forward rule with `#[differentiable(vjp = .., jvp = rule)]`, \
+                     `rule(params.., tangents..) -> (value, tangent)`"
+                );
+                quote!(::core::panic!(#msg))
+            }
+        };
+        let extra: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| {
+                let t = Self::tangent_name(p);
+                let ty = Self::tangent_type(p);
+                quote!(#t: #ty)
+            })
+            .collect();
+        let doc = format!(
+            "Forward mode: the value of [`{f}`] and its directional derivative (from its custom rule)."
+        );
+        let mut out = self.forward_item(self.ident("jvp"), Some(&doc), &extra, ty.clone(), body);
+        let slots: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let t = format_ident!("__tan{}", i);
+                if has_grad_type(p) {
+                    let ty = Self::tangent_type(p);
+                    quote!(#t: #ty)
+                } else {
+                    quote!(#t: ::autodiff::__private::NoGrad)
+                }
+            })
+            .collect();
+        let jvp_name = self.ident("jvp");
+        let pass: Vec<Ident> = self
+            .sig
+            .diff_params()
+            .map(|(i, _)| format_ident!("__tan{}", i))
+            .collect();
+        out.extend(self.forward_item(
+            pushforward_ident(f),
+            None,
+            &slots,
+            ty,
+            quote!(#jvp_name(#(#names,)* #(#pass),*)),
+        ));
+        let msg = format!(
+            "second derivatives through `{f}` are not available: it has a custom first-order rule"
+        );
+        out.extend(self.pushforward_pullback_item(quote!(::core::panic!(#msg))));
+        out.extend(self.jacobian_item());
+        if self.sig.ret_kind == Kind::Scalar {
+            let doc = format!(
+                "The Hessian of [`{f}`] times a direction: not available for a custom rule (panics)."
+            );
+            let msg = format!(
+                "`{f}_hvp` is not available: `{f}` has a custom first-order rule, which cannot \
+                 be differentiated again"
+            );
+            out.extend(self.forward_item(
+                self.ident("hvp"),
+                Some(&doc),
+                &extra,
+                self.grad_type(),
+                quote!(::core::panic!(#msg)),
+            ));
+        }
+        out
+    }
+
+    /// `__f_pushforward_pullback(params.., tangent slots.., cotangent: &R) -> (slots.., slots..)`:
+    /// the vjp of the pushforward's tangent, for callers' Hessian-vector products (their
+    /// reverse sweep over their own forward sweep goes through this function's).
+    fn pushforward_pullback_item(&self, body: TokenStream) -> TokenStream {
+        let slots = self.pullback_slots();
+        let tangents: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let t = format_ident!("__tan{}", i);
+                if has_grad_type(p) {
+                    let ty = Self::tangent_type(p);
+                    quote!(#t: #ty)
+                } else {
+                    quote!(#t: ::autodiff::__private::NoGrad)
+                }
+            })
+            .collect();
+        let r = &self.sig.ret_ty;
+        let cot = if self.sig.ret_kind == Kind::Slice {
+            let float = &self.sig.float;
+            quote!(__cotangent: &[#float])
+        } else {
+            quote!(__cotangent: &#r)
+        };
+        let mut extra = tangents;
+        extra.push(cot);
+        let mut name = pushforward_ident(&self.func.sig.ident);
+        name = format_ident!("{}_pullback", name);
+        self.forward_item(name, None, &extra, quote!((#(#slots,)* #(#slots,)*)), body)
+    }
+
+    fn pushforward_pullback_body(
+        &self,
+        g0: &Graph,
+        output: Id,
+        params: &[Id],
+    ) -> Result<TokenStream, String> {
+        if !matches!(self.sig.ret_kind, Kind::Scalar | Kind::Tensor) {
+            return Err("its result is not a float or a tensor".to_string());
+        }
+        let mut g = g0.clone();
+        let n = g.len();
+        let mut names: Vec<(TokenStream, bool)> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        let mut seeds = Vec::new();
+        let mut tparams: Vec<Option<Id>> = vec![None; params.len()];
+        for (i, p) in self.sig.diff_params() {
+            g.params.push(ParamInfo {
+                kind: p.kind,
+                active: true,
+            });
+            let tp = g.param(g.params.len() - 1);
+            names.push((format_ident!("__tan{}", i).into_token_stream(), p.by_ref));
+            seeds.push((params[i], tp));
+            tparams[i] = Some(tp);
+        }
+        let join = |list: Vec<crate::diff::SweepError>| {
+            list.into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let tan = diff_forward::forward_upto(&mut g, &seeds, n).map_err(join)?;
+        g.current = ROOT;
+        let cot = g.add_raw(Op::Cotangent, vec![]);
+        let adj = match adj_of(&tan, output) {
+            Some(t) => diff::reverse(&mut g, t, cot).map_err(join)?,
+            None => vec![None; g.len()],
+        };
+        g.current = ROOT;
+        // The adjoints of the parameters, then of the tangents (as if they were parameters).
+        let mut roots = Vec::new();
+        let (proots, _) = self.gradient(&g, &adj, params);
+        roots.extend(proots);
+        let mut as_params: Vec<Vec<Id>> = Vec::new();
+        for (i, _) in self.sig.diff_params() {
+            let mut ps = params.to_vec();
+            ps[i] = tparams[i].expect("a tangent per differentiated parameter");
+            let (r, _) = self.gradient(&g, &adj, &ps);
+            roots.extend(r);
+            as_params.push(ps);
+        }
+        let mut e = Emitter::with_params(&g, self.sig, &roots, names, "__".to_string());
+        let stmts = e.statements();
+        let mut parts = Vec::new();
+        for (i, p) in self.sig.params.iter().enumerate() {
+            parts.push(if p.diff {
+                self.param_grad(&e, &g, &adj, params, i)
+            } else {
+                self.constant_slot(p)
+            });
+        }
+        let mut a = 0;
+        for (i, p) in self.sig.params.iter().enumerate() {
+            parts.push(if p.diff {
+                let part = self.param_grad(&e, &g, &adj, &as_params[a], i);
+                a += 1;
+                part
+            } else {
+                self.constant_slot(p)
+            });
+        }
+        let deref = if self.sig.ret_kind == Kind::Scalar {
+            quote!(let __cotangent = *__cotangent;)
+        } else {
+            quote!()
+        };
+        Ok(quote!(#deref #stmts (#(#parts,)*)))
+    }
+
+    /// A parameter passed on to another generated item, by value (cloned) or by reference.
+    fn pass(p: &Param) -> TokenStream {
+        let x = &p.ident;
+        if p.by_ref {
+            quote!(#x)
+        } else {
+            quote!(::core::clone::Clone::clone(&#x))
+        }
+    }
+
+    /// The tangent of parameter `q` for a pass along element `j` of parameter `i`.
+    fn direction(&self, q: &Param, seeded: bool, j: &TokenStream) -> TokenStream {
+        let float = &self.sig.float;
+        let x = &q.ident;
+        let rt = quote!(::autodiff::__private);
+        let d = match (q.kind, seeded) {
+            (Kind::Scalar, true) => quote!(#rt::lit::<#float>(1.0)),
+            (Kind::Scalar, false) => quote!(#rt::lit::<#float>(0.0)),
+            (_, true) => quote!(#rt::basis(&#x, #j)),
+            (_, false) => quote!(#rt::basis_zero(&#x)),
+        };
+        if q.by_ref {
+            quote!(&#d)
+        } else {
+            d
+        }
+    }
+
+    /// J: the gradient for a float result; else one block per differentiated parameter.
+    fn jacobian_type(&self) -> TokenStream {
+        if self.sig.ret_kind == Kind::Scalar {
+            return self.grad_type();
+        }
+        let float = &self.sig.float;
+        let ret_len = self.sig.ret_len.as_ref();
+        let tys: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(
+                |(_, p)| match (self.sig.ret_kind, p.kind, ret_len, &p.array_len) {
+                    (Kind::Array, Kind::Scalar, Some(m), _) => quote!([#float; #m]),
+                    (Kind::Array, Kind::Array, Some(m), Some(n)) => quote!([[#float; #n]; #m]),
+                    _ => quote!(::autodiff::Tensor<#float>),
+                },
+            )
+            .collect();
+        if tys.len() == 1 {
+            tys[0].clone()
+        } else {
+            quote!((#(#tys),*))
+        }
+    }
+
+    /// Stubs of the forward-mode items for a failed expansion.
+    pub(super) fn forward_stubs(&self, stub: &TokenStream) -> TokenStream {
+        let r = &self.sig.ret_ty;
+        let tangents: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| {
+                let t = Self::tangent_name(p);
+                let ty = Self::tangent_type(p);
+                quote!(#t: #ty)
+            })
+            .collect();
+        let mut out = self.forward_item(
+            self.ident("jvp"),
+            None,
+            &tangents,
+            quote!((#r, #r)),
+            stub.clone(),
+        );
+        out.extend(self.forward_item(
+            self.ident("jacobian"),
+            None,
+            &[],
+            self.jacobian_type(),
+            stub.clone(),
+        ));
+        if self.sig.ret_kind == Kind::Scalar {
+            out.extend(self.forward_item(
+                self.ident("hvp"),
+                None,
+                &tangents,
+                self.grad_type(),
+                stub.clone(),
+            ));
+        }
+        out
+    }
+
+    /// `f_jacobian(params..) -> J`.
+    fn jacobian_item(&self) -> TokenStream {
+        let float = &self.sig.float;
+        let rt = quote!(::autodiff::__private);
+        let name = self.func.sig.ident.to_string();
+        let doc = format!(
+            "Every partial derivative of [`{name}`]: for each differentiated parameter, the \
+             block of shape `shape(result) ++ shape(parameter)` (JAX's `jacobian` layout), \
+             from one forward pass per input float or one reverse pass per output float, \
+             whichever is fewer."
+        );
+        let diff: Vec<(usize, &Param)> = self.sig.diff_params().collect();
+        let k = diff.len();
+        if self.sig.ret_kind == Kind::Scalar {
+            let g = self.grad_type();
+            let grad = self.ident("grad");
+            let args = self.sig.params.iter().map(Self::pass);
+            return self.forward_item(
+                self.ident("jacobian"),
+                Some(&doc),
+                &[],
+                g,
+                quote!(#grad(#(#args),*)),
+            );
+        }
+        let ty = self.jacobian_type();
+        let f = &self.func.sig.ident;
+        let jvp = self.ident("jvp");
+        let vjp = self.ident("vjp");
+        let args: Vec<TokenStream> = self.sig.params.iter().map(Self::pass).collect();
+        let len_of = |p: &Param| -> TokenStream {
+            let x = &p.ident;
+            if p.kind == Kind::Scalar {
+                quote!(1usize)
+            } else {
+                quote!(#rt::flat_len(&#x))
+            }
+        };
+        let shape_of = |p: &Param| -> TokenStream {
+            let x = &p.ident;
+            if p.kind == Kind::Scalar {
+                quote!(::std::vec::Vec::<usize>::new())
+            } else {
+                quote!(#rt::flat_shape(&#x))
+            }
+        };
+        let lens: Vec<TokenStream> = diff.iter().map(|(_, p)| len_of(p)).collect();
+        // Forward passes: columns of each block.
+        let mut fwd = TokenStream::new();
+        for (a, &(i, p)) in diff.iter().enumerate() {
+            let cols = format_ident!("__c{}", a);
+            let n = &lens[a];
+            let j = quote!(__j);
+            let tangents = diff.iter().map(|&(q, qp)| self.direction(qp, q == i, &j));
+            let _ = p;
+            fwd.extend(quote! {
+                let mut #cols: ::std::vec::Vec<::std::vec::Vec<#float>> = ::std::vec::Vec::new();
+                for __j in 0..#n {
+                    let (_, __t) = #jvp(#(#args,)* #(#tangents),*);
+                    #cols.push(#rt::flat_values(&__t));
+                }
+            });
+        }
+        // Reverse passes: rows of each block.
+        let cot = match self.sig.ret_kind {
+            Kind::Array => quote!(#rt::basis(&__value, __o)),
+            _ => quote!(&#rt::basis(&__value, __o)),
+        };
+        let mut rev_init = TokenStream::new();
+        let mut rev_push = TokenStream::new();
+        for (a, (_, p)) in diff.iter().enumerate() {
+            let rows = format_ident!("__r{}", a);
+            rev_init.extend(quote!(let mut #rows: ::std::vec::Vec<::std::vec::Vec<#float>> = ::std::vec::Vec::with_capacity(__n_out);));
+            let part = if k == 1 {
+                quote!(__g)
+            } else {
+                let idx = syn::Index::from(a);
+                quote!(__g.#idx)
+            };
+            let flat = if p.kind == Kind::Scalar {
+                quote!(::std::vec![#part])
+            } else {
+                quote!(#rt::flat_values(&#part))
+            };
+            rev_push.extend(quote!(#rows.push(#flat);));
+        }
+        // Assembling each block from columns or rows.
+        let assemble = |from_cols: bool| -> TokenStream {
+            let blocks: Vec<TokenStream> = diff
+                .iter()
+                .enumerate()
+                .map(|(a, (_, p))| {
+                    let src = if from_cols {
+                        format_ident!("__c{}", a)
+                    } else {
+                        format_ident!("__r{}", a)
+                    };
+                    // Entry (o, j) of the block.
+                    let at = |o: TokenStream, j: TokenStream| {
+                        if from_cols {
+                            quote!(#src[#j][#o])
+                        } else {
+                            quote!(#src[#o][#j])
+                        }
+                    };
+                    match (self.sig.ret_kind, p.kind) {
+                        (Kind::Array, Kind::Scalar) => {
+                            let e = at(quote!(__o), quote!(0));
+                            quote!(::core::array::from_fn(|__o| #e))
+                        }
+                        (Kind::Array, Kind::Array) => {
+                            let e = at(quote!(__o), quote!(__j));
+                            quote!(::core::array::from_fn(|__o| ::core::array::from_fn(|__j| #e)))
+                        }
+                        _ => {
+                            let shape = shape_of(p);
+                            if from_cols {
+                                quote!(#rt::jac_from_columns(#src, &__out_shape, &#shape))
+                            } else {
+                                quote!(#rt::jac_from_rows(#src, &__out_shape, &#shape))
+                            }
+                        }
+                    }
+                })
+                .collect();
+            if k == 1 {
+                blocks[0].clone()
+            } else {
+                quote!((#(#blocks),*))
+            }
+        };
+        let from_cols = assemble(true);
+        let from_rows = assemble(false);
+        let body = quote! {
+            let __value = #f(#(#args),*);
+            let __out_shape: ::std::vec::Vec<usize> = #rt::flat_shape(&__value);
+            let __n_out: usize = #rt::flat_len(&__value);
+            let __n_in: usize = 0 #(+ #lens)*;
+            if __n_in <= __n_out {
+                #fwd
+                #from_cols
+            } else {
+                #rev_init
+                for __o in 0..__n_out {
+                    let __g = #vjp(#(#args,)* #cot);
+                    #rev_push
+                }
+                #from_rows
+            }
+        };
+        self.forward_item(self.ident("jacobian"), Some(&doc), &[], ty, body)
+    }
+
+    /// `f_hvp(params.., v..) -> G`: the gradient of `<∇f, v>`, the reverse sweep of the
+    /// forward sweep's tangent.
+    fn hvp_item(&self, g0: &Graph, output: Id, params: &[Id]) -> TokenStream {
+        let name = self.func.sig.ident.to_string();
+        let doc = format!(
+            "The Hessian of [`{name}`] times the direction `v` (one per differentiated \
+             parameter, of its type), at the cost of a few gradients (reverse over forward)."
+        );
+        let extra: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(_, p)| {
+                let t = Self::tangent_name(p);
+                let ty = Self::tangent_type(p);
+                quote!(#t: #ty)
+            })
+            .collect();
+        let ty = self.grad_type();
+        let body = self
+            .hvp_body(g0, output, params)
+            .unwrap_or_else(|why| self.unsupported("hvp", &why));
+        self.forward_item(self.ident("hvp"), Some(&doc), &extra, ty, body)
+    }
+
+    fn hvp_body(&self, g0: &Graph, output: Id, params: &[Id]) -> Result<TokenStream, String> {
+        let mut g = g0.clone();
+        let n = g.len();
+        let mut names: Vec<(TokenStream, bool)> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        let mut seeds = Vec::new();
+        for (i, p) in self.sig.diff_params() {
+            g.params.push(ParamInfo {
+                kind: p.kind,
+                active: false,
+            });
+            let tp = g.param(g.params.len() - 1);
+            names.push((Self::tangent_name(p).into_token_stream(), p.by_ref));
+            seeds.push((params[i], tp));
+        }
+        let join = |list: Vec<crate::diff::SweepError>| {
+            list.into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let tan = diff_forward::forward_upto(&mut g, &seeds, n).map_err(join)?;
+        g.current = ROOT;
+        let adj = match adj_of(&tan, output) {
+            Some(t) => {
+                let one = g.constant(1.0);
+                diff::reverse(&mut g, t, one).map_err(join)?
+            }
+            None => vec![None; g.len()],
+        };
+        g.current = ROOT;
+        let (roots, grad) = self.gradient(&g, &adj, params);
+        let mut e = Emitter::with_params(&g, self.sig, &roots, names, "__".to_string());
+        let stmts = e.statements();
+        let value = grad(&e);
+        Ok(quote!(#stmts #value))
+    }
+
+    /// `f_hessian` for one `[T; N]`, `&[T]`, `Vec<T>` or `Tensor<T>` parameter.
+    fn vector_hessian_item(&self, g0: &Graph, output: Id, params: &[Id]) -> Option<TokenStream> {
+        let diff: Vec<(usize, &Param)> = self.sig.diff_params().collect();
+        let [(i, p)] = diff[..] else { return None };
+        if p.kind == Kind::Scalar {
+            return None;
+        }
+        let float = &self.sig.float;
+        let rt = quote!(::autodiff::__private);
+        if let Some(tokens) = self.unrolled_hessian(g0, output, params, i, p) {
+            return Some(tokens);
+        }
+        let x = &p.ident;
+        let hvp = self.ident("hvp");
+        let args: Vec<TokenStream> = self.sig.params.iter().map(Self::pass).collect();
+        let dir = self.direction(p, true, &quote!(__j));
+        let columns = quote! {
+            let __n = #rt::flat_len(&#x);
+            let mut __cols: ::std::vec::Vec<::std::vec::Vec<#float>> = ::std::vec::Vec::with_capacity(__n);
+            for __j in 0..__n {
+                let __h = #hvp(#(#args,)* #dir);
+                __cols.push(#rt::flat_values(&__h));
+            }
+        };
+        let (ty, value) = match p.kind {
+            Kind::Array => {
+                let n = p.array_len.as_ref().expect("array length");
+                (
+                    quote!([[#float; #n]; #n]),
+                    quote!(::core::array::from_fn(|__a| ::core::array::from_fn(
+                        |__b| __cols[__b][__a]
+                    ))),
+                )
+            }
+            Kind::Slice => (
+                quote!(::std::vec::Vec<::std::vec::Vec<#float>>),
+                quote!((0..__n)
+                    .map(|__a| (0..__n).map(|__b| __cols[__b][__a]).collect())
+                    .collect()),
+            ),
+            _ => (
+                quote!(::autodiff::Tensor<#float>),
+                quote!({
+                    let __shape = #rt::flat_shape(&#x);
+                    #rt::jac_from_columns(__cols, &__shape, &__shape)
+                }),
+            ),
+        };
+        Some(self.hessian_item(ty, quote!(#columns #value)))
+    }
+
+    /// The Hessian of an array read only as `x[k]` with literal `k` (and `N` a literal):
+    /// element j's column is the reverse sweep of the tangent along element j, all columns
+    /// in one function.
+    fn unrolled_hessian(
+        &self,
+        g0: &Graph,
+        output: Id,
+        params: &[Id],
+        i: usize,
+        p: &Param,
+    ) -> Option<TokenStream> {
+        if p.kind != Kind::Array {
+            return None;
+        }
+        let n: usize = match p.array_len.as_ref()? {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(l),
+                ..
+            }) => l.base10_parse().ok()?,
+            _ => return None,
+        };
+        if n > 16 {
+            return None;
+        }
+        let x = params[i];
+        let mut elements: Vec<Option<Id>> = vec![None; n];
+        for id in g0.ids() {
+            if !g0[id].args.contains(&x) {
+                continue;
+            }
+            match g0[id].op {
+                Op::Index(k) if g0.block_of(id) == ROOT && (k as usize) < n => {
+                    elements[k as usize] = Some(id)
+                }
+                _ => return None,
+            }
+        }
+        let mut g = g0.clone();
+        let len = g.len();
+        let mut h = vec![vec![None; n]; n];
+        for j in 0..n {
+            let Some(ej) = elements[j] else { continue };
+            g.current = ROOT;
+            let one = g.constant(1.0);
+            let tan = diff_forward::forward_upto(&mut g, &[(ej, one)], len).ok()?;
+            let Some(t) = adj_of(&tan, output) else {
+                continue;
+            };
+            g.current = ROOT;
+            let adj = diff::reverse(&mut g, t, one).ok()?;
+            for (k, ek) in elements.iter().enumerate() {
+                h[k][j] = ek.and_then(|e| adj_of(&adj, e));
+            }
+        }
+        let roots: Vec<Id> = h.iter().flatten().flatten().copied().collect();
+        let mut e = Emitter::new(&g, self.sig, &roots);
+        let stmts = e.statements();
+        let zero = e.literal(0.0, true);
+        let rows = h.iter().map(|row| {
+            let cells = row
+                .iter()
+                .map(|c| c.map(|id| e.owned(id)).unwrap_or_else(|| zero.clone()));
+            quote!([#(#cells),*])
+        });
+        let float = &self.sig.float;
+        let len_tokens = p.array_len.as_ref()?;
+        Some(self.hessian_item(
+            quote!([[#float; #len_tokens]; #len_tokens]),
+            quote!(#stmts [#(#rows),*]),
+        ))
+    }
+}

@@ -1,0 +1,209 @@
+//! Forward mode against num-dual on the 8-variable chained Rosenbrock function: `rosen8_jvp`
+//! against num-dual's `Dual64` (one directional derivative) and a hand-written one, and the
+//! full 8×8 `rosen8_hessian` against num-dual's `hessian` (`Dual2SVec64<8>`) and the
+//! hand-written tridiagonal Hessian; `rosen8_hvp` against `rosen8_grad`.
+//!
+//! Every result is first checked against the hand-written one (relative 1e-9). Each
+//! benchmark maps over 1024 inputs into a preallocated buffer; per call = estimate / 1024.
+//! Run with `cd benches/compare && cargo bench --bench forward`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use autodiff::differentiable;
+use criterion::{criterion_group, criterion_main, Criterion};
+use nalgebra::SVector;
+use num_dual::{Dual2SVec64, Dual64, DualNum};
+
+/// Inputs per benchmark iteration.
+const N: usize = 1024;
+
+const RTOL: f64 = 1e-9;
+
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= RTOL * (1.0 + want.abs())
+}
+
+/// Maps `f` over `xs` into the preallocated `out` (independent elements, no reduction chain).
+#[inline(always)]
+fn map_into<I: Copy, O>(xs: &[I], out: &mut [O], f: impl Fn(I) -> O) {
+    for (o, &x) in out.iter_mut().zip(xs) {
+        *o = f(x);
+    }
+}
+
+/// Deterministic pseudo-random points in [-1.5, 1.5)^8 and directions in [-1, 1)^8.
+fn points() -> Vec<([f64; 8], [f64; 8])> {
+    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    };
+    (0..N)
+        .map(|_| {
+            let x = std::array::from_fn(|_| 1.5 * next());
+            let t = std::array::from_fn(|_| next());
+            (x, t)
+        })
+        .collect()
+}
+
+#[rustfmt::skip]
+#[differentiable]
+fn rosen8(x: [f64; 8]) -> f64 {
+    (1 - x[0])**2 + 100*(x[1] - x[0]**2)**2
+        + (1 - x[1])**2 + 100*(x[2] - x[1]**2)**2
+        + (1 - x[2])**2 + 100*(x[3] - x[2]**2)**2
+        + (1 - x[3])**2 + 100*(x[4] - x[3]**2)**2
+        + (1 - x[4])**2 + 100*(x[5] - x[4]**2)**2
+        + (1 - x[5])**2 + 100*(x[6] - x[5]**2)**2
+        + (1 - x[6])**2 + 100*(x[7] - x[6]**2)**2
+}
+
+/// Hand-written value and directional derivative: one pass over the 7 terms.
+#[inline]
+fn rosen8_jvp_hand(x: [f64; 8], t: [f64; 8]) -> (f64, f64) {
+    let (mut v, mut d) = (0.0, 0.0);
+    for i in 0..7 {
+        let b = 1.0 - x[i];
+        let a = x[i + 1] - x[i] * x[i];
+        v += b * b + 100.0 * a * a;
+        d += -2.0 * b * t[i] + 200.0 * a * (t[i + 1] - 2.0 * x[i] * t[i]);
+    }
+    (v, d)
+}
+
+/// Hand-written Hessian: tridiagonal.
+#[inline]
+fn rosen8_hessian_hand(x: [f64; 8]) -> [[f64; 8]; 8] {
+    let mut h = [[0.0; 8]; 8];
+    for i in 0..7 {
+        h[i][i] += 2.0 + 1200.0 * x[i] * x[i] - 400.0 * x[i + 1];
+        h[i + 1][i + 1] += 200.0;
+        h[i][i + 1] = -400.0 * x[i];
+        h[i + 1][i] = -400.0 * x[i];
+    }
+    h
+}
+
+fn check_against_hand(ps: &[([f64; 8], [f64; 8])]) {
+    for &(x, t) in ps {
+        let (v, d) = rosen8_jvp(x, t);
+        let (hv, hd) = rosen8_jvp_hand(x, t);
+        assert!(close(v, hv) && close(d, hd), "rosen8_jvp at {x:?}");
+        let (h, hh) = (rosen8_hessian(x), rosen8_hessian_hand(x));
+        for a in 0..8 {
+            for b in 0..8 {
+                assert!(close(h[a][b], hh[a][b]), "rosen8_hessian[{a}][{b}] at {x:?}");
+            }
+        }
+        let hvp = rosen8_hvp(x, t);
+        for a in 0..8 {
+            let want: f64 = (0..8).map(|b| hh[a][b] * t[b]).sum();
+            assert!(close(hvp[a], want), "rosen8_hvp[{a}] at {x:?}");
+        }
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+/// The same function for num-dual, generic over its dual number types.
+fn rosen_dual<D: DualNum<Primitive = f64>>(x: &[D]) -> D {
+    let mut s = D::from(0.0);
+    for i in 0..x.len() - 1 {
+        let b = -x[i].clone() + 1.0;
+        let a = x[i + 1].clone() - x[i].powi(2);
+        s += b.powi(2) + a.powi(2) * 100.0;
+    }
+    s
+}
+
+/// num-dual's directional derivative: `Dual64` numbers with the direction as their ε part.
+#[inline]
+fn rosen8_jvp_num_dual(x: [f64; 8], t: [f64; 8]) -> (f64, f64) {
+    let xs: [Dual64; 8] = std::array::from_fn(|k| Dual64::new(x[k], t[k]));
+    let r = rosen_dual(&xs);
+    (r.re, r.eps)
+}
+
+#[inline]
+fn rosen8_hessian_num_dual(x: [f64; 8]) -> [[f64; 8]; 8] {
+    let (_, _, h) = num_dual::hessian(
+        |v: SVector<Dual2SVec64<8>, 8>| rosen_dual(v.as_slice()),
+        &SVector::from(x),
+    );
+    std::array::from_fn(|a| std::array::from_fn(|b| h[(a, b)]))
+}
+
+fn bench_forward(c: &mut Criterion) {
+    let ps = points();
+    check_against_hand(&ps);
+    for &(x, t) in &ps {
+        let (v, d) = rosen8_jvp_num_dual(x, t);
+        let (hv, hd) = rosen8_jvp_hand(x, t);
+        assert!(close(v, hv) && close(d, hd), "num-dual jvp at {x:?}");
+        let (h, hh) = (rosen8_hessian_num_dual(x), rosen8_hessian_hand(x));
+        for a in 0..8 {
+            for b in 0..8 {
+                assert!(close(h[a][b], hh[a][b]), "num-dual hessian[{a}][{b}] at {x:?}");
+            }
+        }
+    }
+    let mut out2 = vec![(0.0f64, 0.0f64); N];
+    let mut g = c.benchmark_group("rosen8_jvp_x1024");
+    g.bench_function("autodiff rosen8_jvp", |b| {
+        b.iter(|| map_into(black_box(&ps), black_box(&mut out2), |(x, t)| rosen8_jvp(x, t)))
+    });
+    g.bench_function("num-dual Dual64", |b| {
+        b.iter(|| {
+            map_into(black_box(&ps), black_box(&mut out2), |(x, t)| {
+                rosen8_jvp_num_dual(x, t)
+            })
+        })
+    });
+    g.bench_function("hand", |b| {
+        b.iter(|| map_into(black_box(&ps), black_box(&mut out2), |(x, t)| rosen8_jvp_hand(x, t)))
+    });
+    g.finish();
+
+    let mut out8 = vec![[0.0f64; 8]; N];
+    let mut g = c.benchmark_group("rosen8_hvp_x1024");
+    g.bench_function("autodiff rosen8_hvp", |b| {
+        b.iter(|| map_into(black_box(&ps), black_box(&mut out8), |(x, t)| rosen8_hvp(x, t)))
+    });
+    g.bench_function("autodiff rosen8_grad", |b| {
+        b.iter(|| map_into(black_box(&ps), black_box(&mut out8), |(x, _)| rosen8_grad(x)))
+    });
+    g.finish();
+
+    let mut out64 = vec![[[0.0f64; 8]; 8]; N];
+    let mut g = c.benchmark_group("rosen8_hessian_x1024");
+    g.bench_function("autodiff rosen8_hessian", |b| {
+        b.iter(|| map_into(black_box(&ps), black_box(&mut out64), |(x, _)| rosen8_hessian(x)))
+    });
+    g.bench_function("num-dual hessian", |b| {
+        b.iter(|| {
+            map_into(black_box(&ps), black_box(&mut out64), |(x, _)| {
+                rosen8_hessian_num_dual(x)
+            })
+        })
+    });
+    g.bench_function("hand", |b| {
+        b.iter(|| map_into(black_box(&ps), black_box(&mut out64), |(x, _)| rosen8_hessian_hand(x)))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_forward
+}
+criterion_main!(benches);
