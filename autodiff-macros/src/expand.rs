@@ -705,7 +705,7 @@ impl<'a> Items<'a> {
                     Some(a) => {
                         text.push_str(", ::core::option::Option::Some(");
                         e.ref_text(a, text);
-                        text.push_str(")");
+                        text.push(')');
                     }
                     None => {
                         let _ = write!(text, ", ::core::option::Option::None::<&{float}>");
