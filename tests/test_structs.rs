@@ -586,3 +586,34 @@ fn trace_and_formulas_of_a_model_with_method_calls() {
     let names: Vec<&str> = Mlp::loss_grad_formulas().iter().map(|p| p.0).collect();
     assert_eq!(names, ["self.l1", "self.l2"]);
 }
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Dense<T: autodiff::Float> {
+    w: Tensor<T>,
+    b: Tensor<T>,
+}
+
+impl<T: autodiff::Float> Dense<T> {
+    #[differentiable(wrt(self))]
+    fn score(&self, x: &Tensor<T>) -> T {
+        (x.matmul(&self.w) + &self.b).tanh().sum()
+    }
+}
+
+#[test]
+fn generic_impl_block_with_tensors() {
+    let d = Dense {
+        w: tensor![[0.5, -1.0], [0.25, 2.0]],
+        b: tensor![0.1, -0.3],
+    };
+    let x = tensor![[1.0, -2.0]];
+    let g: Dense<f64> = d.score_grad(&x);
+    close(&g.to_flat(), &central(&d, |d| d.score(&x)), 1e-6);
+    let d32 = Dense {
+        w: tensor![[0.5f32], [0.25]],
+        b: tensor![0.0f32],
+    };
+    let g32 = d32.score_grad(&tensor![[1.0f32, 1.0]]);
+    let t = (0.75f32).tanh();
+    assert!((g32.b.item() - (1.0 - t * t)).abs() < 1e-6);
+}
