@@ -23,6 +23,13 @@ pub fn lit<T: Float>(v: f64) -> T {
     <T as NumCast>::from(v).expect("every f64 converts to a float type")
 }
 
+/// `v` in the float type of `like` (a run-time `powi` exponent).
+#[inline(always)]
+pub fn lit_like<T: Float>(like: T, v: f64) -> T {
+    let _ = like;
+    lit(v)
+}
+
 /// A value of a differentiable function: a float or a tensor of floats.
 pub trait Value: Clone {
     type Elem: Float;

@@ -1,0 +1,637 @@
+//! Idiomatic Rust in a body, rewritten into the constructs the lowering knows (`parse/body.rs`
+//! calls these while it lowers, so a rewritten piece is lowered like hand-written code and its
+//! gradient, Hessian, trace and formulas follow):
+//!
+//! - `match scrutinee { p1 => e1, p2 if g => e2, _ => e3 }` on a value that does not depend on
+//!   a differentiated one becomes `if matches!(scrutinee, p1) { e1 } else if matches!(scrutinee,
+//!   p2 if g) { e2 } else { e3 }`; the last arm needs no test (the primal function is compiled
+//!   from the original body, so rustc has checked that the `match` is exhaustive). A name bound
+//!   by an arm's pattern is read with a `match` of its own, kept as written. On a `bool` that
+//!   depends on a differentiated value (`match x > 0.0 { true => .., false => .. }`) the arms
+//!   test the condition itself; on a differentiated float the `match` is an error.
+//! - An iterator chain is a loop. A chain is read into a [`Stream`]: an index domain `lo..hi`
+//!   and the item at index `k` (`&xs[k]` for a sequence, `k` for a range); each adaptor maps
+//!   one stream to another (`rev` reads index `hi - 1 - (k - lo)`, `skip(n)` starts at
+//!   `lo + n`, `zip` walks both from their starts up to the shorter length, `map` applies its
+//!   closure to the item). `chain.sum()` is then
+//!   `{ let mut acc = 0.0; for k in lo..hi { acc += item(k); } acc }`, `product` multiplies,
+//!   `fold(init, f)` assigns `acc = f(acc, item(k))`, and `for pat in chain { body }` is
+//!   `for k in lo..hi { let pat = item(k); body }`. Items are references, as in Rust; a
+//!   reference is the value itself in the graph.
+//! - A closure is inlined where it is applied: its parameters become `let`s bound to the
+//!   arguments (evaluated first), then its body. Its captured variables are read where it is
+//!   applied, so `body.rs` refuses a call after one of them was rebound or assigned.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+use syn::{parse_quote, Expr, ExprClosure, Pat};
+
+/// An error at a token, with its message.
+pub(crate) struct DesugarError {
+    pub at: TokenStream,
+    pub message: String,
+}
+
+fn err<T>(at: impl ToTokens, message: impl Into<String>) -> Result<T, DesugarError> {
+    Err(DesugarError {
+        at: at.to_token_stream(),
+        message: message.into(),
+    })
+}
+
+/// What `map` or `fold` applies: a closure (written there or bound with `let`), or a function.
+#[derive(Clone)]
+pub(crate) enum Fun {
+    Closure(ExprClosure),
+    Path(Expr),
+}
+
+/// An iterator: the items at the indices `lo..hi` of its domain.
+pub(crate) enum Stream {
+    Range { lo: Expr, hi: Expr },
+    Seq(Expr),
+    Rev(Box<Stream>),
+    Skip(Box<Stream>, Expr),
+    Take(Box<Stream>, Expr),
+    StepBy(Box<Stream>, Expr),
+    Enumerate(Box<Stream>),
+    Zip(Box<Stream>, Box<Stream>),
+    Map(Box<Stream>, Fun),
+    Copied(Box<Stream>),
+}
+
+/// An item: one value, or a tuple of items (`zip`, `enumerate`).
+#[derive(Clone)]
+pub(crate) enum Item {
+    One(Expr),
+    Tuple(Vec<Item>),
+}
+
+/// Iterator adaptors that are rewritten.
+pub(crate) const ADAPTORS: &[&str] = &[
+    "iter",
+    "into_iter",
+    "zip",
+    "enumerate",
+    "map",
+    "rev",
+    "skip",
+    "take",
+    "step_by",
+    "copied",
+    "cloned",
+];
+
+/// Adaptors and consumers of `Iterator` that are not rewritten: an error says what to write.
+const OTHER_ADAPTORS: &[&str] = &[
+    "filter",
+    "filter_map",
+    "flat_map",
+    "flatten",
+    "windows",
+    "chunks",
+    "chunks_exact",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "scan",
+    "chain",
+    "peekable",
+    "inspect",
+    "cycle",
+    "iter_mut",
+    "for_each",
+    "collect",
+    "count",
+    "last",
+    "nth",
+    "min_by",
+    "max_by",
+    "min_by_key",
+    "max_by_key",
+    "reduce",
+    "any",
+    "all",
+    "position",
+    "find",
+    "try_fold",
+];
+
+/// Whether `e` is an iterator chain: a range, or a call of an adaptor.
+pub(crate) fn is_chain(e: &Expr) -> bool {
+    match strip(e) {
+        Expr::Range(_) => true,
+        Expr::MethodCall(m) => {
+            let name = m.method.to_string();
+            ADAPTORS.contains(&name.as_str()) || OTHER_ADAPTORS.contains(&name.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// Whether `name` is an `Iterator` method that is not rewritten.
+pub(crate) fn is_other_adaptor(name: &str) -> bool {
+    OTHER_ADAPTORS.contains(&name)
+}
+
+fn other_adaptor_message(name: &str) -> String {
+    let instead = match name {
+        "filter" | "filter_map" | "take_while" | "skip_while" | "map_while" | "find" | "position" | "any" | "all" => {
+            "loop over the items and guard the body with `if`: `for x in xs.iter() { if cond { s += *x; } }`"
+        }
+        "windows" | "chunks" | "chunks_exact" => {
+            "zip the sequence with itself shifted, `xs.iter().zip(xs.iter().skip(1))`, or index: `for i in 0..xs.len() - 1 { .. xs[i] .. xs[i + 1] .. }`"
+        }
+        "collect" | "count" | "last" | "nth" => {
+            "end the chain with `sum::<T>()`, `product::<T>()` or `fold(init, |acc, x| ..)`, or index the sequence directly"
+        }
+        _ => "write the loop out: `for (i, x) in xs.iter().enumerate() { .. }`, or end the chain with `sum::<T>()`, `product::<T>()` or `fold(init, |acc, x| ..)`",
+    };
+    format!(
+        "the iterator adaptor `{name}` is not supported in a #[differentiable] body (supported: {}; ending in `sum`, `product` or `fold`); {instead}",
+        ADAPTORS.join(", ")
+    )
+}
+
+/// Reads an iterator chain (or anything a `for` or `zip` accepts: a sequence, `&xs`, a range).
+/// `closure` finds a closure bound with `let` by its name.
+pub(crate) fn stream(
+    e: &Expr,
+    closure: &dyn Fn(&str) -> Option<ExprClosure>,
+) -> Result<Stream, DesugarError> {
+    let e = strip(e);
+    match e {
+        Expr::Range(r) => {
+            let (Some(lo), Some(hi)) = (&r.start, &r.end) else {
+                return err(r, "an iterated range needs both bounds, as in `0..n`");
+            };
+            let hi: Expr = match r.limits {
+                syn::RangeLimits::Closed(_) => parse_quote!((#hi + 1)),
+                syn::RangeLimits::HalfOpen(_) => (**hi).clone(),
+            };
+            Ok(Stream::Range {
+                lo: (**lo).clone(),
+                hi,
+            })
+        }
+        Expr::Reference(r) if r.mutability.is_none() => Ok(Stream::Seq((*r.expr).clone())),
+        Expr::MethodCall(m) => {
+            let name = m.method.to_string();
+            let inner = |closure| stream(&m.receiver, closure).map(Box::new);
+            let one_arg = || -> Result<Expr, DesugarError> {
+                match m.args.len() {
+                    1 => Ok(m.args[0].clone()),
+                    _ => err(&m.method, format!("`{name}` takes one argument")),
+                }
+            };
+            match name.as_str() {
+                "iter" | "into_iter" if m.args.is_empty() => {
+                    if is_chain(&m.receiver) {
+                        stream(&m.receiver, closure)
+                    } else {
+                        match strip(&m.receiver) {
+                            Expr::Reference(r) => Ok(Stream::Seq((*r.expr).clone())),
+                            other => Ok(Stream::Seq(other.clone())),
+                        }
+                    }
+                }
+                "rev" => Ok(Stream::Rev(inner(closure)?)),
+                "enumerate" => Ok(Stream::Enumerate(inner(closure)?)),
+                "copied" | "cloned" => Ok(Stream::Copied(inner(closure)?)),
+                "skip" => Ok(Stream::Skip(inner(closure)?, one_arg()?)),
+                "take" => Ok(Stream::Take(inner(closure)?, one_arg()?)),
+                "step_by" => Ok(Stream::StepBy(inner(closure)?, one_arg()?)),
+                "zip" => {
+                    let other = stream(&one_arg()?, closure)?;
+                    Ok(Stream::Zip(inner(closure)?, Box::new(other)))
+                }
+                "map" => {
+                    let f = fun(&one_arg()?, closure)?;
+                    Ok(Stream::Map(inner(closure)?, f))
+                }
+                other if is_other_adaptor(other) => err(&m.method, other_adaptor_message(other)),
+                _ => Ok(Stream::Seq(e.clone())),
+            }
+        }
+        other => Ok(Stream::Seq(other.clone())),
+    }
+}
+
+/// The function given to `map` or `fold`.
+pub(crate) fn fun(
+    e: &Expr,
+    closure: &dyn Fn(&str) -> Option<ExprClosure>,
+) -> Result<Fun, DesugarError> {
+    match strip(e) {
+        Expr::Closure(c) => Ok(Fun::Closure(c.clone())),
+        Expr::Path(p) => {
+            if let Some(id) = p.path.get_ident() {
+                if let Some(c) = closure(&id.to_string()) {
+                    return Ok(Fun::Closure(c));
+                }
+            }
+            Ok(Fun::Path(Expr::Path(p.clone())))
+        }
+        other => err(
+            other,
+            "pass a closure (`|x| ..`), the name of a closure bound with `let`, or a function path",
+        ),
+    }
+}
+
+fn zero() -> Expr {
+    parse_quote!(0)
+}
+
+fn is_zero(e: &Expr) -> bool {
+    matches!(strip(e), Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits() == "0"))
+}
+
+fn add(a: &Expr, b: &Expr) -> Expr {
+    if is_zero(a) {
+        b.clone()
+    } else if is_zero(b) {
+        a.clone()
+    } else {
+        parse_quote!((#a + #b))
+    }
+}
+
+fn sub(a: &Expr, b: &Expr) -> Expr {
+    if is_zero(b) {
+        a.clone()
+    } else {
+        parse_quote!((#a - #b))
+    }
+}
+
+impl Stream {
+    /// The index domain `lo..hi`. `hi` may be below `lo` (an empty loop).
+    pub(crate) fn domain(&self) -> (Expr, Expr) {
+        match self {
+            Stream::Range { lo, hi } => (lo.clone(), hi.clone()),
+            Stream::Seq(base) => (zero(), parse_quote!(#base.len())),
+            Stream::Rev(s) | Stream::Enumerate(s) | Stream::Map(s, _) | Stream::Copied(s) => {
+                s.domain()
+            }
+            Stream::Skip(s, n) => {
+                let (lo, hi) = s.domain();
+                (add(&lo, n), hi)
+            }
+            Stream::Take(s, n) => {
+                let (lo, hi) = s.domain();
+                let end = add(&lo, n);
+                (lo, parse_quote!(::core::cmp::min(#hi, #end)))
+            }
+            Stream::StepBy(s, _) | Stream::Zip(s, _) => (zero(), self.count_of(s)),
+        }
+    }
+
+    /// The number of items of a zipped or stepped stream (its domain starts at 0).
+    fn count_of(&self, s: &Stream) -> Expr {
+        let len = |s: &Stream| -> Expr {
+            let (lo, hi) = s.domain();
+            if is_zero(&lo) {
+                hi
+            } else {
+                parse_quote!((::core::cmp::max(#hi, #lo) - #lo))
+            }
+        };
+        match self {
+            Stream::StepBy(_, step) => {
+                let n = len(s);
+                parse_quote!(((#n + (#step - 1)) / #step))
+            }
+            Stream::Zip(a, b) => {
+                let (na, nb) = (len(a), len(b));
+                parse_quote!(::core::cmp::min(#na, #nb))
+            }
+            _ => len(s),
+        }
+    }
+
+    /// The item at index `k` of the domain.
+    pub(crate) fn item(&self, k: &Expr) -> Result<Item, DesugarError> {
+        match self {
+            Stream::Range { .. } => Ok(Item::One(k.clone())),
+            Stream::Seq(base) => Ok(Item::One(parse_quote!(&#base[#k]))),
+            Stream::Rev(s) => {
+                let (lo, hi) = s.domain();
+                let back = sub(&parse_quote!((#hi - 1)), &sub(k, &lo));
+                s.item(&back)
+            }
+            Stream::Skip(s, _) | Stream::Take(s, _) => s.item(k),
+            Stream::StepBy(s, step) => {
+                let (lo, _) = s.domain();
+                s.item(&add(&lo, &parse_quote!((#k * #step))))
+            }
+            Stream::Enumerate(s) => {
+                let (lo, _) = s.domain();
+                Ok(Item::Tuple(vec![Item::One(sub(k, &lo)), s.item(k)?]))
+            }
+            Stream::Zip(a, b) => {
+                let (la, _) = a.domain();
+                let (lb, _) = b.domain();
+                Ok(Item::Tuple(vec![a.item(&add(&la, k))?, b.item(&add(&lb, k))?]))
+            }
+            Stream::Copied(s) => Ok(match s.item(k)? {
+                Item::One(Expr::Reference(r)) => Item::One(*r.expr),
+                Item::One(e) => Item::One(parse_quote!(*#e)),
+                tuple => tuple,
+            }),
+            Stream::Map(s, f) => {
+                let item = s.item(k)?;
+                Ok(Item::One(apply(f, &[item], &map_span(f))?))
+            }
+        }
+    }
+}
+
+fn map_span(f: &Fun) -> TokenStream {
+    match f {
+        Fun::Closure(c) => c.or1_token.to_token_stream(),
+        Fun::Path(p) => p.to_token_stream(),
+    }
+}
+
+/// `f(items..)`, inlined: `{ let p1 = item1; ..; body }`.
+pub(crate) fn apply(f: &Fun, items: &[Item], at: &TokenStream) -> Result<Expr, DesugarError> {
+    match f {
+        Fun::Path(p) => {
+            let mut args = Vec::new();
+            for item in items {
+                match item {
+                    Item::One(e) => args.push(e.clone()),
+                    Item::Tuple(_) => {
+                        return err(at, "this function is given a tuple item; pass a closure that destructures it: `|(a, b)| ..`")
+                    }
+                }
+            }
+            Ok(parse_quote!(#p(#(#args),*)))
+        }
+        Fun::Closure(c) => {
+            if c.inputs.len() != items.len() {
+                return err(
+                    c.or1_token,
+                    format!(
+                        "this closure takes {} parameter{}, and is given {}",
+                        c.inputs.len(),
+                        if c.inputs.len() == 1 { "" } else { "s" },
+                        items.len()
+                    ),
+                );
+            }
+            let mut stmts = Vec::new();
+            for (pat, item) in c.inputs.iter().zip(items) {
+                bind(pat, item, &mut stmts)?;
+            }
+            let body = &c.body;
+            Ok(parse_quote!({ #(#stmts)* #body }))
+        }
+    }
+}
+
+/// `let` statements that bind `pat` to `item`.
+pub(crate) fn bind(pat: &Pat, item: &Item, out: &mut Vec<syn::Stmt>) -> Result<(), DesugarError> {
+    match (pat, item) {
+        (Pat::Type(t), _) => bind(&t.pat, item, out),
+        (Pat::Paren(p), _) => bind(&p.pat, item, out),
+        (Pat::Wild(_), _) => Ok(()),
+        (Pat::Ident(p), Item::One(e)) if p.subpat.is_none() && p.by_ref.is_none() => {
+            let (m, name) = (&p.mutability, &p.ident);
+            out.push(parse_quote!(let #m #name = #e;));
+            Ok(())
+        }
+        (Pat::Reference(r), Item::One(e)) => {
+            let inner: Expr = match strip(e) {
+                Expr::Reference(re) => (*re.expr).clone(),
+                other => parse_quote!(*#other),
+            };
+            bind(&r.pat, &Item::One(inner), out)
+        }
+        (Pat::Tuple(t), Item::Tuple(items)) if t.elems.len() == items.len() => {
+            for (p, i) in t.elems.iter().zip(items) {
+                bind(p, i, out)?;
+            }
+            Ok(())
+        }
+        (Pat::Ident(_), Item::Tuple(items)) => err(
+            pat,
+            format!(
+                "this item is a tuple of {}; destructure it in the pattern: `({})`",
+                items.len(),
+                (0..items.len())
+                    .map(|i| format!("x{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        _ => err(
+            pat,
+            "this pattern is not supported here; bind names, `&name` or tuples of them: `|(i, &x)| ..`",
+        ),
+    }
+}
+
+fn fresh(what: &str) -> syn::Ident {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format_ident!(
+        "__ad_{}{}",
+        what,
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        span = Span::call_site()
+    )
+}
+
+/// A `for` loop over a chain, as a loop over its index domain: `(lo, hi, the loop)`.
+pub(crate) fn for_chain(
+    f: &syn::ExprForLoop,
+    closure: &dyn Fn(&str) -> Option<ExprClosure>,
+) -> Result<(Expr, Expr, syn::ExprForLoop), DesugarError> {
+    let s = stream(&f.expr, closure)?;
+    let (lo, hi) = s.domain();
+    let k = fresh("k");
+    let item = s.item(&parse_quote!(#k))?;
+    let mut stmts = Vec::new();
+    bind(&f.pat, &item, &mut stmts)?;
+    stmts.extend(f.body.stmts.iter().cloned());
+    let lp: syn::ExprForLoop = parse_quote!(for #k in 0..1 { #(#stmts)* });
+    Ok((lo, hi, lp))
+}
+
+/// A chain ending in `sum`, `product` or `fold`, as a block with a loop:
+/// `(lo, hi, init, the accumulator's name, the loop)`; the value is `{ let mut acc = init;
+/// loop; acc }`.
+pub(crate) struct Reduction {
+    pub lo: Expr,
+    pub hi: Expr,
+    pub acc: syn::Ident,
+    pub init: Expr,
+    pub body: syn::ExprForLoop,
+}
+
+pub(crate) fn reduction(
+    m: &syn::ExprMethodCall,
+    closure: &dyn Fn(&str) -> Option<ExprClosure>,
+) -> Result<Reduction, DesugarError> {
+    let s = stream(&m.receiver, closure)?;
+    let (lo, hi) = s.domain();
+    let k = fresh("k");
+    let acc = fresh("acc");
+    let item = s.item(&parse_quote!(#k))?;
+    let name = m.method.to_string();
+    let one = |item: Item| -> Result<Expr, DesugarError> {
+        match item {
+            Item::One(e) => Ok(e),
+            Item::Tuple(_) => err(
+                &m.method,
+                format!("`{name}` of tuple items; `map` them to one value first: `.map(|(a, b)| a * b)`"),
+            ),
+        }
+    };
+    let (init, step): (Expr, syn::Stmt) = match name.as_str() {
+        "sum" | "product" => {
+            if !m.args.is_empty() {
+                return err(&m.method, format!("`{name}` takes no argument"));
+            }
+            let e = one(item)?;
+            if name == "sum" {
+                (parse_quote!(0.0), parse_quote!(#acc += #e;))
+            } else {
+                (parse_quote!(1.0), parse_quote!(#acc *= #e;))
+            }
+        }
+        _ => {
+            if m.args.len() != 2 {
+                return err(&m.method, "`fold` takes two arguments: `fold(init, |acc, x| ..)`");
+            }
+            let f = fun(&m.args[1], closure)?;
+            let acc_item = Item::One(parse_quote!(#acc));
+            let e = apply(&f, &[acc_item, item], &m.method.to_token_stream())?;
+            (m.args[0].clone(), parse_quote!(#acc = #e;))
+        }
+    };
+    let body: syn::ExprForLoop = parse_quote!(for #k in 0..1 { #step });
+    Ok(Reduction {
+        lo,
+        hi,
+        acc,
+        init,
+        body,
+    })
+}
+
+/// `match` as an `if` chain; `active`: the scrutinee depends on a differentiated value (a
+/// `bool`: the arms must be `true`, `false` or `_`).
+pub(crate) fn match_to_if(m: &syn::ExprMatch, active: bool) -> Result<Expr, DesugarError> {
+    let scrut = &m.expr;
+    let n = m.arms.len();
+    if n == 0 {
+        return err(m.match_token, "a `match` without arms has no value");
+    }
+    let mut chain: Option<Expr> = None;
+    for (i, arm) in m.arms.iter().enumerate().rev() {
+        let mut prefix: Vec<syn::Stmt> = Vec::new();
+        let cond: Option<Expr> = if active {
+            let guard = arm.guard.as_ref().map(|(_, g)| (**g).clone());
+            let test: Option<Expr> = match &arm.pat {
+                Pat::Lit(l) if matches!(&l.lit, syn::Lit::Bool(b) if b.value) => {
+                    Some(parse_quote!((#scrut)))
+                }
+                Pat::Lit(l) if matches!(&l.lit, syn::Lit::Bool(_)) => Some(parse_quote!(!(#scrut))),
+                Pat::Wild(_) => None,
+                other => {
+                    return err(other, "a `match` on a value that depends on a differentiated one can only test `true` and `false`; compare floats with `if x > c { .. } else { .. }`")
+                }
+            };
+            match (test, guard) {
+                (Some(t), Some(g)) => Some(parse_quote!(#t && (#g))),
+                (Some(t), None) => Some(t),
+                (None, Some(g)) => Some(g),
+                (None, None) => None,
+            }
+        } else {
+            let pat = &arm.pat;
+            let guard = arm.guard.as_ref().map(|(_, g)| quote!(if #g));
+            for name in bindings(pat) {
+                prefix.push(parse_quote!(
+                    let #name = match #scrut {
+                        #pat => #name,
+                        #[allow(unreachable_patterns)]
+                        _ => ::core::unreachable!(),
+                    };
+                ));
+            }
+            Some(parse_quote!(::core::matches!(#scrut, #pat #guard)))
+        };
+        let body = &arm.body;
+        let block: syn::Block = match &**body {
+            Expr::Block(b) if b.label.is_none() && prefix.is_empty() => b.block.clone(),
+            Expr::Block(b) if b.label.is_none() => {
+                let stmts = &b.block.stmts;
+                parse_quote!({ #(#prefix)* #(#stmts)* })
+            }
+            other => parse_quote!({ #(#prefix)* #other }),
+        };
+        let last = i + 1 == n;
+        chain = Some(match (last, cond, chain) {
+            (true, _, _) | (false, None, _) => Expr::Block(syn::ExprBlock {
+                attrs: Vec::new(),
+                label: None,
+                block,
+            }),
+            (false, Some(c), Some(rest)) => {
+                let rest = match rest {
+                    Expr::If(i) => Expr::If(i),
+                    other => other,
+                };
+                parse_quote!(if #c #block else #rest)
+            }
+            (false, Some(c), None) => parse_quote!(if #c #block),
+        });
+    }
+    Ok(chain.expect("a match has arms"))
+}
+
+/// Names a pattern binds (identifiers that start with a lower-case letter or `_`).
+fn bindings(pat: &Pat) -> Vec<syn::Ident> {
+    let mut out = Vec::new();
+    collect_bindings(pat, &mut out);
+    out
+}
+
+fn collect_bindings(pat: &Pat, out: &mut Vec<syn::Ident>) {
+    match pat {
+        Pat::Ident(p) => {
+            let s = p.ident.to_string();
+            if s.starts_with(|c: char| c.is_lowercase() || c == '_') && s != "_" {
+                out.push(p.ident.clone());
+            }
+            if let Some((_, sub)) = &p.subpat {
+                collect_bindings(sub, out);
+            }
+        }
+        Pat::Or(o) => {
+            if let Some(first) = o.cases.first() {
+                collect_bindings(first, out);
+            }
+        }
+        Pat::Paren(p) => collect_bindings(&p.pat, out),
+        Pat::Reference(r) => collect_bindings(&r.pat, out),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Type(t) => collect_bindings(&t.pat, out),
+        _ => {}
+    }
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        other => other,
+    }
+}

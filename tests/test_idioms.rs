@@ -1,0 +1,199 @@
+//! Idiomatic Rust in a body (API.md "Idiomatic Rust in a body"): `match`, closures, iterator
+//! chains, `for` over sequences. Every gradient is checked against a hand formula and against
+//! central finite differences.
+
+use autodiff::differentiable;
+
+fn fd_at(f: impl Fn(&[f64]) -> f64, x: &[f64], k: usize) -> f64 {
+    let h = 1e-6 * x[k].abs().max(1.0);
+    let mut plus = x.to_vec();
+    let mut minus = x.to_vec();
+    plus[k] += h;
+    minus[k] -= h;
+    (f(&plus) - f(&minus)) / (2.0 * h)
+}
+
+fn fd_all(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    (0..x.len()).map(|k| fd_at(&f, x, k)).collect()
+}
+
+fn fd(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    let h = 1e-6 * x.abs().max(1.0);
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
+#[track_caller]
+fn close(got: f64, closed: f64) {
+    assert!(
+        (got - closed).abs() <= 1e-10 * (1.0 + closed.abs()),
+        "gradient {got}, closed form {closed}"
+    );
+}
+
+#[track_caller]
+fn near_fd(got: f64, numeric: f64) {
+    assert!(
+        (got - numeric).abs() <= 1e-6 * (1.0 + numeric.abs()),
+        "gradient {got}, finite difference {numeric}"
+    );
+}
+
+#[track_caller]
+fn check_vec(got: &[f64], closed: &[f64], numeric: &[f64]) {
+    assert_eq!(got.len(), closed.len(), "gradient length");
+    assert_eq!(got.len(), numeric.len(), "gradient length");
+    for k in 0..got.len() {
+        close(got[k], closed[k]);
+        near_fd(got[k], numeric[k]);
+    }
+}
+
+// ---- iterator chains ----
+
+#[differentiable]
+fn sum_sq(x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn map_sum() {
+    let x = [1.0, -2.0, 3.5];
+    assert_eq!(sum_sq(&x), 1.0 + 4.0 + 12.25);
+    let g = sum_sq_grad(&x);
+    let closed: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    check_vec(&g, &closed, &fd_all(sum_sq, &x));
+}
+
+#[differentiable(wrt(w))]
+fn lsq(w: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    xs.iter().zip(ys).map(|(x, y)| (w * x - y).powi(2)).sum::<f64>()
+}
+
+#[test]
+fn zip_map_sum() {
+    let xs = [1.0, 2.0, 3.0];
+    let ys = [2.0, 3.5, 7.0];
+    let w = 1.5;
+    let closed: f64 = xs.iter().zip(&ys).map(|(x, y)| 2.0 * (w * x - y) * x).sum();
+    let g = lsq_grad(w, &xs, &ys);
+    close(g, closed);
+    near_fd(g, fd(|w| lsq(w, &xs, &ys), w));
+}
+
+#[differentiable]
+fn for_iter(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter() {
+        s += v * v.sin();
+    }
+    s
+}
+
+#[test]
+fn for_over_iter() {
+    let x = [0.5, 1.0, -2.0];
+    let g = for_iter_grad(&x);
+    let closed: Vec<f64> = x.iter().map(|v| v.sin() + v * v.cos()).collect();
+    check_vec(&g, &closed, &fd_all(for_iter, &x));
+}
+
+#[differentiable]
+fn for_ref_enum(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, v) in x.iter().enumerate() {
+        s += (i as f64 + 1.0) * *v * *v;
+    }
+    for v in &x {
+        s += *v;
+    }
+    s
+}
+
+#[test]
+fn for_enumerate_and_ref() {
+    let x = [0.5, 1.0, -2.0];
+    let g = for_ref_enum_grad(&x);
+    let closed: Vec<f64> = x.iter().enumerate().map(|(i, v)| 2.0 * (i as f64 + 1.0) * v + 1.0).collect();
+    check_vec(&g, &closed, &fd_all(for_ref_enum, &x));
+}
+
+#[differentiable]
+fn rosen(x: &[f64]) -> f64 {
+    x.iter()
+        .zip(x.iter().skip(1))
+        .map(|(a, b)| 100.0 * (b - a * a).powi(2) + (1.0 - a).powi(2))
+        .sum::<f64>()
+}
+
+#[test]
+fn rosenbrock_iter() {
+    let x = [0.3, -0.7, 1.2, 0.9];
+    let n = x.len();
+    let mut closed = vec![0.0; n];
+    for i in 0..n - 1 {
+        closed[i] += -400.0 * x[i] * (x[i + 1] - x[i] * x[i]) - 2.0 * (1.0 - x[i]);
+        closed[i + 1] += 200.0 * (x[i + 1] - x[i] * x[i]);
+    }
+    check_vec(&rosen_grad(&x), &closed, &fd_all(rosen, &x));
+}
+
+#[differentiable]
+fn closure_fold(x: f64) -> f64 {
+    let sq = |t: f64| t * t * x;
+    (1..4).map(|i| sq(i as f64)).fold(x, |acc, v| acc * 0.5 + v)
+}
+
+#[test]
+fn closure_and_fold() {
+    let x = 1.3;
+    // acc0 = x; acc = acc/2 + i^2 x for i = 1, 2, 3
+    let f = |x: f64| {
+        let mut a = x;
+        for i in 1..4 {
+            a = a * 0.5 + (i * i) as f64 * x;
+        }
+        a
+    };
+    let closed = 0.125 + 0.25 * 1.0 + 0.5 * 4.0 + 9.0;
+    assert!((closure_fold(x) - f(x)).abs() < 1e-12);
+    close(closure_fold_grad(x), closed);
+    near_fd(closure_fold_grad(x), fd(closure_fold, x));
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Square,
+    Cube,
+    Scale(f64),
+}
+
+#[differentiable]
+fn by_mode(x: f64, m: Mode) -> f64 {
+    match m {
+        Mode::Square => x * x,
+        Mode::Cube => x * x * x,
+        Mode::Scale(s) => s * x,
+    }
+}
+
+#[test]
+fn match_enum() {
+    let x = 1.7;
+    close(by_mode_grad(x, Mode::Square), 2.0 * x);
+    close(by_mode_grad(x, Mode::Cube), 3.0 * x * x);
+    close(by_mode_grad(x, Mode::Scale(4.0)), 4.0);
+    near_fd(by_mode_grad(x, Mode::Cube), fd(|x| by_mode(x, Mode::Cube), x));
+}
+
+#[differentiable]
+fn powi_run(x: f64) -> f64 {
+    (1..5).map(|i| x.powi(i as i32)).sum::<f64>()
+}
+
+#[test]
+fn powi_runtime_exponent() {
+    let x = -1.3;
+    let closed = 1.0 + 2.0 * x + 3.0 * x * x + 4.0 * x * x * x;
+    close(powi_run_grad(x), closed);
+    near_fd(powi_run_grad(x), fd(powi_run, x));
+}
