@@ -197,3 +197,115 @@ fn powi_runtime_exponent() {
     close(powi_run_grad(x), closed);
     near_fd(powi_run_grad(x), fd(powi_run, x));
 }
+
+// ---- while, loop, break, continue ----
+
+#[differentiable]
+fn doubling(x: f64) -> f64 {
+    let mut y = x;
+    while y < 10.0 {
+        y = y * 2.0;
+    }
+    y
+}
+
+#[test]
+fn while_depends_on_x() {
+    // 1.5 -> 3 -> 6 -> 12: three doublings, y = 8x
+    assert_eq!(doubling(1.5), 12.0);
+    close(doubling_grad(1.5), 8.0);
+    near_fd(doubling_grad(1.5), fd(doubling, 1.5));
+    // already above: no iteration
+    close(doubling_grad(20.0), 1.0);
+}
+
+#[differentiable]
+fn newton_sqrt(a: f64) -> f64 {
+    let mut r = a;
+    let mut k = 0;
+    while k < 5000 {
+        r = 0.5 * (r + a / r);
+        k += 1;
+    }
+    r
+}
+
+#[test]
+fn while_thousands_of_iterations() {
+    let a = 2.0;
+    assert!((newton_sqrt(a) - a.sqrt()).abs() < 1e-14);
+    // d sqrt(a) / da = 1 / (2 sqrt a)
+    close(newton_sqrt_grad(a), 0.5 / a.sqrt());
+    near_fd(newton_sqrt_grad(a), fd(newton_sqrt, a));
+}
+
+#[differentiable]
+fn loop_break(x: f64) -> f64 {
+    let mut y = x;
+    let mut n = 0.0;
+    loop {
+        y = y * 1.5;
+        n += 1.0;
+        if y > 10.0 {
+            break;
+        }
+    }
+    y + n
+}
+
+#[test]
+fn loop_with_break() {
+    // 1 -> 1.5 -> 2.25 -> 3.375 -> 5.0625 -> 7.59 -> 11.39: six steps, y = 1.5^6 x
+    let x = 1.0;
+    assert_eq!(loop_break(x), 1.5f64.powi(6) + 6.0);
+    close(loop_break_grad(x), 1.5f64.powi(6));
+    near_fd(loop_break_grad(x), fd(loop_break, x));
+}
+
+#[differentiable]
+fn for_continue_break(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if i == 1 {
+            continue;
+        }
+        if s > 5.0 {
+            break;
+        }
+        s += x[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn for_with_continue_and_break() {
+    let x = [1.0, 10.0, 3.0, 2.0, 4.0];
+    // i=0: s=1; i=1 skipped; i=2: s=10; i=3: s>5 -> break
+    assert_eq!(for_continue_break(&x), 10.0);
+    let closed = [2.0, 0.0, 6.0, 0.0, 0.0];
+    check_vec(&for_continue_break_grad(&x), &closed, &fd_all(for_continue_break, &x));
+}
+
+#[differentiable]
+fn tol_iter(x: f64) -> f64 {
+    // fixed point of t = cos(t) * x, iterated to a tolerance
+    let mut t = 1.0;
+    let mut d = 1.0;
+    while d > 1e-13 {
+        let t1 = (t * 0.5).cos() * x;
+        d = (t1 - t).abs();
+        t = t1;
+    }
+    t
+}
+
+#[test]
+fn while_to_tolerance() {
+    let x = 0.7;
+    let t = tol_iter(x);
+    // t = x cos(t/2): dt/dx = cos(t/2) / (1 + x sin(t/2) / 2)
+    let closed = (t * 0.5).cos() / (1.0 + x * (t * 0.5).sin() * 0.5);
+    let g = tol_iter_grad(x);
+    assert!((g - closed).abs() < 1e-9, "{g} {closed}");
+    near_fd(g, fd(tol_iter, x));
+}

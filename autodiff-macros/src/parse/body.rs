@@ -192,10 +192,25 @@ impl Lower<'_> {
                             _ => {}
                         }
                     }
+                    Expr::ForLoop(f) if f.label.is_none() && desugar::has_jump(&f.body.stmts) => {
+                        match desugar::for_with_jumps(f) {
+                            Ok(stmts) => {
+                                self.env_scope_stmts(&stmts);
+                            }
+                            Err(e) => {
+                                self.desugar_error(e);
+                            }
+                        }
+                    }
                     Expr::ForLoop(f) => self.for_loop(f),
-                    Expr::While(_)
-                    | Expr::Loop(_)
-                    | Expr::Closure(_)
+                    Expr::While(w) => self.while_loop(w),
+                    Expr::Loop(l) => match desugar::loop_to_while(l) {
+                        Ok(stmts) => self.env_scope_stmts(&stmts),
+                        Err(e) => {
+                            self.desugar_error(e);
+                        }
+                    },
+                    Expr::Closure(_)
                     | Expr::Macro(_)
                     | Expr::Break(_)
                     | Expr::Continue(_) => {
@@ -1135,6 +1150,19 @@ impl Lower<'_> {
 
     /// The loop `f` over `lo..hi` (`..=` if `inclusive`); its range as written is not read.
     fn loop_with(&mut self, f: &syn::ExprForLoop, lo: Id, hi: Id, inclusive: bool) {
+        self.loop_general(f, lo, hi, inclusive, None)
+    }
+
+    /// A loop: over `lo..hi`, or, with `cond`, while `cond` holds (`f`'s body then reads the
+    /// condition as `__ad_while`, see `LoopInfo::while_cond`).
+    fn loop_general(
+        &mut self,
+        f: &syn::ExprForLoop,
+        lo: Id,
+        hi: Id,
+        inclusive: bool,
+        cond: Option<&Expr>,
+    ) {
         let var = match &*f.pat {
             Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() && p.mutability.is_none() => {
                 crate::parse::sig::generated_binding(&p.ident).to_token_stream()
@@ -1195,6 +1223,19 @@ impl Lower<'_> {
             closures: self.closures.clone(),
             refs: self.refs.clone(),
         };
+        let mut while_cond = None;
+        if let Some(c) = cond {
+            match body.condition(c) {
+                Some(v) => {
+                    while_cond = Some(v);
+                    body.env.push(("__ad_while".to_string(), Some(v)));
+                }
+                None => {
+                    self.failed = true;
+                    return;
+                }
+            }
+        }
         body.scoped(&f.body.stmts, Mode::Inner);
         if body.failed {
             self.failed = true;
@@ -1247,6 +1288,7 @@ impl Lower<'_> {
             carried: carried.clone(),
             seeds,
             adj,
+            while_cond,
         });
         let mut args = vec![lo, hi];
         args.extend(inputs.iter().map(|(_, _, v)| *v));
@@ -1257,9 +1299,46 @@ impl Lower<'_> {
                 self.g.mark_constant(id);
             }
             let (pos, name, _) = &inputs[p];
-            self.g.names.entry(id).or_insert_with(|| name.clone());
+            if !name.starts_with("__ad_") {
+                self.g.names.entry(id).or_insert_with(|| name.clone());
+            }
             self.env[*pos].1 = Some(id);
         }
+    }
+
+    /// Statements written by the rewriting, lowered in the current scope (their `let`s stay
+    /// visible: they are the rewriting's own names).
+    fn env_scope_stmts(&mut self, stmts: &[Stmt]) {
+        if let Flow::Return(_) = self.stmts(stmts, Mode::Inner) {
+            self.failed = true;
+        }
+    }
+
+    /// `while cond { body }`: a loop whose body is `if cond { body }`, run until the
+    /// condition is false (`LoopInfo::while_cond`). `break` and `continue` are flags.
+    fn while_loop(&mut self, w: &syn::ExprWhile) {
+        if let Some(label) = &w.label {
+            self.error(label, "loop labels are not supported in a #[differentiable] body; remove the label (a `break` leaves the innermost loop)");
+            return;
+        }
+        if let Expr::Let(l) = strip(&w.cond) {
+            self.error(l.let_token, "`while let` is not supported in a #[differentiable] body; write `while cond { .. }` with a test, or a `for` loop over the items");
+            return;
+        }
+        let (pre, cond, lp) = match desugar::while_parts(w) {
+            Ok(parts) => parts,
+            Err(e) => {
+                self.desugar_error(e);
+                return;
+            }
+        };
+        self.env_scope_stmts(&pre);
+        if self.failed {
+            return;
+        }
+        let zero: Expr = syn::parse_quote!(0);
+        let lo = self.opaque(&zero, Kind::Int);
+        self.loop_general(&lp, lo, lo, false, Some(&cond));
     }
 
     /// `x.len()` and other sizes: they read a differentiated value's shape, not its value.

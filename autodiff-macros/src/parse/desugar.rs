@@ -635,3 +635,175 @@ fn strip(e: &Expr) -> &Expr {
         other => other,
     }
 }
+
+/// Whether `break` or `continue` of this loop occurs in `stmts` (not in a nested loop or
+/// closure).
+pub(crate) fn has_jump(stmts: &[syn::Stmt]) -> bool {
+    let mut j = Jumps::default();
+    stmts
+        .iter()
+        .for_each(|s| syn::visit::Visit::visit_stmt(&mut j, s));
+    j.breaks || j.continues
+}
+
+fn has_break(stmts: &[syn::Stmt]) -> bool {
+    let mut j = Jumps::default();
+    stmts
+        .iter()
+        .for_each(|s| syn::visit::Visit::visit_stmt(&mut j, s));
+    j.breaks
+}
+
+#[derive(Default)]
+struct Jumps {
+    breaks: bool,
+    continues: bool,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Jumps {
+    fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+        self.breaks = true;
+    }
+    fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+        self.continues = true;
+    }
+    fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+    fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+    fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
+/// `break` and `continue` as flags: `break` clears `run` and `next`, `continue` clears
+/// `next`, and the statements after an `if` that may jump run under `if next { .. }`.
+fn guard(
+    stmts: &[syn::Stmt],
+    run: &syn::Ident,
+    next: &syn::Ident,
+) -> Result<Vec<syn::Stmt>, DesugarError> {
+    let mut out: Vec<syn::Stmt> = Vec::new();
+    for (i, s) in stmts.iter().enumerate() {
+        match s {
+            syn::Stmt::Expr(Expr::Break(b), _) => {
+                if let Some(l) = &b.label {
+                    return err(l, "labeled `break` is not supported in a #[differentiable] body; a `break` leaves the innermost loop: set a flag and test it in the outer loop");
+                }
+                if let Some(v) = &b.expr {
+                    return err(v, "`break` with a value is not supported in a #[differentiable] body; assign the value to a `let mut` variable declared before the loop, then `break;`");
+                }
+                out.push(parse_quote!(#run = false;));
+                out.push(parse_quote!(#next = false;));
+                return Ok(out);
+            }
+            syn::Stmt::Expr(Expr::Continue(c), _) => {
+                if let Some(l) = &c.label {
+                    return err(l, "labeled `continue` is not supported in a #[differentiable] body; a `continue` goes to the next iteration of the innermost loop");
+                }
+                out.push(parse_quote!(#next = false;));
+                return Ok(out);
+            }
+            syn::Stmt::Expr(Expr::If(ifx), _) if has_jump(std::slice::from_ref(s)) => {
+                out.push(syn::Stmt::Expr(
+                    Expr::If(guard_if(ifx, run, next)?),
+                    Some(Default::default()),
+                ));
+                let rest = guard(&stmts[i + 1..], run, next)?;
+                if !rest.is_empty() {
+                    out.push(parse_quote!(if #next { #(#rest)* }));
+                }
+                return Ok(out);
+            }
+            other if has_jump(std::slice::from_ref(other)) => {
+                let at = match other {
+                    syn::Stmt::Expr(e, _) => e.to_token_stream(),
+                    other => other.to_token_stream(),
+                };
+                return err(at, "`break` and `continue` are supported as statements, or inside `if`/`else` arms, in a #[differentiable] body; write `if cond { break; }`");
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(out)
+}
+
+fn guard_if(
+    ifx: &syn::ExprIf,
+    run: &syn::Ident,
+    next: &syn::Ident,
+) -> Result<syn::ExprIf, DesugarError> {
+    let mut new = ifx.clone();
+    new.then_branch.stmts = guard(&ifx.then_branch.stmts, run, next)?;
+    if let Some((e, other)) = &ifx.else_branch {
+        let other: Expr = match &**other {
+            Expr::If(nested) => Expr::If(guard_if(nested, run, next)?),
+            Expr::Block(b) => {
+                let mut b = b.clone();
+                b.block.stmts = guard(&b.block.stmts, run, next)?;
+                Expr::Block(b)
+            }
+            other => other.clone(),
+        };
+        new.else_branch = Some((*e, Box::new(other)));
+    }
+    Ok(new)
+}
+
+/// A `for` loop with `break` or `continue`: its body runs under flags (after a `break`, the
+/// remaining iterations do nothing).
+pub(crate) fn for_with_jumps(f: &syn::ExprForLoop) -> Result<Vec<syn::Stmt>, DesugarError> {
+    let (run, next) = (fresh("run"), fresh("next"));
+    let body = guard(&f.body.stmts, &run, &next)?;
+    let (pat, expr) = (&f.pat, &f.expr);
+    Ok(if has_break(&f.body.stmts) {
+        vec![
+            parse_quote!(let mut #run = true;),
+            parse_quote!(for #pat in #expr { if #run { let mut #next = true; #(#body)* } }),
+        ]
+    } else {
+        vec![parse_quote!(for #pat in #expr { let mut #next = true; #(#body)* })]
+    })
+}
+
+/// `loop { body }`: `while run { body }`, with `break` clearing `run`.
+pub(crate) fn loop_to_while(l: &syn::ExprLoop) -> Result<Vec<syn::Stmt>, DesugarError> {
+    if let Some(label) = &l.label {
+        return err(label, "loop labels are not supported in a #[differentiable] body; remove the label (a `break` leaves the innermost loop)");
+    }
+    if !has_break(&l.body.stmts) {
+        return err(
+            l.loop_token,
+            "this `loop` has no `break`, so it never ends; add `if cond { break; }`, or write `while cond { .. }`",
+        );
+    }
+    let (run, next) = (fresh("run"), fresh("next"));
+    let body = guard(&l.body.stmts, &run, &next)?;
+    Ok(vec![
+        parse_quote!(let mut #run = true;),
+        parse_quote!(while #run { let mut #next = true; #(#body)* }),
+    ])
+}
+
+/// `while cond { body }`: statements before the loop, the condition, and the body as a loop
+/// over nothing whose statements are `if __ad_while { body }` (see `LoopInfo::while_cond`).
+pub(crate) fn while_parts(
+    w: &syn::ExprWhile,
+) -> Result<(Vec<syn::Stmt>, Expr, syn::ExprForLoop), DesugarError> {
+    let cond = &w.cond;
+    let (pre, cond, body): (Vec<syn::Stmt>, Expr, Vec<syn::Stmt>) = if has_jump(&w.body.stmts) {
+        let (run, next) = (fresh("run"), fresh("next"));
+        let mut body = vec![parse_quote!(let mut #next = true;)];
+        body.extend(guard(&w.body.stmts, &run, &next)?);
+        if has_break(&w.body.stmts) {
+            (
+                vec![parse_quote!(let mut #run = true;)],
+                parse_quote!(#run && (#cond)),
+                body,
+            )
+        } else {
+            (Vec::new(), (**cond).clone(), body)
+        }
+    } else {
+        (Vec::new(), (**cond).clone(), w.body.stmts.clone())
+    };
+    let lp: syn::ExprForLoop = parse_quote!(for _ in 0..0 { if __ad_while { #(#body)* } });
+    Ok((pre, cond, lp))
+}
