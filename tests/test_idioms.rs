@@ -309,3 +309,246 @@ fn while_to_tolerance() {
     assert!((g - closed).abs() < 1e-9, "{g} {closed}");
     near_fd(g, fd(tol_iter, x));
 }
+
+// ---- more adaptors, sources and types ----
+
+#[differentiable]
+fn adaptors(x: &[f64]) -> f64 {
+    let a = x.iter().rev().enumerate().map(|(i, v)| (i as f64 + 1.0) * v).sum::<f64>();
+    let b = x.iter().skip(1).take(2).map(|v| v * v).sum::<f64>();
+    let c = x.iter().step_by(2).copied().product::<f64>();
+    let d = x.iter().fold(0.0, |m, &v| m + v.sin());
+    a + b + c + d
+}
+
+#[test]
+fn rev_enumerate_skip_take_step_product_fold() {
+    let x = [0.5, 1.5, -2.0, 3.0, 0.25];
+    let n = x.len();
+    let a: f64 = x.iter().rev().enumerate().map(|(i, v)| (i as f64 + 1.0) * v).sum();
+    let b: f64 = x.iter().skip(1).take(2).map(|v| v * v).sum();
+    let c: f64 = x.iter().step_by(2).product();
+    let d: f64 = x.iter().map(|v| v.sin()).sum();
+    assert!((adaptors(&x) - (a + b + c + d)).abs() < 1e-12);
+    let mut closed = vec![0.0; n];
+    for k in 0..n {
+        closed[k] += (n - k) as f64 + x[k].cos();
+        if k == 1 || k == 2 {
+            closed[k] += 2.0 * x[k];
+        }
+        if k % 2 == 0 {
+            closed[k] += c / x[k];
+        }
+    }
+    check_vec(&adaptors_grad(&x), &closed, &fd_all(adaptors, &x));
+}
+
+#[differentiable]
+fn array_and_range(x: [f64; 3], n: usize) -> f64 {
+    let s = x.into_iter().map(|v| v * v).sum::<f64>();
+    let t = (0..n).map(|i| x[i % 3] * i as f64).sum::<f64>();
+    let u = (1..=3).rev().map(|k| k as f64 * x[k - 1]).sum::<f64>();
+    s + t + u
+}
+
+#[test]
+fn arrays_ranges_inclusive() {
+    let x = [1.0, 2.0, -0.5];
+    let n = 5;
+    let g = array_and_range_grad(x, n);
+    // t: i = 0..5 at x[i % 3]: x0 gets 0 + 3, x1 gets 1 + 4, x2 gets 2
+    let closed = [2.0 * x[0] + 3.0 + 1.0, 2.0 * x[1] + 5.0 + 2.0, 2.0 * x[2] + 2.0 + 3.0];
+    let numeric = fd_all(|v| array_and_range([v[0], v[1], v[2]], n), &x);
+    check_vec(&g, &closed, &numeric);
+}
+
+#[differentiable]
+fn vec_param(x: Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for (a, b) in x.iter().zip(x.iter().skip(1)) {
+        s += a * b;
+    }
+    s
+}
+
+#[test]
+fn vec_zip_with_itself() {
+    let x = vec![1.0, 2.0, 3.0, 4.0];
+    let closed = [2.0, 1.0 + 3.0, 2.0 + 4.0, 3.0];
+    check_vec(&vec_param_grad(x.clone()), &closed, &fd_all(|v| vec_param(v.to_vec()), &x));
+}
+
+#[differentiable]
+fn generic_chain<T: autodiff::Float>(x: &[T], w: T) -> T {
+    x.iter().map(|v| (*v * w).tanh()).sum::<T>()
+}
+
+#[test]
+fn generic_and_f32() {
+    let x = [0.5, -1.0, 2.0];
+    let w = 0.3;
+    let (gx, gw) = generic_chain_grad(&x, w);
+    let sech2 = |t: f64| 1.0 - t.tanh() * t.tanh();
+    let closed_x: Vec<f64> = x.iter().map(|v| w * sech2(v * w)).collect();
+    let closed_w: f64 = x.iter().map(|v| v * sech2(v * w)).sum();
+    check_vec(&gx, &closed_x, &fd_all(|v| generic_chain(v, w), &x));
+    close(gw, closed_w);
+    let x32 = [0.5f32, -1.0, 2.0];
+    let (_, gw32) = generic_chain_grad(&x32, 0.3f32);
+    assert!((gw32 as f64 - closed_w).abs() < 1e-5);
+}
+
+#[differentiable]
+fn nested_chain(x: &[f64]) -> f64 {
+    x.iter()
+        .map(|a| x.iter().map(|b| a * b).sum::<f64>())
+        .sum::<f64>()
+}
+
+#[test]
+fn chain_inside_a_closure() {
+    // (sum x)^2
+    let x = [1.0, 2.0, -0.5];
+    let s: f64 = x.iter().sum();
+    check_vec(&nested_chain_grad(&x), &[2.0 * s; 3], &fd_all(nested_chain, &x));
+}
+
+#[differentiable]
+fn fold_path(x: &[f64]) -> f64 {
+    x.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+#[test]
+fn fold_with_a_function() {
+    let x = [1.0, 4.0, -2.0];
+    assert_eq!(fold_path(&x), 4.0);
+    check_vec(&fold_path_grad(&x), &[0.0, 1.0, 0.0], &fd_all(fold_path, &x));
+}
+
+// ---- closures ----
+
+#[differentiable]
+fn closures(x: f64, y: f64) -> f64 {
+    let k = 3.0;
+    let f = |t: f64| t * t * y + k;
+    let g = |a: f64, b: f64| f(a) * b;
+    let t = x + 1.0; // a local named like f's parameter
+    g(t, x) + f(2.0 * y)
+}
+
+#[test]
+fn closures_capture_and_compose() {
+    let (x, y) = (0.7, -1.2);
+    // (t² y + 3) x + (4y² y + 3), t = x + 1
+    let t = x + 1.0;
+    assert!((closures(x, y) - ((t * t * y + 3.0) * x + 4.0 * y * y * y + 3.0)).abs() < 1e-12);
+    let (gx, gy) = closures_grad(x, y);
+    close(gx, 2.0 * t * y * x + t * t * y + 3.0);
+    close(gy, t * t * x + 12.0 * y * y);
+    near_fd(gx, fd(|x| closures(x, y), x));
+    near_fd(gy, fd(|y| closures(x, y), y));
+    let h = closures_hessian(x, y);
+    // d²/dx² = 2y x + 4 t y ; d²/dxdy = 2 t x + t² ; d²/dy² = 24 y
+    close(h[0][0], 2.0 * y * x + 4.0 * t * y);
+    close(h[0][1], 2.0 * t * x + t * t);
+    close(h[1][0], h[0][1]);
+    close(h[1][1], 24.0 * y);
+    let formulas = closures_grad_formulas();
+    assert_eq!(formulas.len(), 2);
+    assert!(!formulas[0].1.is_empty());
+}
+
+// ---- match ----
+
+#[differentiable]
+fn match_int(x: f64, n: i32) -> f64 {
+    let scale = match n {
+        0 => 1.0,
+        1 | 2 => x,
+        k if k < 0 => -x * x,
+        k => x.powi(k),
+    };
+    scale * x
+}
+
+#[test]
+fn match_integer_guards_bindings() {
+    let x = 1.3;
+    close(match_int_grad(x, 0), 1.0);
+    close(match_int_grad(x, 2), 2.0 * x);
+    close(match_int_grad(x, -1), -3.0 * x * x);
+    close(match_int_grad(x, 4), 5.0 * x.powi(4));
+    near_fd(match_int_grad(x, 4), fd(|x| match_int(x, 4), x));
+    close(match_int_hessian(x, 4), 20.0 * x.powi(3));
+}
+
+#[differentiable]
+fn match_bool(x: f64, flip: bool) -> f64 {
+    let a = match x > 0.0 {
+        true => x,
+        false => -x,
+    };
+    match flip {
+        true => -a,
+        false => a,
+    }
+}
+
+#[test]
+fn match_on_booleans() {
+    close(match_bool_grad(2.0, false), 1.0);
+    close(match_bool_grad(-2.0, false), -1.0);
+    close(match_bool_grad(-2.0, true), 1.0);
+    near_fd(match_bool_grad(-2.0, true), fd(|x| match_bool(x, true), -2.0));
+}
+
+#[differentiable]
+fn match_in_loop(x: &[f64], kinds: &[u8]) -> f64 {
+    let mut s = 0.0;
+    for (v, k) in x.iter().zip(kinds) {
+        match k {
+            0 => s += v,
+            1 => s += v * v,
+            _ => {}
+        }
+    }
+    s
+}
+
+#[test]
+fn match_statement_in_a_loop() {
+    let x = [1.0, 2.0, 3.0];
+    let kinds = [0u8, 1, 2];
+    check_vec(&match_in_loop_grad(&x, &kinds), &[1.0, 4.0, 0.0], &fd_all(|v| match_in_loop(v, &kinds), &x));
+}
+
+// ---- Hessians, traces, vjp of the new forms ----
+
+#[test]
+fn hessians_of_scalar_params() {
+    // doubling: y = 8x near 1.5: second derivative 0
+    close(doubling_hessian(1.5), 0.0);
+    // powi_run: x + x² + x³ + x⁴ -> 2 + 6x + 12x²
+    let x = -1.3;
+    close(powi_run_hessian(x), 2.0 + 6.0 * x + 12.0 * x * x);
+    // newton_sqrt: d² sqrt(a) = -1/4 a^-3/2
+    close(newton_sqrt_hessian(2.0), -0.25 * 2f64.powf(-1.5));
+    close(closure_fold_hessian(1.3), 0.0);
+}
+
+#[test]
+fn traces_and_value_and_grad() {
+    let t = doubling_trace(1.5);
+    assert_eq!(t.grad("x").item(), 8.0);
+    let t = closures_trace(0.7, -1.2);
+    let (_, gy) = closures_grad(0.7, -1.2);
+    assert!((t.grad("y").item() - gy).abs() < 1e-12);
+    assert!(t.try_grad("t").is_some());
+    let (v, g) = lsq_value_and_grad(1.5, &[1.0, 2.0], &[2.0, 3.0]);
+    assert!((v - (0.25 + 0.0)).abs() < 1e-12);
+    close(g, 2.0 * (1.5 - 2.0) * 1.0 + 0.0);
+    assert_eq!(sum_sq_vjp(&[1.0, 2.0], 3.0), vec![6.0, 12.0]);
+    // the trace of a chain keeps no rewriting names
+    let tr = format!("{}", sum_sq_trace(&[1.0, 2.0]));
+    assert!(!tr.contains("__ad_"), "{tr}");
+}
