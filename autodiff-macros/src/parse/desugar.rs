@@ -658,14 +658,18 @@ fn has_break(stmts: &[syn::Stmt]) -> bool {
 struct Jumps {
     breaks: bool,
     continues: bool,
+    /// The first jump's keyword.
+    first: Option<TokenStream>,
 }
 
 impl<'ast> syn::visit::Visit<'ast> for Jumps {
-    fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+    fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
         self.breaks = true;
+        self.first.get_or_insert_with(|| b.break_token.to_token_stream());
     }
-    fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+    fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
         self.continues = true;
+        self.first.get_or_insert_with(|| c.continue_token.to_token_stream());
     }
     fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
     fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
@@ -713,11 +717,10 @@ fn guard(
                 return Ok(out);
             }
             other if has_jump(std::slice::from_ref(other)) => {
-                let at = match other {
-                    syn::Stmt::Expr(e, _) => e.to_token_stream(),
-                    other => other.to_token_stream(),
-                };
-                return err(at, "`break` and `continue` are supported as statements, or inside `if`/`else` arms, in a #[differentiable] body; write `if cond { break; }`");
+                let mut j = Jumps::default();
+                syn::visit::Visit::visit_stmt(&mut j, other);
+                let at = j.first.unwrap_or_else(|| other.to_token_stream());
+                return err(at, "`break` and `continue` are supported as statements, or inside `if`/`else` arms, in a #[differentiable] body (not in a `match` arm or a block with a value); write `if cond { break; }`");
             }
             other => out.push(other.clone()),
         }
