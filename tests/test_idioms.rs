@@ -66,7 +66,10 @@ fn map_sum() {
 
 #[differentiable(wrt(w))]
 fn lsq(w: f64, xs: &[f64], ys: &[f64]) -> f64 {
-    xs.iter().zip(ys).map(|(x, y)| (w * x - y).powi(2)).sum::<f64>()
+    xs.iter()
+        .zip(ys)
+        .map(|(x, y)| (w * x - y).powi(2))
+        .sum::<f64>()
 }
 
 #[test]
@@ -113,7 +116,11 @@ fn for_ref_enum(x: &[f64]) -> f64 {
 fn for_enumerate_and_ref() {
     let x = [0.5, 1.0, -2.0];
     let g = for_ref_enum_grad(&x);
-    let closed: Vec<f64> = x.iter().enumerate().map(|(i, v)| 2.0 * (i as f64 + 1.0) * v + 1.0).collect();
+    let closed: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| 2.0 * (i as f64 + 1.0) * v + 1.0)
+        .collect();
     check_vec(&g, &closed, &fd_all(for_ref_enum, &x));
 }
 
@@ -182,7 +189,10 @@ fn match_enum() {
     close(by_mode_grad(x, Mode::Square), 2.0 * x);
     close(by_mode_grad(x, Mode::Cube), 3.0 * x * x);
     close(by_mode_grad(x, Mode::Scale(4.0)), 4.0);
-    near_fd(by_mode_grad(x, Mode::Cube), fd(|x| by_mode(x, Mode::Cube), x));
+    near_fd(
+        by_mode_grad(x, Mode::Cube),
+        fd(|x| by_mode(x, Mode::Cube), x),
+    );
 }
 
 #[differentiable]
@@ -283,7 +293,11 @@ fn for_with_continue_and_break() {
     // i=0: s=1; i=1 skipped; i=2: s=10; i=3: s>5 -> break
     assert_eq!(for_continue_break(&x), 10.0);
     let closed = [2.0, 0.0, 6.0, 0.0, 0.0];
-    check_vec(&for_continue_break_grad(&x), &closed, &fd_all(for_continue_break, &x));
+    check_vec(
+        &for_continue_break_grad(&x),
+        &closed,
+        &fd_all(for_continue_break, &x),
+    );
 }
 
 #[differentiable]
@@ -314,7 +328,12 @@ fn while_to_tolerance() {
 
 #[differentiable]
 fn adaptors(x: &[f64]) -> f64 {
-    let a = x.iter().rev().enumerate().map(|(i, v)| (i as f64 + 1.0) * v).sum::<f64>();
+    let a = x
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, v)| (i as f64 + 1.0) * v)
+        .sum::<f64>();
     let b = x.iter().skip(1).take(2).map(|v| v * v).sum::<f64>();
     let c = x.iter().step_by(2).copied().product::<f64>();
     let d = x.iter().fold(0.0, |m, &v| m + v.sin());
@@ -325,7 +344,12 @@ fn adaptors(x: &[f64]) -> f64 {
 fn rev_enumerate_skip_take_step_product_fold() {
     let x = [0.5, 1.5, -2.0, 3.0, 0.25];
     let n = x.len();
-    let a: f64 = x.iter().rev().enumerate().map(|(i, v)| (i as f64 + 1.0) * v).sum();
+    let a: f64 = x
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, v)| (i as f64 + 1.0) * v)
+        .sum();
     let b: f64 = x.iter().skip(1).take(2).map(|v| v * v).sum();
     let c: f64 = x.iter().step_by(2).product();
     let d: f64 = x.iter().map(|v| v.sin()).sum();
@@ -357,7 +381,11 @@ fn arrays_ranges_inclusive() {
     let n = 5;
     let g = array_and_range_grad(x, n);
     // t: i = 0..5 at x[i % 3]: x0 gets 0 + 3, x1 gets 1 + 4, x2 gets 2
-    let closed = [2.0 * x[0] + 3.0 + 1.0, 2.0 * x[1] + 5.0 + 2.0, 2.0 * x[2] + 2.0 + 3.0];
+    let closed = [
+        2.0 * x[0] + 3.0 + 1.0,
+        2.0 * x[1] + 5.0 + 2.0,
+        2.0 * x[2] + 2.0 + 3.0,
+    ];
     let numeric = fd_all(|v| array_and_range([v[0], v[1], v[2]], n), &x);
     check_vec(&g, &closed, &numeric);
 }
@@ -375,7 +403,11 @@ fn vec_param(x: Vec<f64>) -> f64 {
 fn vec_zip_with_itself() {
     let x = vec![1.0, 2.0, 3.0, 4.0];
     let closed = [2.0, 1.0 + 3.0, 2.0 + 4.0, 3.0];
-    check_vec(&vec_param_grad(x.clone()), &closed, &fd_all(|v| vec_param(v.to_vec()), &x));
+    check_vec(
+        &vec_param_grad(x.clone()),
+        &closed,
+        &fd_all(|v| vec_param(v.to_vec()), &x),
+    );
 }
 
 #[differentiable]
@@ -410,7 +442,11 @@ fn chain_inside_a_closure() {
     // (sum x)^2
     let x = [1.0, 2.0, -0.5];
     let s: f64 = x.iter().sum();
-    check_vec(&nested_chain_grad(&x), &[2.0 * s; 3], &fd_all(nested_chain, &x));
+    check_vec(
+        &nested_chain_grad(&x),
+        &[2.0 * s; 3],
+        &fd_all(nested_chain, &x),
+    );
 }
 
 #[differentiable]
@@ -422,7 +458,11 @@ fn fold_path(x: &[f64]) -> f64 {
 fn fold_with_a_function() {
     let x = [1.0, 4.0, -2.0];
     assert_eq!(fold_path(&x), 4.0);
-    check_vec(&fold_path_grad(&x), &[0.0, 1.0, 0.0], &fd_all(fold_path, &x));
+    check_vec(
+        &fold_path_grad(&x),
+        &[0.0, 1.0, 0.0],
+        &fd_all(fold_path, &x),
+    );
 }
 
 // ---- closures ----
@@ -499,7 +539,10 @@ fn match_on_booleans() {
     close(match_bool_grad(2.0, false), 1.0);
     close(match_bool_grad(-2.0, false), -1.0);
     close(match_bool_grad(-2.0, true), 1.0);
-    near_fd(match_bool_grad(-2.0, true), fd(|x| match_bool(x, true), -2.0));
+    near_fd(
+        match_bool_grad(-2.0, true),
+        fd(|x| match_bool(x, true), -2.0),
+    );
 }
 
 #[differentiable]
@@ -519,7 +562,11 @@ fn match_in_loop(x: &[f64], kinds: &[u8]) -> f64 {
 fn match_statement_in_a_loop() {
     let x = [1.0, 2.0, 3.0];
     let kinds = [0u8, 1, 2];
-    check_vec(&match_in_loop_grad(&x, &kinds), &[1.0, 4.0, 0.0], &fd_all(|v| match_in_loop(v, &kinds), &x));
+    check_vec(
+        &match_in_loop_grad(&x, &kinds),
+        &[1.0, 4.0, 0.0],
+        &fd_all(|v| match_in_loop(v, &kinds), &x),
+    );
 }
 
 // ---- Hessians, traces, vjp of the new forms ----
@@ -551,4 +598,56 @@ fn traces_and_value_and_grad() {
     // the trace of a chain keeps no rewriting names
     let tr = format!("{}", sum_sq_trace(&[1.0, 2.0]));
     assert!(!tr.contains("__ad_"), "{tr}");
+}
+
+/// Items that are tuples of data (`&[(f64, f64)]`) are read field by field. (With only scalar
+/// parameters differentiated, `f_hessian` cannot yet multiply hyper-dual numbers by such
+/// fields, so the line's parameters are a slice here.)
+#[differentiable(wrt(w))]
+fn pairs_loss(w: &[f64], pairs: &[(f64, f64)]) -> f64 {
+    let mut s = 0.0;
+    for &(x, y) in pairs.iter() {
+        s += (w[0] * x + w[1] - y).powi(2);
+    }
+    s + pairs.iter().map(|(x, _)| w[0] * x).sum::<f64>()
+}
+
+#[test]
+fn tuple_items_of_data() {
+    let pairs = [(1.0, 2.0), (3.0, 1.0)];
+    let w = [0.5, 0.25];
+    let r: Vec<f64> = pairs.iter().map(|(x, y)| w[0] * x + w[1] - y).collect();
+    let closed = [
+        2.0 * r[0] * 1.0 + 2.0 * r[1] * 3.0 + 4.0,
+        2.0 * r[0] + 2.0 * r[1],
+    ];
+    check_vec(
+        &pairs_loss_grad(&w, &pairs),
+        &closed,
+        &fd_all(|w| pairs_loss(w, &pairs), &w),
+    );
+}
+
+/// `w[0]` read in a loop body (also under an `if`): its gradient is accumulated like `w[i]`.
+#[differentiable(wrt(w))]
+fn literal_index_in_loop(w: &[f64], xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for x in xs.iter() {
+        s += w[0] * x;
+        if *x > 3.5 {
+            s += w[1] * x * x;
+        }
+    }
+    s
+}
+
+#[test]
+fn literal_index_in_a_loop_body() {
+    let (w, xs) = ([1.0, 2.0], [3.0, 4.0, 5.0]);
+    let closed = [12.0, 16.0 + 25.0];
+    check_vec(
+        &literal_index_in_loop_grad(&w, &xs),
+        &closed,
+        &fd_all(|w| literal_index_in_loop(w, &xs), &w),
+    );
 }

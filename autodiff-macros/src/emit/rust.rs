@@ -64,7 +64,8 @@ impl<'a> Emitter<'a> {
             match g[id].op {
                 // A backward loop needs the forward loop only for its tape.
                 Op::LoopPullback(k)
-                    if taped_carried(g, k).is_empty() && g.loops[k as usize].while_cond.is_none() =>
+                    if taped_carried(g, k).is_empty()
+                        && g.loops[k as usize].while_cond.is_none() =>
                 {
                     let the_loop = g[id].args[0];
                     stack.extend(g[the_loop].args.iter().copied());
@@ -785,7 +786,9 @@ impl<'a> Emitter<'a> {
                     }
                 });
             (
-                make_tape(quote!(let mut #tape = ::std::vec::Vec::with_capacity(::autodiff::__private::trip_count(#lo, #hi, #inclusive));)),
+                make_tape(
+                    quote!(let mut #tape = ::std::vec::Vec::with_capacity(::autodiff::__private::trip_count(#lo, #hi, #inclusive));),
+                ),
                 quote!(#tape.push((#(#saved,)*));),
                 quote!(#tape,),
             )
@@ -932,7 +935,9 @@ impl<'a> Emitter<'a> {
         let the_loop = self.operand(loop_id);
         let range = if info.while_cond.is_some() {
             // The trip count follows the tape (if any) in the forward loop's value.
-            let at = syn::Index::from(info.carried.len() + usize::from(!taped_carried(self.g, k).is_empty()));
+            let at = syn::Index::from(
+                info.carried.len() + usize::from(!taped_carried(self.g, k).is_empty()),
+            );
             quote!(0..#the_loop.#at)
         } else {
             self.range(loop_id, k)

@@ -47,6 +47,7 @@ pub(crate) fn lower(sig: &Sig, block: &syn::Block, errors: &Errors) -> Option<Lo
         failed: false,
         closures: Vec::new(),
         refs: Default::default(),
+        in_loop: false,
     };
     let flow = lower.stmts(&block.stmts, Mode::Top);
     let output = match flow {
@@ -98,6 +99,8 @@ struct Lower<'a> {
     closures: Vec<ClosureDef>,
     /// Locals bound to a reference (`let x = &xs[i];`, iterator items): `*x` reads them.
     refs: std::collections::HashSet<String>,
+    /// Lowering a loop body.
+    in_loop: bool,
 }
 
 /// A closure bound with `let`: inlined where it is called.
@@ -210,10 +213,7 @@ impl Lower<'_> {
                             self.desugar_error(e);
                         }
                     },
-                    Expr::Closure(_)
-                    | Expr::Macro(_)
-                    | Expr::Break(_)
-                    | Expr::Continue(_) => {
+                    Expr::Closure(_) | Expr::Macro(_) | Expr::Break(_) | Expr::Continue(_) => {
                         self.reject(expr);
                     }
                     Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
@@ -268,7 +268,10 @@ impl Lower<'_> {
             }
         }
         let name = ident.to_string();
-        let is_ref = matches!(local.init.as_ref().map(|i| strip(&i.expr)), Some(Expr::Reference(_)));
+        let is_ref = matches!(
+            local.init.as_ref().map(|i| strip(&i.expr)),
+            Some(Expr::Reference(_))
+        );
         if is_ref {
             self.refs.insert(name.clone());
         } else {
@@ -299,7 +302,10 @@ impl Lower<'_> {
             }
         };
         if let Some(a) = &c.asyncness {
-            self.error(a, "async closures are not supported in a #[differentiable] body");
+            self.error(
+                a,
+                "async closures are not supported in a #[differentiable] body",
+            );
             return;
         }
         let params: Vec<String> = c
@@ -395,7 +401,13 @@ impl Lower<'_> {
     /// A chain ending in `sum`, `product` or `fold`: a block with a loop.
     fn reduction(&mut self, m: &syn::ExprMethodCall) -> Option<Id> {
         let closures = self.closures.clone();
-        let find = |n: &str| closures.iter().rev().find(|c| c.name == n).map(|c| c.closure.clone());
+        let find = |n: &str| {
+            closures
+                .iter()
+                .rev()
+                .find(|c| c.name == n)
+                .map(|c| c.closure.clone())
+        };
         let r = match desugar::reduction(m, &find) {
             Ok(r) => r,
             Err(e) => return self.desugar_error(e),
@@ -824,13 +836,13 @@ impl Lower<'_> {
             return Some(id);
         }
         let chain = desugar::is_chain(&m.receiver);
-        if matches!(name.as_str(), "sum" | "product" | "fold") && chain && self.touches_active(whole)
+        if matches!(name.as_str(), "sum" | "product" | "fold")
+            && chain
+            && self.touches_active(whole)
         {
             return self.reduction(m);
         }
-        if (chain
-            || desugar::ADAPTORS.contains(&name.as_str())
-            || desugar::is_other_adaptor(&name))
+        if (chain || desugar::ADAPTORS.contains(&name.as_str()) || desugar::is_other_adaptor(&name))
             && self.touches_active(whole)
         {
             if desugar::is_other_adaptor(&name) {
@@ -1083,7 +1095,14 @@ impl Lower<'_> {
                 )
             }
         };
-        if let Some(k) = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok()) {
+        // In a loop body, `w[0]` is read like `w[i]` (the loop's backward pass accumulates
+        // the gradients of such reads).
+        let literal = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok());
+        if let (Some(_), true) = (literal, self.in_loop) {
+            let at = self.opaque(&ix.index, Kind::Int);
+            return Some(self.g.add_raw(Op::IndexDyn, vec![base, at]));
+        }
+        if let Some(k) = literal {
             // Element reads live in the root block, beside the parameter.
             let here = std::mem::replace(&mut self.g.current, ROOT);
             let id = self.g.add_raw(Op::Index(k), vec![base]);
@@ -1222,6 +1241,7 @@ impl Lower<'_> {
             failed: false,
             closures: self.closures.clone(),
             refs: self.refs.clone(),
+            in_loop: true,
         };
         let mut while_cond = None;
         if let Some(c) = cond {
@@ -1482,7 +1502,10 @@ fn mentions(tokens: &TokenStream, name: &str) -> bool {
 
 /// Whether a `let` binds a closure.
 fn is_closure_let(local: &syn::Local) -> bool {
-    matches!(local.init.as_ref().map(|i| strip(&i.expr)), Some(Expr::Closure(_)))
+    matches!(
+        local.init.as_ref().map(|i| strip(&i.expr)),
+        Some(Expr::Closure(_))
+    )
 }
 
 /// The names a pattern binds.

@@ -20,7 +20,21 @@
 //!   reference is the value itself in the graph.
 //! - A closure is inlined where it is applied: its parameters become `let`s bound to the
 //!   arguments (evaluated first), then its body. Its captured variables are read where it is
-//!   applied, so `body.rs` refuses a call after one of them was rebound or assigned.
+//!   applied, so `body.rs` refuses a call after one of them was rebound or assigned (a
+//!   closure that is stored, returned or passed elsewhere is refused too).
+//! - `break` and `continue` become flags: `break` clears `run` and `next`, `continue` clears
+//!   `next` (declared fresh at the top of each iteration), and the statements after an `if`
+//!   that may jump are guarded by `if next { .. }`. A `for` loop with `break` runs its
+//!   remaining iterations as no-ops (`if run { .. }`: the range is fixed, the gradient is that
+//!   of the iterations that did work); `while cond` becomes `while run && cond`, and
+//!   `loop { .. }` becomes `while run { .. }`. The flags do not depend on differentiated
+//!   values but may be set under conditions that do: they are ordinary `bool` branches.
+//! - `while cond { body }` itself is not a rewriting: `body.rs` lowers it as a loop node whose
+//!   body graph is `if cond { body }` and whose condition is `LoopInfo::while_cond`. The
+//!   forward loop runs until an iteration finds the condition false (that last iteration
+//!   changes nothing), counts its trips and pushes the carried values the backward pass needs
+//!   to a `Vec` that grows as it runs; the backward pass runs `0..trips` in reverse, popping
+//!   that tape. The Hessian re-runs the same forward loop on hyper-dual numbers.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
@@ -332,7 +346,10 @@ impl Stream {
             Stream::Zip(a, b) => {
                 let (la, _) = a.domain();
                 let (lb, _) = b.domain();
-                Ok(Item::Tuple(vec![a.item(&add(&la, k))?, b.item(&add(&lb, k))?]))
+                Ok(Item::Tuple(vec![
+                    a.item(&add(&la, k))?,
+                    b.item(&add(&lb, k))?,
+                ]))
             }
             Stream::Copied(s) => Ok(match s.item(k)? {
                 Item::One(Expr::Reference(r)) => Item::One(*r.expr),
@@ -412,6 +429,14 @@ pub(crate) fn bind(pat: &Pat, item: &Item, out: &mut Vec<syn::Stmt>) -> Result<(
         (Pat::Tuple(t), Item::Tuple(items)) if t.elems.len() == items.len() => {
             for (p, i) in t.elems.iter().zip(items) {
                 bind(p, i, out)?;
+            }
+            Ok(())
+        }
+        // An item that is a tuple value (`&pairs[k]` of a `&[(f64, f64)]`): its fields.
+        (Pat::Tuple(t), Item::One(e)) => {
+            for (i, p) in t.elems.iter().enumerate() {
+                let field = syn::Index::from(i);
+                bind(p, &Item::One(parse_quote!((#e).#field)), out)?;
             }
             Ok(())
         }
@@ -504,7 +529,10 @@ pub(crate) fn reduction(
         }
         _ => {
             if m.args.len() != 2 {
-                return err(&m.method, "`fold` takes two arguments: `fold(init, |acc, x| ..)`");
+                return err(
+                    &m.method,
+                    "`fold` takes two arguments: `fold(init, |acc, x| ..)`",
+                );
             }
             let f = fun(&m.args[1], closure)?;
             let acc_item = Item::One(parse_quote!(#acc));
@@ -665,11 +693,13 @@ struct Jumps {
 impl<'ast> syn::visit::Visit<'ast> for Jumps {
     fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
         self.breaks = true;
-        self.first.get_or_insert_with(|| b.break_token.to_token_stream());
+        self.first
+            .get_or_insert_with(|| b.break_token.to_token_stream());
     }
     fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
         self.continues = true;
-        self.first.get_or_insert_with(|| c.continue_token.to_token_stream());
+        self.first
+            .get_or_insert_with(|| c.continue_token.to_token_stream());
     }
     fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
     fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
