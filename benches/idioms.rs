@@ -90,6 +90,10 @@ fn bench(c: &mut Criterion) {
         .sample_size(30);
     for n in [8usize, 1000, 100_000] {
         let x = inputs(n, 0);
+        let (chain, index) = (rosenbrock_iter_grad(&x), rosenbrock_index_grad(&x));
+        for (a, b) in chain.iter().zip(&index) {
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+        }
         group.bench_with_input(BenchmarkId::new("primal", n), &x, |bch, x| {
             bch.iter(|| rosenbrock_iter(black_box(x)))
         });

@@ -314,7 +314,8 @@ impl Stream {
         match self {
             Stream::StepBy(_, step) => {
                 let n = len(s);
-                parse_quote!(((#n + (#step - 1)) / #step))
+                // (`div_ceil`, written so that it also infers for a literal range.)
+                parse_quote!((#n / #step + ::core::primitive::usize::from(#n % #step != 0)))
             }
             Stream::Zip(a, b) => {
                 let (na, nb) = (len(a), len(b));
@@ -610,10 +611,6 @@ pub(crate) fn match_to_if(m: &syn::ExprMatch, active: bool) -> Result<Expr, Desu
                 block,
             }),
             (false, Some(c), Some(rest)) => {
-                let rest = match rest {
-                    Expr::If(i) => Expr::If(i),
-                    other => other,
-                };
                 parse_quote!(if #c #block else #rest)
             }
             (false, Some(c), None) => parse_quote!(if #c #block),
