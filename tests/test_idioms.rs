@@ -651,3 +651,44 @@ fn literal_index_in_a_loop_body() {
         &fd_all(|w| literal_index_in_loop(w, &xs), &w),
     );
 }
+
+/// A `while` inside a `for`, a `break` inside the `while`, a `continue` in the `for`.
+#[differentiable]
+fn nested_loops(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, v) in x.iter().enumerate() {
+        if i == 0 {
+            continue;
+        }
+        let mut y = *v;
+        let mut steps = 0;
+        while y < 100.0 {
+            y = y * 3.0;
+            steps += 1;
+            if steps >= 3 {
+                break;
+            }
+        }
+        s += y;
+    }
+    s
+}
+
+#[test]
+fn while_in_for_with_jumps() {
+    // x1 = 5: 15, 45, 135 (three steps, 27x); x2 = 50: 150 (one step, 3x); x3 = 200: none
+    let x = [7.0, 5.0, 50.0, 200.0];
+    assert_eq!(nested_loops(&x), 135.0 + 150.0 + 200.0);
+    let closed = [0.0, 27.0, 3.0, 1.0];
+    check_vec(&nested_loops_grad(&x), &closed, &fd_all(nested_loops, &x));
+}
+
+#[test]
+fn hessians_through_while_and_break() {
+    // loop_break: 1.5^6 x + 6 near x = 1: second derivative 0; tol_iter against differences
+    close(loop_break_hessian(1.0), 0.0);
+    let x = 0.7;
+    let h = tol_iter_hessian(x);
+    let numeric = fd(tol_iter_grad, x);
+    assert!((h - numeric).abs() < 1e-5, "{h} vs {numeric}");
+}
