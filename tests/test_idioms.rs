@@ -692,3 +692,23 @@ fn hessians_through_while_and_break() {
     let numeric = fd(tol_iter_grad, x);
     assert!((h - numeric).abs() < 1e-5, "{h} vs {numeric}");
 }
+
+/// `*t` of a closure parameter typed `&f64`, and of a local copied from an iterator item.
+#[differentiable]
+fn deref_refs(x: &[f64], w: f64) -> f64 {
+    let scaled = |t: &f64| *t * w;
+    let mut s = x.iter().map(scaled).sum::<f64>();
+    for v in x.iter() {
+        let u = v;
+        s += *u * *u;
+    }
+    s
+}
+
+#[test]
+fn dereferencing_references() {
+    let (x, w) = ([1.0, -2.0], 3.0);
+    let (gx, gw) = deref_refs_grad(&x, w);
+    check_vec(&gx, &[w + 2.0, w - 4.0], &fd_all(|v| deref_refs(v, w), &x));
+    close(gw, -1.0);
+}

@@ -231,7 +231,7 @@ impl Lower<'_> {
     }
 
     fn local(&mut self, local: &syn::Local) {
-        let (ident, _ty) = match &local.pat {
+        let (ident, ty) = match &local.pat {
             Pat::Ident(p) if p.subpat.is_none() => (p.ident.clone(), None),
             Pat::Type(t) => match &*t.pat {
                 Pat::Ident(p) if p.subpat.is_none() => (p.ident.clone(), Some(&t.ty)),
@@ -268,10 +268,15 @@ impl Lower<'_> {
             }
         }
         let name = ident.to_string();
-        let is_ref = matches!(
-            local.init.as_ref().map(|i| strip(&i.expr)),
-            Some(Expr::Reference(_))
-        );
+        // A reference: `&..`, another reference local, or a `let x: &T`.
+        let is_ref = match local.init.as_ref().map(|i| strip(&i.expr)) {
+            Some(Expr::Reference(_)) => true,
+            Some(Expr::Path(p)) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.refs.contains(&id.to_string())),
+            _ => false,
+        } || matches!(ty.map(|t| &**t), Some(syn::Type::Reference(_)));
         if is_ref {
             self.refs.insert(name.clone());
         } else {

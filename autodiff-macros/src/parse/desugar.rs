@@ -412,6 +412,12 @@ pub(crate) fn apply(f: &Fun, items: &[Item], at: &TokenStream) -> Result<Expr, D
 /// `let` statements that bind `pat` to `item`.
 pub(crate) fn bind(pat: &Pat, item: &Item, out: &mut Vec<syn::Stmt>) -> Result<(), DesugarError> {
     match (pat, item) {
+        // `|t: &f64|`: the type is kept (it says whether `*t` is a dereference).
+        (Pat::Type(t), Item::One(e)) if matches!(&*t.pat, Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none()) => {
+            let (pat, ty) = (&t.pat, &t.ty);
+            out.push(parse_quote!(let #pat: #ty = #e;));
+            Ok(())
+        }
         (Pat::Type(t), _) => bind(&t.pat, item, out),
         (Pat::Paren(p), _) => bind(&p.pat, item, out),
         (Pat::Wild(_), _) => Ok(()),
