@@ -600,9 +600,7 @@ fn traces_and_value_and_grad() {
     assert!(!tr.contains("__ad_"), "{tr}");
 }
 
-/// Items that are tuples of data (`&[(f64, f64)]`) are read field by field. (With only scalar
-/// parameters differentiated, `f_hessian` cannot yet multiply hyper-dual numbers by such
-/// fields, so the line's parameters are a slice here.)
+/// Items that are tuples of data (`&[(f64, f64)]`) are read field by field.
 #[differentiable(wrt(w))]
 fn pairs_loss(w: &[f64], pairs: &[(f64, f64)]) -> f64 {
     let mut s = 0.0;
@@ -711,4 +709,97 @@ fn dereferencing_references() {
     let (gx, gw) = deref_refs_grad(&x, w);
     check_vec(&gx, &[w + 2.0, w - 4.0], &fd_all(|v| deref_refs(v, w), &x));
     close(gw, -1.0);
+}
+
+// ---- the forms API.md names, one function each ----
+
+#[differentiable(wrt(w))]
+fn api_forms(w: f64, xs: &[f64], ys: &[f64], n: i32) -> f64 {
+    let a: f64 = xs.iter().map(|x| x * w).sum();
+    let b = xs
+        .iter()
+        .zip(ys.iter())
+        .map(|(x, y)| x * y * w)
+        .sum::<f64>();
+    let c = xs.iter().map(|&x| x * w).sum::<f64>();
+    let d = xs
+        .iter()
+        .rev()
+        .skip(1)
+        .step_by(2)
+        .map(|x| (x * w).exp())
+        .sum::<f64>();
+    let e = (0..3).fold(1.0, |acc, _| acc * w);
+    let f = xs.iter().copied().map(f64::exp).sum::<f64>() * w;
+    let g = xs.iter().map(|x| (x * w).powi(2)).sum::<f64>().sqrt();
+    let h = w.powi(n);
+    let k = {
+        let m = xs.len();
+        (0..m).map(|i| xs[i] * ys[i]).sum::<f64>() * w
+    };
+    a + b + c + d + e + f + g + h + k
+}
+
+#[test]
+fn api_named_forms() {
+    let xs = [0.5, 1.0, -1.5, 2.0];
+    let ys = [1.0, 2.0, 3.0, 4.0];
+    let (w, n) = (0.8, 3);
+    let sx: f64 = xs.iter().sum();
+    let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| x * y).sum();
+    // rev().skip(1).step_by(2) visits xs[2], xs[0]
+    let dd: f64 = [xs[2], xs[0]].iter().map(|x| x * (x * w).exp()).sum();
+    let sxx: f64 = xs.iter().map(|x| x * x).sum();
+    let closed = sx
+        + sxy
+        + sx
+        + dd
+        + 3.0 * w * w
+        + xs.iter().map(|x| x.exp()).sum::<f64>()
+        + sxx.sqrt()
+        + 3.0 * w * w
+        + sxy;
+    let g = api_forms_grad(w, &xs, &ys, n);
+    close(g, closed);
+    near_fd(g, fd(|w| api_forms(w, &xs, &ys, n), w));
+    // e = w³, g = |w| sqrt(sxx), h = w³: second derivative 6w + 6w
+    close(api_forms_hessian(w, &xs, &ys, n), {
+        let d2: f64 = [xs[2], xs[0]].iter().map(|x| x * x * (x * w).exp()).sum();
+        12.0 * w + d2
+    });
+}
+
+#[differentiable]
+fn f32_chain(x: &[f32], w: f32) -> f32 {
+    let mut t = w;
+    while t < 10.0 {
+        t = t * 2.0;
+    }
+    x.iter().map(|v| v * t).sum::<f32>()
+}
+
+#[test]
+fn f32_chain_and_while() {
+    let (gx, gw) = f32_chain_grad(&[1.0, 2.0], 3.0);
+    // t = 12 = 4w
+    assert_eq!(gx, vec![12.0, 12.0]);
+    assert_eq!(gw, 12.0);
+}
+
+/// Tuple fields of data with one scalar parameter: `f_hessian` multiplies them with hyper-dual
+/// numbers.
+#[differentiable(wrt(w))]
+fn pairs_scalar(w: f64, pairs: &[(f64, f64)]) -> f64 {
+    pairs.iter().map(|&(x, y)| (w * x - y).powi(2)).sum::<f64>()
+}
+
+#[test]
+fn tuple_items_with_a_scalar_parameter() {
+    let pairs = [(1.0, 2.0), (3.0, 1.0)];
+    let w = 0.5;
+    close(
+        pairs_scalar_grad(w, &pairs),
+        2.0 * (w - 2.0) + 6.0 * (3.0 * w - 1.0),
+    );
+    close(pairs_scalar_hessian(w, &pairs), 2.0 + 18.0);
 }

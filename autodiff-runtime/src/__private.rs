@@ -127,6 +127,42 @@ impl<T: Float> Binary<Tensor<T>> for T {
     }
 }
 
+/// A float kept as written (data, a constant) meeting a hyper-dual number in `f_hessian`.
+impl<T: Float> Binary<HyperDual<T>> for T
+where
+    HyperDual<T>: Float,
+{
+    type Elem = HyperDual<T>;
+    type Output = HyperDual<T>;
+    #[inline(always)]
+    fn zip_elems(
+        &self,
+        rhs: &HyperDual<T>,
+        _op: &'static str,
+        f: impl Fn(HyperDual<T>, HyperDual<T>) -> HyperDual<T>,
+    ) -> HyperDual<T> {
+        f(HyperDual::constant(*self), *rhs)
+    }
+}
+
+/// A hyper-dual number meeting a float kept as written, in `f_hessian`.
+impl<T: Float> Binary<T> for HyperDual<T>
+where
+    HyperDual<T>: Float,
+{
+    type Elem = HyperDual<T>;
+    type Output = HyperDual<T>;
+    #[inline(always)]
+    fn zip_elems(
+        &self,
+        rhs: &T,
+        _op: &'static str,
+        f: impl Fn(HyperDual<T>, HyperDual<T>) -> HyperDual<T>,
+    ) -> HyperDual<T> {
+        f(*self, HyperDual::constant(*rhs))
+    }
+}
+
 macro_rules! unary {
     ($($name:ident => $f:expr;)*) => {$(
         #[inline(always)]
