@@ -803,3 +803,23 @@ fn tuple_items_with_a_scalar_parameter() {
     );
     close(pairs_scalar_hessian(w, &pairs), 2.0 + 18.0);
 }
+
+/// Bounds and sources written as operator expressions keep their precedence.
+#[differentiable]
+fn precedence(x: &[f64], m: usize) -> f64 {
+    let a = (m - 1..x.len() - 1).rev().map(|i| x[i]).sum::<f64>();
+    let b = (&*x).iter().skip(m - 1).map(|v| 2.0 * v).sum::<f64>();
+    a + b
+}
+
+#[test]
+fn operator_bounds() {
+    let x = [1.0, 2.0, 3.0, 4.0];
+    // a: i in 1..3 -> x1 + x2; b: skip 1 -> 2 (x1 + x2 + x3)
+    assert_eq!(precedence(&x, 2), 2.0 + 3.0 + 2.0 * 9.0);
+    check_vec(
+        &precedence_grad(&x, 2),
+        &[0.0, 3.0, 3.0, 2.0],
+        &fd_all(|v| precedence(v, 2), &x),
+    );
+}

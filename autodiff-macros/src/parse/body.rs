@@ -439,28 +439,35 @@ impl Lower<'_> {
             return Some(self.opaque(e, Kind::Int));
         }
         // The parts the user wrote (`skip(n)`, range bounds) must not be differentiated.
-        if self.touches_active_beyond_sizes(&e.to_token_stream()) {
-            return self.error(e, "the bounds of an iterated range, `skip`, `take` and `step_by` must not depend on a differentiated value");
+        if let Some(at) = self.active_beyond_sizes(&e.to_token_stream()) {
+            return self.error(at, "the bounds of an iterated range, `skip`, `take` and `step_by` must not depend on a differentiated value");
         }
         let id = self.opaque(e, Kind::Int);
         Some(id)
     }
 
-    /// Whether an active local is read other than as `x.len()`.
-    fn touches_active_beyond_sizes(&self, tokens: &TokenStream) -> bool {
+    /// An active local read other than as `x.len()`.
+    fn active_beyond_sizes(&self, tokens: &TokenStream) -> Option<Ident> {
         let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
-        let mut found = false;
+        let mut found = None;
         for (i, tt) in trees.iter().enumerate() {
+            let size = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.')
+                && matches!(trees.get(i + 2), Some(TokenTree::Ident(m)) if m == "len");
             match tt {
-                TokenTree::Group(g) => found |= self.touches_active_beyond_sizes(&g.stream()),
+                TokenTree::Group(_) if size => {}
+                TokenTree::Group(g) => {
+                    if let Some(id) = self.active_beyond_sizes(&g.stream()) {
+                        found.get_or_insert(id);
+                    }
+                }
                 TokenTree::Ident(id) if is_local_position(&trees, i) => {
                     let active = self
                         .lookup(&id.to_string())
                         .flatten()
                         .is_some_and(|v| self.g.is_active(v));
-                    let size = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.')
-                        && matches!(trees.get(i + 2), Some(TokenTree::Ident(m)) if m == "len");
-                    found |= active && !size;
+                    if active && !size {
+                        found.get_or_insert(id.clone());
+                    }
                 }
                 _ => {}
             }

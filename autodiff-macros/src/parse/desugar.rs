@@ -181,20 +181,17 @@ pub(crate) fn stream(
             };
             let hi: Expr = match r.limits {
                 syn::RangeLimits::Closed(_) => parse_quote!((#hi + 1)),
-                syn::RangeLimits::HalfOpen(_) => (**hi).clone(),
+                syn::RangeLimits::HalfOpen(_) => paren(hi),
             };
-            Ok(Stream::Range {
-                lo: (**lo).clone(),
-                hi,
-            })
+            Ok(Stream::Range { lo: paren(lo), hi })
         }
-        Expr::Reference(r) if r.mutability.is_none() => Ok(Stream::Seq((*r.expr).clone())),
+        Expr::Reference(r) if r.mutability.is_none() => Ok(Stream::Seq(seq_base(&r.expr))),
         Expr::MethodCall(m) => {
             let name = m.method.to_string();
             let inner = |closure| stream(&m.receiver, closure).map(Box::new);
             let one_arg = || -> Result<Expr, DesugarError> {
                 match m.args.len() {
-                    1 => Ok(m.args[0].clone()),
+                    1 => Ok(paren(&m.args[0])),
                     _ => err(&m.method, format!("`{name}` takes one argument")),
                 }
             };
@@ -204,8 +201,8 @@ pub(crate) fn stream(
                         stream(&m.receiver, closure)
                     } else {
                         match strip(&m.receiver) {
-                            Expr::Reference(r) => Ok(Stream::Seq((*r.expr).clone())),
-                            other => Ok(Stream::Seq(other.clone())),
+                            Expr::Reference(r) => Ok(Stream::Seq(seq_base(&r.expr))),
+                            other => Ok(Stream::Seq(seq_base(other))),
                         }
                     }
                 }
@@ -227,7 +224,36 @@ pub(crate) fn stream(
                 _ => Ok(Stream::Seq(e.clone())),
             }
         }
-        other => Ok(Stream::Seq(other.clone())),
+        other => Ok(Stream::Seq(seq_base(other))),
+    }
+}
+
+/// The sequence a `&xs`, `&*xs` or `(xs)` reads: `xs` (indexed like a parameter).
+fn seq_base(e: &Expr) -> Expr {
+    let mut inner = e;
+    loop {
+        inner = match inner {
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::Reference(r) if r.mutability.is_none() => &r.expr,
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => &u.expr,
+            Expr::Path(_) => return inner.clone(),
+            _ => return paren(e),
+        };
+    }
+}
+
+/// `e`, in parentheses unless it is a primary expression (a name, a call, a literal).
+fn paren(e: &Expr) -> Expr {
+    match e {
+        Expr::Path(_)
+        | Expr::Lit(_)
+        | Expr::MethodCall(_)
+        | Expr::Call(_)
+        | Expr::Field(_)
+        | Expr::Index(_)
+        | Expr::Paren(_) => e.clone(),
+        other => parse_quote!((#other)),
     }
 }
 
