@@ -823,3 +823,88 @@ fn operator_bounds() {
         &fd_all(|v| precedence(v, 2), &x),
     );
 }
+
+// ---- numerical code as it is usually written ----
+
+#[differentiable(wrt(logits))]
+fn cross_entropy(logits: &[f64], label: usize) -> f64 {
+    let m = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let z = logits.iter().map(|l| (l - m).exp()).sum::<f64>();
+    z.ln() + m - logits[label]
+}
+
+#[test]
+fn softmax_cross_entropy() {
+    let l = [0.5f64, 2.0, -1.0];
+    let z: f64 = l.iter().map(|v| v.exp()).sum();
+    let closed: Vec<f64> = l
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v.exp() / z - if i == 1 { 1.0 } else { 0.0 })
+        .collect();
+    check_vec(
+        &cross_entropy_grad(&l, 1),
+        &closed,
+        &fd_all(|v| cross_entropy(v, 1), &l),
+    );
+}
+
+#[differentiable]
+fn horner(c: &[f64], x: f64) -> f64 {
+    c.iter().rev().fold(0.0, |acc, &ci| acc * x + ci)
+}
+
+#[differentiable]
+fn power_sum(c: &[f64], x: f64) -> f64 {
+    c.iter()
+        .enumerate()
+        .map(|(i, ci)| ci * x.powi(i as i32))
+        .sum::<f64>()
+}
+
+#[test]
+fn polynomials_two_ways() {
+    let c = [1.0, -2.0, 0.5, 3.0];
+    let x = 1.1;
+    assert!((horner(&c, x) - power_sum(&c, x)).abs() < 1e-12);
+    let (gc, gx) = horner_grad(&c, x);
+    let (pc, px) = power_sum_grad(&c, x);
+    let closed_c: Vec<f64> = (0..4).map(|i| x.powi(i)).collect();
+    let closed_x = -2.0 + 2.0 * 0.5 * x + 9.0 * x * x;
+    check_vec(&gc, &closed_c, &fd_all(|v| horner(v, x), &c));
+    check_vec(&pc, &closed_c, &fd_all(|v| power_sum(v, x), &c));
+    close(gx, closed_x);
+    close(px, closed_x);
+    near_fd(gx, fd(|x| horner(&c, x), x));
+}
+
+#[differentiable]
+fn norm(a: &[f64]) -> f64 {
+    a.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+#[test]
+fn euclidean_norm() {
+    let a = [3.0, 4.0];
+    check_vec(&norm_grad(&a), &[0.6, 0.8], &fd_all(norm, &a));
+}
+
+#[differentiable(wrt(x))]
+fn pick(x: f64, k: Option<u32>) -> f64 {
+    match k {
+        Some(0) => x,
+        Some(n) if n < 4 => x.powi(n as i32 + 1),
+        Some(_) => 0.0,
+        None => x.sin(),
+    }
+}
+
+#[test]
+fn match_on_an_option() {
+    let x = 0.9;
+    close(pick_grad(x, Some(0)), 1.0);
+    close(pick_grad(x, Some(2)), 3.0 * x * x);
+    close(pick_grad(x, Some(9)), 0.0);
+    close(pick_grad(x, None), x.cos());
+    near_fd(pick_grad(x, Some(3)), fd(|x| pick(x, Some(3)), x));
+}
