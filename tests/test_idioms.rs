@@ -908,3 +908,38 @@ fn match_on_an_option() {
     close(pick_grad(x, None), x.cos());
     near_fd(pick_grad(x, Some(3)), fd(|x| pick(x, Some(3)), x));
 }
+
+// ---- filter ----
+
+#[differentiable]
+fn filtered(x: &[f64], w: f64) -> f64 {
+    let a = x
+        .iter()
+        .filter(|v| v.is_sign_positive())
+        .map(|v| v * w)
+        .sum::<f64>();
+    let b = x
+        .iter()
+        .zip(x.iter().skip(1))
+        .filter(|&(p, q)| p < q)
+        .map(|(p, q)| q - p)
+        .sum::<f64>();
+    let mut c = 0.0;
+    for v in x.iter().rev().filter(|&&v| v * w > 1.0) {
+        c += v * v;
+    }
+    a + b + c
+}
+
+#[test]
+fn filter_then_map_and_for() {
+    let x = [1.0, -2.0, 3.0, 0.5];
+    let w = 0.5;
+    // a: x0, x2, x3 positive -> w (x0 + x2 + x3); b: pairs (x0,x1) no, (x1,x2) yes, (x2,x3) no
+    // -> x2 - x1; c: v w > 1 -> only x2 -> x2²
+    assert_eq!(filtered(&x, w), w * 4.5 + 5.0 + 9.0);
+    let (gx, gw) = filtered_grad(&x, w);
+    let closed = [w, -1.0, w + 1.0 + 6.0, w];
+    check_vec(&gx, &closed, &fd_all(|v| filtered(v, w), &x));
+    close(gw, 4.5);
+}

@@ -13,7 +13,8 @@
 //!   and the item at index `k` (`&xs[k]` for a sequence, `k` for a range); each adaptor maps
 //!   one stream to another (`rev` reads index `hi - 1 - (k - lo)`, `skip(n)` starts at
 //!   `lo + n`, `zip` walks both from their starts up to the shorter length, `map` applies its
-//!   closure to the item). `chain.sum()` is then
+//!   closure to the item, `filter` adds a test at the index, so it must come after the
+//!   adaptors that count items). `chain.sum()` is then
 //!   `{ let mut acc = 0.0; for k in lo..hi { acc += item(k); } acc }`, `product` multiplies,
 //!   `fold(init, f)` assigns `acc = f(acc, item(k))`, and `for pat in chain { body }` is
 //!   `for k in lo..hi { let pat = item(k); body }`. Items are references, as in Rust; a
@@ -62,7 +63,10 @@ pub(crate) enum Fun {
 
 /// An iterator: the items at the indices `lo..hi` of its domain.
 pub(crate) enum Stream {
-    Range { lo: Expr, hi: Expr },
+    Range {
+        lo: Expr,
+        hi: Expr,
+    },
     Seq(Expr),
     Rev(Box<Stream>),
     Skip(Box<Stream>, Expr),
@@ -72,6 +76,8 @@ pub(crate) enum Stream {
     Zip(Box<Stream>, Box<Stream>),
     Map(Box<Stream>, Fun),
     Copied(Box<Stream>),
+    /// `filter(pred)`: the item at `k` is skipped where `pred(&item)` is false.
+    Filter(Box<Stream>, Fun, TokenStream),
 }
 
 /// An item: one value, or a tuple of items (`zip`, `enumerate`).
@@ -94,11 +100,11 @@ pub(crate) const ADAPTORS: &[&str] = &[
     "step_by",
     "copied",
     "cloned",
+    "filter",
 ];
 
 /// Adaptors and consumers of `Iterator` that are not rewritten: an error says what to write.
 const OTHER_ADAPTORS: &[&str] = &[
-    "filter",
     "filter_map",
     "flat_map",
     "flatten",
@@ -150,7 +156,10 @@ pub(crate) fn is_other_adaptor(name: &str) -> bool {
 
 fn other_adaptor_message(name: &str) -> String {
     let instead = match name {
-        "filter" | "filter_map" | "take_while" | "skip_while" | "map_while" | "find" | "position" | "any" | "all" => {
+        "take_while" | "map_while" => {
+            "loop over the items and leave with `break`: `for x in xs.iter() { if !cond { break; } s += *x; }`"
+        }
+        "filter_map" | "skip_while" | "find" | "position" | "any" | "all" => {
             "loop over the items and guard the body with `if`: `for x in xs.iter() { if cond { s += *x; } }`"
         }
         "windows" | "chunks" | "chunks_exact" => {
@@ -209,6 +218,14 @@ pub(crate) fn stream(
                 "rev" => Ok(Stream::Rev(inner(closure)?)),
                 "enumerate" => Ok(Stream::Enumerate(inner(closure)?)),
                 "copied" | "cloned" => Ok(Stream::Copied(inner(closure)?)),
+                "filter" => {
+                    let f = fun(&one_arg()?, closure)?;
+                    Ok(Stream::Filter(
+                        inner(closure)?,
+                        f,
+                        m.method.to_token_stream(),
+                    ))
+                }
                 "skip" => Ok(Stream::Skip(inner(closure)?, one_arg()?)),
                 "take" => Ok(Stream::Take(inner(closure)?, one_arg()?)),
                 "step_by" => Ok(Stream::StepBy(inner(closure)?, one_arg()?)),
@@ -311,9 +328,11 @@ impl Stream {
         match self {
             Stream::Range { lo, hi } => (lo.clone(), hi.clone()),
             Stream::Seq(base) => (zero(), parse_quote!(#base.len())),
-            Stream::Rev(s) | Stream::Enumerate(s) | Stream::Map(s, _) | Stream::Copied(s) => {
-                s.domain()
-            }
+            Stream::Rev(s)
+            | Stream::Enumerate(s)
+            | Stream::Map(s, _)
+            | Stream::Copied(s)
+            | Stream::Filter(s, _, _) => s.domain(),
             Stream::Skip(s, n) => {
                 let (lo, hi) = s.domain();
                 (add(&lo, n), hi)
@@ -387,8 +406,69 @@ impl Stream {
                 let item = s.item(k)?;
                 Ok(Item::One(apply(f, &[item], &map_span(f))?))
             }
+            Stream::Filter(s, _, _) => s.item(k),
         }
     }
+
+    /// The tests `filter` makes at index `k` (all must hold for the item to count).
+    pub(crate) fn guards(&self, k: &Expr) -> Result<Vec<Expr>, DesugarError> {
+        match self {
+            Stream::Range { .. } | Stream::Seq(_) => Ok(Vec::new()),
+            Stream::Map(s, _) | Stream::Copied(s) => s.guards(k),
+            Stream::Rev(s) => {
+                let (lo, hi) = s.domain();
+                s.guards(&sub(&parse_quote!((#hi - 1)), &sub(k, &lo)))
+            }
+            Stream::Filter(s, f, _) => {
+                let mut g = s.guards(k)?;
+                let arg = match s.item(k)? {
+                    Item::One(e) => Item::One(parse_quote!(&#e)),
+                    tuple => tuple,
+                };
+                g.push(apply(f, &[arg], &map_span(f))?);
+                Ok(g)
+            }
+            Stream::Enumerate(s)
+            | Stream::Skip(s, _)
+            | Stream::Take(s, _)
+            | Stream::StepBy(s, _) => match s.filtered() {
+                Some(at) => err(at, "`filter` is supported only after the adaptors that count items (`enumerate`, `skip`, `take`, `step_by`, `zip`); move it after them, or test the item in the loop body"),
+                None => Ok(Vec::new()),
+            },
+            Stream::Zip(a, b) => match a.filtered().or_else(|| b.filtered()) {
+                Some(at) => err(at, "`filter` is supported only after the adaptors that count items (`enumerate`, `skip`, `take`, `step_by`, `zip`); move it after them, or test the item in the loop body"),
+                None => Ok(Vec::new()),
+            },
+        }
+    }
+
+    /// The `filter` token of a filtered stream.
+    fn filtered(&self) -> Option<TokenStream> {
+        match self {
+            Stream::Filter(_, _, at) => Some(at.clone()),
+            Stream::Range { .. } | Stream::Seq(_) => None,
+            Stream::Rev(s)
+            | Stream::Enumerate(s)
+            | Stream::Map(s, _)
+            | Stream::Copied(s)
+            | Stream::Skip(s, _)
+            | Stream::Take(s, _)
+            | Stream::StepBy(s, _) => s.filtered(),
+            Stream::Zip(a, b) => a.filtered().or_else(|| b.filtered()),
+        }
+    }
+}
+
+/// `stmt` under the tests of a `filter`.
+fn guarded(guards: Vec<Expr>, stmts: Vec<syn::Stmt>) -> Vec<syn::Stmt> {
+    if guards.is_empty() {
+        return stmts;
+    }
+    let cond = guards
+        .into_iter()
+        .reduce(|a, b| parse_quote!(#a && #b))
+        .expect("not empty");
+    vec![parse_quote!(if #cond { #(#stmts)* })]
 }
 
 fn map_span(f: &Fun) -> TokenStream {
@@ -452,6 +532,7 @@ pub(crate) fn bind(pat: &Pat, item: &Item, out: &mut Vec<syn::Stmt>) -> Result<(
             out.push(parse_quote!(let #m #name = #e;));
             Ok(())
         }
+        (Pat::Reference(r), Item::Tuple(_)) => bind(&r.pat, item, out),
         (Pat::Reference(r), Item::One(e)) => {
             let inner: Expr = match strip(e) {
                 Expr::Reference(re) => (*re.expr).clone(),
@@ -511,9 +592,11 @@ pub(crate) fn for_chain(
     let (lo, hi) = s.domain();
     let k = fresh("k");
     let item = s.item(&parse_quote!(#k))?;
+    let guards = s.guards(&parse_quote!(#k))?;
     let mut stmts = Vec::new();
     bind(&f.pat, &item, &mut stmts)?;
     stmts.extend(f.body.stmts.iter().cloned());
+    let stmts = guarded(guards, stmts);
     let lp: syn::ExprForLoop = parse_quote!(for #k in 0..1 { #(#stmts)* });
     Ok((lo, hi, lp))
 }
@@ -573,7 +656,8 @@ pub(crate) fn reduction(
             (m.args[0].clone(), parse_quote!(#acc = #e;))
         }
     };
-    let body: syn::ExprForLoop = parse_quote!(for #k in 0..1 { #step });
+    let step = guarded(s.guards(&parse_quote!(#k))?, vec![step]);
+    let body: syn::ExprForLoop = parse_quote!(for #k in 0..1 { #(#step)* });
     Ok(Reduction {
         lo,
         hi,
