@@ -943,3 +943,33 @@ fn filter_then_map_and_for() {
     check_vec(&gx, &closed, &fd_all(|v| filtered(v, w), &x));
     close(gw, 4.5);
 }
+
+/// An integer counter in a `while`: `let mut i: usize = 0;` stays an integer.
+#[differentiable(wrt(w))]
+fn counter_while(xs: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    let mut i: usize = 0;
+    while i < xs.len() && s < 10.0 {
+        s += xs[i] * w;
+        i += 1;
+    }
+    let mut j = 0usize;
+    loop {
+        if j >= 2 {
+            break;
+        }
+        s += xs[j] * w * w;
+        j += 1;
+    }
+    s
+}
+
+#[test]
+fn integer_counters() {
+    let xs = [2.0, 3.0, 4.0, 5.0];
+    // w = 1.5: s = 3, 7.5, 13.5 -> stops after three terms; then + (2 + 3) w²
+    let w = 1.5;
+    assert_eq!(counter_while(&xs, w), 13.5 + 5.0 * w * w);
+    close(counter_while_grad(&xs, w), 9.0 + 10.0 * w);
+    near_fd(counter_while_grad(&xs, w), fd(|w| counter_while(&xs, w), w));
+}

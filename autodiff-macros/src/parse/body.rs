@@ -255,7 +255,16 @@ impl Lower<'_> {
                 return;
             }
         }
+        // An integer counter (`let mut i: usize = 0;`, `let mut i = 0usize;`): kept as written.
+        let int_typed = ty.is_some_and(|t| is_int_type(t))
+            || local
+                .init
+                .as_ref()
+                .is_some_and(|i| matches!(strip(&i.expr), Expr::Lit(l) if matches!(&l.lit, Lit::Int(n) if is_int_suffix(n.suffix()))));
         let value = match &local.init {
+            Some(init) if int_typed && !self.touches_active(&init.expr) => {
+                Some(self.opaque(&init.expr, Kind::Int))
+            }
             Some(init) => match self.expr(&init.expr) {
                 Some(v) => Some(v),
                 None => Some(self.g.poison(ident.span())),
@@ -493,6 +502,22 @@ impl Lower<'_> {
             self.error(left, format!("cannot find variable `{name}` in this body"));
             return;
         };
+        // Integer counters stay integers: `i += 1`.
+        if let Some(cur) = current {
+            if self.g.kind(cur) == Kind::Int && !self.touches_active(right) {
+                let whole: Expr = match op {
+                    None => right.clone(),
+                    Some(Op::Add) => syn::parse_quote!(#left + (#right)),
+                    Some(Op::Sub) => syn::parse_quote!(#left - (#right)),
+                    Some(Op::Mul) => syn::parse_quote!(#left * (#right)),
+                    Some(_) => syn::parse_quote!(#left / (#right)),
+                };
+                let v = self.opaque(&whole, Kind::Int);
+                self.refs.remove(&name);
+                self.assign(&name, v);
+                return;
+            }
+        }
         let Some(rhs) = self.expr(right) else { return };
         let value = match op {
             None => rhs,
@@ -746,7 +771,7 @@ impl Lower<'_> {
                 // Integer arithmetic (sizes, counters) is kept as written.
                 if self.g.is_active(l) || self.g.is_active(r) {
                     let int_side = if lk == Kind::Int { &b.left } else { &b.right };
-                    return self.error(int_side, "this is an integer; convert it to the float type with `as` before mixing it with a differentiated value");
+                    return self.error(int_side, "this is an integer; convert it to the float type with `as` before mixing it with a differentiated value (integer literals are floats here: declare an integer counter with its type, `let mut i: usize = 0;`)");
                 }
                 let kind = if cmp.is_some() { Kind::Bool } else { Kind::Int };
                 return Some(self.opaque(whole, kind));
@@ -1122,6 +1147,12 @@ impl Lower<'_> {
             return Some(id);
         }
         let at = self.expr(&ix.index)?;
+        if !self.g.is_active(at) && self.g.kind(at) == Kind::Scalar {
+            return self.error(
+                &ix.index,
+                "this index is a float here (integer literals are floats in a #[differentiable] body); declare the counter with its type: `let mut i: usize = 0;`",
+            );
+        }
         if self.g.is_active(at) || !matches!(self.g.kind(at), Kind::Int | Kind::Unknown) {
             return self.error(
                 &ix.index,
@@ -1510,6 +1541,29 @@ fn mentions(tokens: &TokenStream, name: &str) -> bool {
         TokenTree::Ident(id) => id == name && is_local_position(&trees, i),
         _ => false,
     })
+}
+
+/// An integer type: `usize`, `i32`, ...
+fn is_int_type(t: &syn::Type) -> bool {
+    matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(|id| is_int_suffix(&id.to_string())))
+}
+
+fn is_int_suffix(s: &str) -> bool {
+    matches!(
+        s,
+        "usize"
+            | "isize"
+            | "u8"
+            | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+    )
 }
 
 /// Whether a `let` binds a closure.
