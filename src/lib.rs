@@ -106,6 +106,35 @@
 //! assert_eq!(rosenbrock_grad(&[0.5, 1.5, -1.0]), vec![-251.0, 2201.0, -650.0]);
 //! ```
 //!
+//! # Idiomatic Rust in a body
+//!
+//! Iterator chains, closures, `while`, `loop`, `break`, `continue` and `match` are rewritten
+//! into the loops and branches above before they are differentiated: a chain is one loop over
+//! the indices, a closure is inlined where it is called, a `while` loop keeps a tape that grows
+//! with its trip count, and `match` on a non-differentiated value is an `if` chain.
+//!
+//! ```
+//! use autodiff::differentiable;
+//!
+//! #[differentiable(wrt(w))]
+//! fn loss(w: f64, xs: &[f64], ys: &[f64]) -> f64 {
+//!     let residual = |x: &f64, y: &f64| w * x - y;
+//!     xs.iter().zip(ys).map(|(x, y)| residual(x, y).powi(2)).sum::<f64>()
+//! }
+//!
+//! #[differentiable]
+//! fn halvings(x: f64) -> f64 {
+//!     let mut y = x;
+//!     while y > 1.0 {
+//!         y = y / 2.0;
+//!     }
+//!     y
+//! }
+//!
+//! assert_eq!(loss_grad(2.0, &[1.0, 2.0], &[1.0, 3.0]), 2.0 * 1.0 + 2.0 * 2.0);
+//! assert_eq!(halvings_grad(6.0), 0.125); // three halvings
+//! ```
+//!
 //! # What is generated
 //!
 //! For `fn f(p1, ..., pn) -> R` with differentiated parameters `w1..wk` (by default every
@@ -261,8 +290,9 @@
 //! # Errors
 //!
 //! Anything unsupported that touches a differentiated value is a compile error at the
-//! offending token, saying what to write instead: `%`, `match`, `while`, `loop`, `break`,
-//! closures and iterator chains, macros, unknown methods, casts to integers. rustc rejects
+//! offending token, saying what to write instead: `%`, `match` on a float, `while let`,
+//! labeled or valued `break`, escaping closures, iterator adaptors other than those listed in
+//! README.md, macros, unknown methods, casts to integers. rustc rejects
 //! `x **= e` before any macro runs; write `x = x**e`.
 
 #![warn(missing_docs)]

@@ -192,7 +192,9 @@ impl Sweep {
             let d = out.and_then(|o| self.adj[o.index()]);
             let seed = match (d, out) {
                 (Some(d), _) => d,
-                (None, Some(o)) => zero_like(g, o),
+                // A `bool` or integer carried value (a `break` flag) has no adjoint.
+                (None, Some(o)) if !matches!(g.kind(o), Kind::Bool | Kind::Int) => zero_like(g, o),
+                (None, Some(_)) => g.constant(0.0),
                 (None, None) => g.constant(0.0),
             };
             args.push(seed);

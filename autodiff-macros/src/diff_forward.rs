@@ -26,7 +26,10 @@ pub(crate) fn forward_upto(
     g.clear_mirrors();
     let mut tan: Vec<Option<Id>> = vec![None; n];
     for &(node, t) in seeds {
-        tan[node.index()] = Some(t);
+        // A seed past the nodes swept (a body that reads nothing) has no reader.
+        if let Some(slot) = tan.get_mut(node.index()) {
+            *slot = Some(t);
+        }
     }
     let mut errors = Vec::new();
     // Tangents of each loop's carried variables, by `Loop` node.
@@ -216,6 +219,8 @@ fn tangent_loop(
         carried,
         seeds: seeds_all,
         adj,
+        // The body keeps its node ids (tangents are appended), so the condition is the same.
+        while_cond: info.while_cond,
     };
     let k2 = g.loops.len() as u32;
     g.loops.push(new_info);

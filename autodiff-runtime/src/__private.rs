@@ -29,6 +29,13 @@ pub fn lit<T: Float>(v: f64) -> T {
     <T as NumCast>::from(v).expect("every f64 converts to a float type")
 }
 
+/// `v` in the float type of `like` (a run-time `powi` exponent).
+#[inline(always)]
+pub fn lit_like<T: Float>(like: T, v: f64) -> T {
+    let _ = like;
+    lit(v)
+}
+
 /// A value of a differentiable function: a float or a tensor of floats.
 pub trait Value: Clone {
     type Elem: Float;
@@ -128,6 +135,42 @@ impl<T: Float> Binary<Tensor<T>> for T {
         let l = *self;
         // SAFETY: the callers in this module (`binary!`) pass pure closures.
         unsafe { rhs.map_pure(crate::parallel::threshold(op), |y| f(l, y)) }
+    }
+}
+
+/// A float kept as written (data, a constant) meeting a hyper-dual number in `f_hessian`.
+impl<T: Float> Binary<HyperDual<T>> for T
+where
+    HyperDual<T>: Float,
+{
+    type Elem = HyperDual<T>;
+    type Output = HyperDual<T>;
+    #[inline(always)]
+    fn zip_elems(
+        &self,
+        rhs: &HyperDual<T>,
+        _op: &'static str,
+        f: impl Fn(HyperDual<T>, HyperDual<T>) -> HyperDual<T>,
+    ) -> HyperDual<T> {
+        f(HyperDual::constant(*self), *rhs)
+    }
+}
+
+/// A hyper-dual number meeting a float kept as written, in `f_hessian`.
+impl<T: Float> Binary<T> for HyperDual<T>
+where
+    HyperDual<T>: Float,
+{
+    type Elem = HyperDual<T>;
+    type Output = HyperDual<T>;
+    #[inline(always)]
+    fn zip_elems(
+        &self,
+        rhs: &T,
+        _op: &'static str,
+        f: impl Fn(HyperDual<T>, HyperDual<T>) -> HyperDual<T>,
+    ) -> HyperDual<T> {
+        f(*self, HyperDual::constant(*rhs))
     }
 }
 

@@ -2,8 +2,9 @@ use autodiff::differentiable;
 
 #[differentiable]
 fn f(x: f64) -> f64 {
-    let g = |t: f64| t * t;
-    g(x)
+    let g = |t: f64| t * x;
+    let h = g;
+    h(x)
 }
 
 fn main() {}

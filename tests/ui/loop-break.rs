@@ -1,15 +1,16 @@
 use autodiff::differentiable;
 
 #[differentiable]
-fn f(x: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for i in 0..x.len() {
-        if i > 3 {
-            break;
+fn f(x: f64) -> f64 {
+    let mut y = x;
+    let mut z = 0.0;
+    loop {
+        y = y * 2.0;
+        if y > 10.0 {
+            break z = y;
         }
-        s += x[i];
     }
-    s
+    y + z
 }
 
 fn main() {}

@@ -4,8 +4,9 @@ use autodiff::differentiable;
 fn f(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() {
-        if i == 0 {
-            continue;
+        match i {
+            0 => continue,
+            _ => {}
         }
         s += x[i];
     }

@@ -2,9 +2,9 @@ use autodiff::differentiable;
 
 #[differentiable]
 fn f(x: f64) -> f64 {
-    match x > 0.0 {
-        true => x,
-        false => -x,
+    match x {
+        v if v > 0.0 => v,
+        _ => -x,
     }
 }
 

@@ -1,12 +1,14 @@
 use autodiff::differentiable;
 
 #[differentiable]
-fn f(x: f64) -> f64 {
-    let mut y = x;
-    while y < 10.0 {
-        y = y * 2.0;
+fn f(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut i = 0;
+    while let Some(v) = x.get(i) {
+        s += v;
+        i += 1;
     }
-    y
+    s
 }
 
 fn main() {}

@@ -74,7 +74,10 @@ impl<'a> Emitter<'a> {
             }
             match g[id].op {
                 // A backward loop needs the forward loop only for its tape.
-                Op::LoopPullback(k) if taped_carried(g, k).is_empty() => {
+                Op::LoopPullback(k)
+                    if taped_carried(g, k).is_empty()
+                        && g.loops[k as usize].while_cond.is_none() =>
+                {
                     let the_loop = g[id].args[0];
                     stack.extend(g[the_loop].args.iter().copied());
                     stack.extend(g[id].args[1..].iter().copied());
@@ -904,7 +907,8 @@ impl<'a> Emitter<'a> {
             .iter()
             .map(|&(p, _)| (self.loop_name(k, &format!("c{p}")), self.owned(args[2 + p])))
             .collect();
-        let roots: Vec<Id> = info.carried.iter().map(|&(_, out)| out).collect();
+        let mut roots: Vec<Id> = info.carried.iter().map(|&(_, out)| out).collect();
+        roots.extend(info.while_cond);
         let mut body = self.body_emitter(id, k, &roots);
         let stmts = body.statements();
         let next: Vec<proc_macro2::Ident> = info
@@ -924,6 +928,13 @@ impl<'a> Emitter<'a> {
         let tape = self.loop_name(k, "tape");
         let (make_tape, record, result_tape) = if taped {
             let (lo, hi) = (self.operand(args[0]), self.operand(args[1]));
+            let make_tape = |capacity: TokenStream| -> TokenStream {
+                if info.while_cond.is_some() {
+                    quote!(let mut #tape = ::std::vec::Vec::new();)
+                } else {
+                    capacity
+                }
+            };
             let inclusive = info.inclusive;
             let keep = taped_carried(self.g, k);
             let saved = info
@@ -939,13 +950,37 @@ impl<'a> Emitter<'a> {
                     }
                 });
             (
-                quote!(let mut #tape = ::std::vec::Vec::with_capacity(::autodiff::__private::trip_count(#lo, #hi, #inclusive));),
+                make_tape(
+                    quote!(let mut #tape = ::std::vec::Vec::with_capacity(::autodiff::__private::trip_count(#lo, #hi, #inclusive));),
+                ),
                 quote!(#tape.push((#(#saved,)*));),
                 quote!(#tape,),
             )
         } else {
             (quote!(), quote!(), quote!())
         };
+        if let Some(cond) = info.while_cond {
+            // The iteration where the condition is false changes nothing; it is counted and
+            // taped like the others, so the backward pass replays exactly what ran.
+            let cond = body.operand(cond);
+            let trips = self.loop_name(k, "trips");
+            return quote!({
+                #(let mut #vars = #inits;)*
+                #make_tape
+                let mut #trips: usize = 0;
+                loop {
+                    #record
+                    #stmts
+                    #(let #next = #next_values;)*
+                    #(#vars = #next;)*
+                    #trips += 1;
+                    if !(#cond) {
+                        break;
+                    }
+                }
+                (#(#vars,)* #result_tape #trips,)
+            });
+        }
         quote!({
             #(let mut #vars = #inits;)*
             #make_tape
@@ -1061,8 +1096,16 @@ impl<'a> Emitter<'a> {
             .map(|j| self.loop_name(k, &format!("e{j}")))
             .collect();
         let var = &info.var;
-        let range = self.range(loop_id, k);
         let the_loop = self.operand(loop_id);
+        let range = if info.while_cond.is_some() {
+            // The trip count follows the tape (if any) in the forward loop's value.
+            let at = syn::Index::from(
+                info.carried.len() + usize::from(!taped_carried(self.g, k).is_empty()),
+            );
+            quote!(0..#the_loop.#at)
+        } else {
+            self.range(loop_id, k)
+        };
         let components = (0..args.len()).map(|i| {
             if let Some(j) = info.carried.iter().position(|&(p, _)| p + 2 == i) {
                 let d = &d_vars[j];

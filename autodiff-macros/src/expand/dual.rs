@@ -268,7 +268,9 @@ fn untyped_operand(g: &Graph, roots: &[Id]) -> bool {
                     _ => false,
                 }
         };
-        if g.is_active(id) && node.args.iter().any(|&a| untyped(a)) {
+        // A loop passes its inputs on to its body, which is checked below.
+        let passes_on = matches!(node.op, Op::Loop(_));
+        if g.is_active(id) && !passes_on && node.args.iter().any(|&a| untyped(a)) {
             return true;
         }
         if let Op::Loop(k) = node.op {

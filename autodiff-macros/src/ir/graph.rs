@@ -99,6 +99,11 @@ pub(crate) struct LoopInfo {
     pub seeds: Vec<usize>,
     /// The body's reverse sweep, seeded by `seeds`, if any input is differentiated.
     pub adj: Option<Vec<Option<Id>>>,
+    /// A `while` loop: the body node of its condition, tested at the start of every
+    /// iteration (the body is `if cond { .. }`); the loop stops after the first iteration
+    /// where it is false, and its range is not read. The trip count is known only then:
+    /// the tape grows, and the backward pass runs as many iterations as the forward one.
+    pub while_cond: Option<Id>,
 }
 
 /// A call to another `#[differentiable]` function; its pullback is `__{name}_pullback`.

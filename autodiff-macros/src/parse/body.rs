@@ -5,6 +5,7 @@ use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, ExprIf, Lit, Pat, Stmt, Type, UnOp};
 
+use super::desugar;
 use super::power::POW;
 use super::sig::Sig;
 use crate::errors::Errors;
@@ -44,12 +45,9 @@ pub(crate) fn lower(sig: &Sig, block: &syn::Block, errors: &Errors) -> Option<Lo
         env,
         sig,
         failed: false,
-        ref_names: sig
-            .params
-            .iter()
-            .filter(|p| matches!(p.ty, syn::Type::Reference(_)))
-            .map(|p| p.ident.to_string())
-            .collect(),
+        closures: Vec::new(),
+        refs: Default::default(),
+        in_loop: false,
     };
     let flow = lower.stmts(&block.stmts, Mode::Top);
     let output = match flow {
@@ -97,8 +95,23 @@ struct Lower<'a> {
     env: Vec<(String, Option<Id>)>,
     sig: &'a Sig,
     failed: bool,
-    /// Locals bound to a reference (`let r = &k;`): `*r` reads them, and is no power.
-    ref_names: rustc_hash::FxHashSet<String>,
+    /// Closures bound with `let`, innermost last (see `parse/desugar.rs`).
+    closures: Vec<ClosureDef>,
+    /// Locals bound to a reference (`let x = &xs[i];`, iterator items): `*x` reads them.
+    refs: std::collections::HashSet<String>,
+    /// Lowering a loop body.
+    in_loop: bool,
+}
+
+/// A closure bound with `let`: inlined where it is called.
+#[derive(Clone)]
+struct ClosureDef {
+    name: String,
+    closure: syn::ExprClosure,
+    /// The locals its body reads.
+    captured: Vec<String>,
+    /// A captured local rebound or assigned since the definition: calls are refused.
+    stale: Option<String>,
 }
 
 impl Lower<'_> {
@@ -129,7 +142,22 @@ impl Lower<'_> {
     fn stmts(&mut self, stmts: &[Stmt], mode: Mode) -> Flow {
         for (i, stmt) in stmts.iter().enumerate() {
             let last = i + 1 == stmts.len();
+            // A `match` that touches a differentiated value is an `if` chain.
+            let rewritten;
+            let stmt = match stmt {
+                Stmt::Expr(Expr::Match(m), semi) if self.touches_active(m) => {
+                    match self.match_to_if(m) {
+                        Some(e) => {
+                            rewritten = Stmt::Expr(e, *semi);
+                            &rewritten
+                        }
+                        None => continue,
+                    }
+                }
+                other => other,
+            };
             match stmt {
+                Stmt::Local(local) if is_closure_let(local) => self.closure_let(local),
                 Stmt::Local(local) => self.local(local),
                 Stmt::Item(item) => {
                     self.error(item, "items are not supported inside a #[differentiable] body; define them outside the function");
@@ -180,6 +208,16 @@ impl Lower<'_> {
                             _ => {}
                         }
                     }
+                    Expr::ForLoop(f) if f.label.is_none() && desugar::has_jump(&f.body.stmts) => {
+                        match desugar::for_with_jumps(f) {
+                            Ok(stmts) => {
+                                self.env_scope_stmts(&stmts);
+                            }
+                            Err(e) => {
+                                self.desugar_error(e);
+                            }
+                        }
+                    }
                     Expr::ForLoop(f) => self.for_loop(f),
                     Expr::Macro(m)
                         if last
@@ -190,12 +228,14 @@ impl Lower<'_> {
                     {
                         return Flow::Open(self.result_expr(expr))
                     }
-                    Expr::While(_)
-                    | Expr::Loop(_)
-                    | Expr::Closure(_)
-                    | Expr::Macro(_)
-                    | Expr::Break(_)
-                    | Expr::Continue(_) => {
+                    Expr::While(w) => self.while_loop(w),
+                    Expr::Loop(l) => match desugar::loop_to_while(l) {
+                        Ok(stmts) => self.env_scope_stmts(&stmts),
+                        Err(e) => {
+                            self.desugar_error(e);
+                        }
+                    },
+                    Expr::Closure(_) | Expr::Macro(_) | Expr::Break(_) | Expr::Continue(_) => {
                         self.reject(expr);
                     }
                     Expr::Assign(a) => self.assignment(&a.left, None, &a.right),
@@ -240,7 +280,16 @@ impl Lower<'_> {
                 return;
             }
         }
+        // An integer counter (`let mut i: usize = 0;`, `let mut i = 0usize;`): kept as written.
+        let int_typed = ty.is_some_and(|t| is_int_type(t))
+            || local
+                .init
+                .as_ref()
+                .is_some_and(|i| matches!(strip(&i.expr), Expr::Lit(l) if matches!(&l.lit, Lit::Int(n) if is_int_suffix(n.suffix()))));
         let value = match &local.init {
+            Some(init) if int_typed && !self.touches_active(&init.expr) => {
+                Some(self.opaque(&init.expr, Kind::Int))
+            }
             Some(init) => match self.expr(&init.expr) {
                 Some(v) => Some(v),
                 None => Some(self.g.poison(ident.span())),
@@ -248,7 +297,9 @@ impl Lower<'_> {
             None => None,
         };
         if let Some(v) = value {
-            self.g.names.entry(v).or_insert_with(|| ident.to_string());
+            if !ident.to_string().starts_with("__ad_") {
+                self.g.names.entry(v).or_insert_with(|| ident.to_string());
+            }
             // `let k: f64 = K;`: the declared float type tells what `K` is.
             let opaque = matches!(self.g[v].op, Op::Opaque(_));
             if let (true, Some(Type::Path(p))) = (opaque, ty.map(|t| &**t)) {
@@ -258,16 +309,212 @@ impl Lower<'_> {
                 }
             }
         }
-        let is_ref = matches!(
-            local.init.as_ref().map(|i| &*i.expr),
-            Some(Expr::Reference(_))
-        );
+        let name = ident.to_string();
+        // A reference: `&..`, another reference local, or a `let x: &T`.
+        let is_ref = match local.init.as_ref().map(|i| strip(&i.expr)) {
+            Some(Expr::Reference(_)) => true,
+            Some(Expr::Path(p)) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.refs.contains(&id.to_string())),
+            _ => false,
+        } || matches!(ty.map(|t| &**t), Some(syn::Type::Reference(_)));
         if is_ref {
-            self.ref_names.insert(ident.to_string());
+            self.refs.insert(name.clone());
         } else {
-            self.ref_names.remove(&ident.to_string());
+            self.refs.remove(&name);
         }
-        self.env.push((ident.to_string(), value));
+        self.rebound(&name);
+        self.env.push((name, value));
+    }
+
+    /// `let f = |x| ..;`: the closure is kept, and inlined where it is called.
+    fn closure_let(&mut self, local: &syn::Local) {
+        let Some(init) = &local.init else { return };
+        let Expr::Closure(c) = strip(&init.expr) else {
+            return;
+        };
+        let name = match &local.pat {
+            Pat::Ident(p) => p.ident.to_string(),
+            Pat::Type(t) => match &*t.pat {
+                Pat::Ident(p) => p.ident.to_string(),
+                other => {
+                    self.error(other, "bind a closure to one name: `let f = |x| ..;`");
+                    return;
+                }
+            },
+            other => {
+                self.error(other, "bind a closure to one name: `let f = |x| ..;`");
+                return;
+            }
+        };
+        if let Some(a) = &c.asyncness {
+            self.error(
+                a,
+                "async closures are not supported in a #[differentiable] body",
+            );
+            return;
+        }
+        let params: Vec<String> = c
+            .inputs
+            .iter()
+            .flat_map(|p| {
+                let mut names = Vec::new();
+                pat_names(p, &mut names);
+                names
+            })
+            .collect();
+        let mut captured = Vec::new();
+        self.visit_locals(c.body.to_token_stream(), &mut |id, _| {
+            let n = id.to_string();
+            if !params.contains(&n) && !captured.contains(&n) {
+                captured.push(n);
+            }
+        });
+        // Closures it calls: their captures are its own.
+        for def in &self.closures {
+            if mentions(&c.body.to_token_stream(), &def.name) {
+                for n in &def.captured {
+                    if !captured.contains(n) {
+                        captured.push(n.clone());
+                    }
+                }
+            }
+        }
+        self.rebound(&name);
+        self.closures.push(ClosureDef {
+            name,
+            closure: c.clone(),
+            captured,
+            stale: None,
+        });
+    }
+
+    /// `name` is bound again or assigned: a value of that name shadows a closure, and a closure
+    /// that captured it can no longer be inlined.
+    fn rebound(&mut self, name: &str) {
+        self.closures.retain(|c| c.name != name);
+        for c in &mut self.closures {
+            if c.stale.is_none() && c.captured.iter().any(|n| n == name) {
+                c.stale = Some(name.to_string());
+            }
+        }
+    }
+
+    fn closure(&self, name: &str) -> Option<&ClosureDef> {
+        self.closures.iter().rev().find(|c| c.name == name)
+    }
+
+    /// `f(args)` for a closure `f` bound with `let`: `{ let p1 = a1; ..; body }`.
+    fn inline_call(&mut self, c: &syn::ExprCall, def: ClosureDef) -> Option<Id> {
+        if let Some(n) = &def.stale {
+            return self.error(&c.func, format!("the closure `{}` reads `{n}`, which is bound again or assigned after the closure is defined; define the closure after it, or pass the value as a parameter", def.name));
+        }
+        let items: Vec<desugar::Item> = c
+            .args
+            .iter()
+            .map(|a| desugar::Item::One(a.clone()))
+            .collect();
+        let f = desugar::Fun::Closure(def.closure);
+        match desugar::apply(&f, &items, &c.func.to_token_stream()) {
+            Ok(e) => self.expr(&e),
+            Err(e) => self.error(e.at, e.message),
+        }
+    }
+
+    fn desugar_error(&mut self, e: desugar::DesugarError) -> Option<Id> {
+        self.error(e.at, e.message)
+    }
+
+    /// A `match` that touches a differentiated value, as an `if` chain.
+    fn match_to_if(&mut self, m: &syn::ExprMatch) -> Option<Expr> {
+        let scrut_active = self.touches_active(&m.expr);
+        if scrut_active {
+            let v = self.expr(&m.expr)?;
+            if self.g.kind(v) != Kind::Bool {
+                self.error(&m.expr, "`match` on a differentiated value is not supported; compare it in an `if`: `if x > 0.0 { .. } else { .. }`");
+                return None;
+            }
+        }
+        match desugar::match_to_if(m, scrut_active) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                self.desugar_error(e);
+                None
+            }
+        }
+    }
+
+    /// A chain ending in `sum`, `product` or `fold`: a block with a loop.
+    fn reduction(&mut self, m: &syn::ExprMethodCall) -> Option<Id> {
+        let closures = self.closures.clone();
+        let find = |n: &str| {
+            closures
+                .iter()
+                .rev()
+                .find(|c| c.name == n)
+                .map(|c| c.closure.clone())
+        };
+        let r = match desugar::reduction(m, &find) {
+            Ok(r) => r,
+            Err(e) => return self.desugar_error(e),
+        };
+        let init = self.expr(&r.init)?;
+        let depth = self.env.len();
+        self.env.push((r.acc.to_string(), Some(init)));
+        let lo = self.trusted_bound(&r.lo);
+        let hi = self.trusted_bound(&r.hi);
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            self.loop_with(&r.body, lo, hi, false);
+        }
+        let v = self.env[depth].1;
+        self.env.truncate(depth);
+        if self.failed {
+            return None;
+        }
+        v
+    }
+
+    /// A bound written by the rewriting (sizes, user bounds checked by `bound`).
+    fn trusted_bound(&mut self, e: &Expr) -> Option<Id> {
+        if int_literal(e).is_some() {
+            return Some(self.opaque(e, Kind::Int));
+        }
+        // The parts the user wrote (`skip(n)`, range bounds) must not be differentiated.
+        if let Some(at) = self.active_beyond_sizes(&e.to_token_stream()) {
+            return self.error(at, "the bounds of an iterated range, `skip`, `take` and `step_by` must not depend on a differentiated value");
+        }
+        let id = self.opaque(e, Kind::Int);
+        Some(id)
+    }
+
+    /// An active local read other than as `x.len()`.
+    fn active_beyond_sizes(&self, tokens: &TokenStream) -> Option<Ident> {
+        let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+        let mut found = None;
+        for (i, tt) in trees.iter().enumerate() {
+            let size = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.')
+                && matches!(trees.get(i + 2), Some(TokenTree::Ident(m)) if m == "len");
+            match tt {
+                TokenTree::Group(_) if size => {}
+                TokenTree::Group(g) => {
+                    if let Some(id) = self.active_beyond_sizes(&g.stream()) {
+                        found.get_or_insert(id);
+                    }
+                }
+                TokenTree::Ident(id) if is_local_position(&trees, i) => {
+                    let active = self
+                        .lookup(&id.to_string())
+                        .flatten()
+                        .is_some_and(|v| self.g.is_active(v));
+                    if active && !size {
+                        found.get_or_insert(id.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        found
     }
 
     fn assignment(&mut self, left: &Expr, op: Option<Op>, right: &Expr) {
@@ -288,6 +535,22 @@ impl Lower<'_> {
             self.error(left, format!("cannot find variable `{name}` in this body"));
             return;
         };
+        // Integer counters stay integers: `i += 1`.
+        if let Some(cur) = current {
+            if self.g.kind(cur) == Kind::Int && !self.touches_active(right) {
+                let whole: Expr = match op {
+                    None => right.clone(),
+                    Some(Op::Add) => syn::parse_quote!(#left + (#right)),
+                    Some(Op::Sub) => syn::parse_quote!(#left - (#right)),
+                    Some(Op::Mul) => syn::parse_quote!(#left * (#right)),
+                    Some(_) => syn::parse_quote!(#left / (#right)),
+                };
+                let v = self.opaque(&whole, Kind::Int);
+                self.refs.remove(&name);
+                self.assign(&name, v);
+                return;
+            }
+        }
         let Some(rhs) = self.expr(right) else { return };
         let value = match op {
             None => rhs,
@@ -299,7 +562,20 @@ impl Lower<'_> {
                 self.g.binary(op, cur, rhs)
             }
         };
-        self.g.names.entry(value).or_insert_with(|| name.clone());
+        if !name.starts_with("__ad_") {
+            self.g.names.entry(value).or_insert_with(|| name.clone());
+        }
+        self.refs.remove(&name);
+        let closures = std::mem::take(&mut self.closures);
+        self.closures = closures
+            .into_iter()
+            .map(|mut c| {
+                if c.stale.is_none() && c.captured.contains(&name) {
+                    c.stale = Some(name.clone());
+                }
+                c
+            })
+            .collect();
         self.assign(&name, value);
     }
 
@@ -464,6 +740,9 @@ impl Lower<'_> {
             },
             Expr::Path(p) => {
                 if let Some(id) = p.path.get_ident() {
+                    if self.closure(&id.to_string()).is_some() {
+                        return self.error(id, format!("the closure `{id}` can only be called (`{id}(x)`) or passed to `map` or `fold` in a #[differentiable] body; it cannot be returned, stored or passed elsewhere"));
+                    }
                     match self.lookup(&id.to_string()) {
                         Some(Some(v)) => return Some(v),
                         Some(None) => return self.error(id, format!("`{id}` is used before it is assigned")),
@@ -490,7 +769,12 @@ impl Lower<'_> {
             },
             Expr::Cast(c) => self.cast(e, c),
             // Control flow and closures can change locals or hide calls: never kept as written.
-            Expr::While(_) | Expr::Loop(_) | Expr::ForLoop(_) | Expr::Closure(_) => self.reject(e),
+            Expr::While(_) | Expr::Loop(_) | Expr::ForLoop(_) => self.reject(e),
+            Expr::Closure(c) => self.error(c.or1_token, "a closure must be bound with `let` and called (`let f = |x| ..; f(y)`), or passed to `map` or `fold`, in a #[differentiable] body; it cannot be returned or stored"),
+            Expr::Match(m) if self.touches_active(e) => {
+                let ifx = self.match_to_if(m)?;
+                self.expr(&ifx)
+            }
             Expr::Index(ix) => self.index(e, ix),
             _ => self.unsupported(e),
         }
@@ -550,7 +834,7 @@ impl Lower<'_> {
                 // Integer arithmetic (sizes, counters) is kept as written.
                 if self.g.is_active(l) || self.g.is_active(r) {
                     let int_side = if lk == Kind::Int { &b.left } else { &b.right };
-                    return self.error(int_side, "this is an integer; convert it to the float type with `as` before mixing it with a differentiated value");
+                    return self.error(int_side, "this is an integer; convert it to the float type with `as` before mixing it with a differentiated value (integer literals are floats here: declare an integer counter with its type, `let mut i: usize = 0;`)");
                 }
                 let kind = if cmp.is_some() { Kind::Bool } else { Kind::Int };
                 return Some(self.opaque(whole, kind));
@@ -613,13 +897,15 @@ impl Lower<'_> {
             }
             UnOp::Deref(star) => {
                 let v = self.expr(&u.expr)?;
-                let reference = match &*u.expr {
+                // A reference to a float is the float itself in the graph.
+                let reference = match strip(&u.expr) {
                     Expr::Reference(_) => true,
                     Expr::Path(p) => p
                         .path
                         .get_ident()
-                        .is_some_and(|id| self.ref_names.contains(&id.to_string())),
-                    _ => false,
+                        .is_some_and(|id| self.refs.contains(&id.to_string())),
+                    Expr::Lit(_) => false,
+                    _ => true,
                 };
                 if !reference && matches!(self.g.kind(v), Kind::Scalar | Kind::Tensor) {
                     return self.error(star, "`*` here dereferences a float; for a power write `x**y` with the stars touching (rustfmt spaces them: mark the function `#[rustfmt::skip]`) or `x.powf(y)`");
@@ -649,12 +935,30 @@ impl Lower<'_> {
             self.g.mark_constant(id);
             return Some(id);
         }
-        if matches!(
-            name.as_str(),
-            "iter" | "into_iter" | "map" | "fold" | "zip" | "iter_mut" | "for_each"
-        ) && self.touches_active(whole)
+        let chain = desugar::is_chain(&m.receiver);
+        if matches!(name.as_str(), "sum" | "product" | "fold")
+            && chain
+            && self.touches_active(whole)
         {
-            return self.error(&m.method, "iterator chains are not supported in a #[differentiable] body; loop over indices instead: `for i in 0..x.len() { s += x[i] * x[i]; }`");
+            return self.reduction(m);
+        }
+        if (chain || desugar::ADAPTORS.contains(&name.as_str()) || desugar::is_other_adaptor(&name))
+            && self.touches_active(whole)
+        {
+            if desugar::is_other_adaptor(&name) {
+                let closures = self.closures.clone();
+                let find = |n: &str| {
+                    closures
+                        .iter()
+                        .rev()
+                        .find(|c| c.name == n)
+                        .map(|c| c.closure.clone())
+                };
+                if let Err(e) = desugar::stream(whole, &find) {
+                    return self.desugar_error(e);
+                }
+            }
+            return self.error(&m.method, format!("an iterator chain must end in `sum::<T>()`, `product::<T>()` or `fold(init, |acc, x| ..)`, or be looped over with `for`, in a #[differentiable] body; `{name}` does not end one"));
         }
         let known = ops::from_method(&name).is_some()
             || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape")
@@ -710,7 +1014,23 @@ impl Lower<'_> {
                     if !self.touches_active(whole) {
                         return Some(self.opaque(whole, Kind::Unknown));
                     }
-                    return self.error(args[0], "`powi` needs an integer literal exponent here; use `powf` for a variable exponent");
+                    if self.touches_active(args[0]) {
+                        return self.error(args[0], "the exponent of `powi` must not depend on a differentiated value; use `powf` for a differentiated exponent");
+                    }
+                    // A run-time `i32` exponent: `powf` of it as a float, a constant.
+                    let a = args[0];
+                    // Of the receiver's type: the float type, or hyper-dual in `f_hessian`.
+                    let mut deps = vec![receiver];
+                    let exponent = self.substitute(a.to_token_stream(), &mut deps);
+                    self.g.opaques.push(Opaque {
+                        tokens: quote!(::autodiff::__private::lit_like(__ad_ref0, ((#exponent) as f64))),
+                        span: a.span(),
+                        kind: Kind::Scalar,
+                    });
+                    let k = (self.g.opaques.len() - 1) as u32;
+                    let e = self.g.add_raw(Op::Opaque(k), deps);
+                    self.g.mark_constant(e);
+                    return Some(self.g.binary(Op::Powf, receiver, e));
                 }
                 let n = literal_arg(self, "exponent")?;
                 return Some(self.g.unary(Op::Powi(n as i32), receiver));
@@ -828,6 +1148,11 @@ impl Lower<'_> {
         };
         if path.is_ident(POW) && c.args.len() == 2 {
             return self.pow(&c.args[0], &c.args[1]);
+        }
+        if let Some(id) = path.get_ident() {
+            if let Some(def) = self.closure(&id.to_string()).cloned() {
+                return self.inline_call(c, def);
+            }
         }
         // `f64::sin(x)`, `T::max(a, b)`: a method in function form.
         if path.segments.len() == 2 && !c.args.is_empty() {
@@ -953,7 +1278,14 @@ impl Lower<'_> {
                 )
             }
         };
-        if let Some(k) = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok()) {
+        // In a loop body, `w[0]` is read like `w[i]` (the loop's backward pass accumulates
+        // the gradients of such reads).
+        let literal = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok());
+        if let (Some(_), true) = (literal, self.in_loop) {
+            let at = self.opaque(&ix.index, Kind::Int);
+            return Some(self.g.add_raw(Op::IndexDyn, vec![base, at]));
+        }
+        if let Some(k) = literal {
             // Element reads live in the root block, beside the parameter.
             let here = std::mem::replace(&mut self.g.current, ROOT);
             let id = self.g.add_raw(Op::Index(k), vec![base]);
@@ -961,6 +1293,12 @@ impl Lower<'_> {
             return Some(id);
         }
         let at = self.expr(&ix.index)?;
+        if !self.g.is_active(at) && self.g.kind(at) == Kind::Scalar {
+            return self.error(
+                &ix.index,
+                "this index is a float here (integer literals are floats in a #[differentiable] body); declare the counter with its type: `let mut i: usize = 0;`",
+            );
+        }
         if self.g.is_active(at) || !matches!(self.g.kind(at), Kind::Int | Kind::Unknown) {
             return self.error(
                 &ix.index,
@@ -980,20 +1318,30 @@ impl Lower<'_> {
             );
             return;
         }
-        let var = match &*f.pat {
-            Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() && p.mutability.is_none() => {
-                crate::parse::sig::generated_binding(&p.ident).to_token_stream()
-            }
-            Pat::Wild(w) => w.to_token_stream(),
-            other => {
-                self.error(other, "a `for` loop variable must be a name, such as `i`");
-                return;
-            }
-        };
         let range = match strip(&f.expr) {
-            Expr::Range(r) => r,
-            other => {
-                self.error(other, "only integer ranges can be iterated in a #[differentiable] body: write `for i in 0..xs.len()` and index with `xs[i]` (iterator chains with closures are not supported)");
+            Expr::Range(r) if matches!(&*f.pat, Pat::Ident(_) | Pat::Wild(_)) => r,
+            _ => {
+                // Over a sequence or an iterator chain: a loop over its indices.
+                let closures = self.closures.clone();
+                let find = |n: &str| {
+                    closures
+                        .iter()
+                        .rev()
+                        .find(|c| c.name == n)
+                        .map(|c| c.closure.clone())
+                };
+                match desugar::for_chain(f, &find) {
+                    Ok((lo, hi, lp)) => {
+                        let lo = self.trusted_bound(&lo);
+                        let hi = self.trusted_bound(&hi);
+                        if let (Some(lo), Some(hi)) = (lo, hi) {
+                            self.loop_with(&lp, lo, hi, false);
+                        }
+                    }
+                    Err(e) => {
+                        self.desugar_error(e);
+                    }
+                }
                 return;
             }
         };
@@ -1005,6 +1353,34 @@ impl Lower<'_> {
             return;
         };
         let inclusive = matches!(range.limits, syn::RangeLimits::Closed(_));
+        self.loop_with(f, lo, hi, inclusive);
+    }
+
+    /// The loop `f` over `lo..hi` (`..=` if `inclusive`); its range as written is not read.
+    fn loop_with(&mut self, f: &syn::ExprForLoop, lo: Id, hi: Id, inclusive: bool) {
+        self.loop_general(f, lo, hi, inclusive, None)
+    }
+
+    /// A loop: over `lo..hi`, or, with `cond`, while `cond` holds (`f`'s body then reads the
+    /// condition as `__ad_while`, see `LoopInfo::while_cond`).
+    fn loop_general(
+        &mut self,
+        f: &syn::ExprForLoop,
+        lo: Id,
+        hi: Id,
+        inclusive: bool,
+        cond: Option<&Expr>,
+    ) {
+        let var = match &*f.pat {
+            Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() && p.mutability.is_none() => {
+                crate::parse::sig::generated_binding(&p.ident).to_token_stream()
+            }
+            Pat::Wild(w) => w.to_token_stream(),
+            other => {
+                self.error(other, "a `for` loop variable must be a name, such as `i`");
+                return;
+            }
+        };
 
         // The body's inputs: every variable in scope (the unused ones cost nothing).
         let inputs: Vec<(usize, String, Id)> = self
@@ -1052,8 +1428,23 @@ impl Lower<'_> {
             env,
             sig: self.sig,
             failed: false,
-            ref_names: self.ref_names.clone(),
+            closures: self.closures.clone(),
+            refs: self.refs.clone(),
+            in_loop: true,
         };
+        let mut while_cond = None;
+        if let Some(c) = cond {
+            match body.condition(c) {
+                Some(v) => {
+                    while_cond = Some(v);
+                    body.env.push(("__ad_while".to_string(), Some(v)));
+                }
+                None => {
+                    self.failed = true;
+                    return;
+                }
+            }
+        }
         body.scoped(&f.body.stmts, Mode::Inner);
         if body.failed {
             self.failed = true;
@@ -1106,6 +1497,7 @@ impl Lower<'_> {
             carried: carried.clone(),
             seeds,
             adj,
+            while_cond,
         });
         let mut args = vec![lo, hi];
         args.extend(inputs.iter().map(|(_, _, v)| *v));
@@ -1116,9 +1508,46 @@ impl Lower<'_> {
                 self.g.mark_constant(id);
             }
             let (pos, name, _) = &inputs[p];
-            self.g.names.entry(id).or_insert_with(|| name.clone());
+            if !name.starts_with("__ad_") {
+                self.g.names.entry(id).or_insert_with(|| name.clone());
+            }
             self.env[*pos].1 = Some(id);
         }
+    }
+
+    /// Statements written by the rewriting, lowered in the current scope (their `let`s stay
+    /// visible: they are the rewriting's own names).
+    fn env_scope_stmts(&mut self, stmts: &[Stmt]) {
+        if let Flow::Return(_) = self.stmts(stmts, Mode::Inner) {
+            self.failed = true;
+        }
+    }
+
+    /// `while cond { body }`: a loop whose body is `if cond { body }`, run until the
+    /// condition is false (`LoopInfo::while_cond`). `break` and `continue` are flags.
+    fn while_loop(&mut self, w: &syn::ExprWhile) {
+        if let Some(label) = &w.label {
+            self.error(label, "loop labels are not supported in a #[differentiable] body; remove the label (a `break` leaves the innermost loop)");
+            return;
+        }
+        if let Expr::Let(l) = strip(&w.cond) {
+            self.error(l.let_token, "`while let` is not supported in a #[differentiable] body; write `while cond { .. }` with a test, or a `for` loop over the items");
+            return;
+        }
+        let (pre, cond, lp) = match desugar::while_parts(w) {
+            Ok(parts) => parts,
+            Err(e) => {
+                self.desugar_error(e);
+                return;
+            }
+        };
+        self.env_scope_stmts(&pre);
+        if self.failed {
+            return;
+        }
+        let zero: Expr = syn::parse_quote!(0);
+        let lo = self.opaque(&zero, Kind::Int);
+        self.loop_general(&lp, lo, lo, false, Some(&cond));
     }
 
     /// `x.len()` and other sizes: they read a differentiated value's shape, not its value.
@@ -1148,11 +1577,13 @@ impl Lower<'_> {
 
     /// Whether `e` reads a local variable or parameter that depends on a differentiated one.
     fn touches_active(&self, e: &impl ToTokens) -> bool {
+        let tokens = e.to_token_stream();
         let mut found = false;
-        self.visit_locals(e.to_token_stream(), &mut |_, id| {
+        self.visit_locals(tokens.clone(), &mut |_, id| {
             found |= id.is_some_and(|id| self.g.is_active(id))
         });
-        found
+        // A closure is inlined, never kept as written.
+        found || self.closures.iter().any(|c| mentions(&tokens, &c.name))
     }
 
     fn visit_locals(&self, tokens: TokenStream, f: &mut dyn FnMut(&Ident, Option<Id>)) {
@@ -1245,6 +1676,59 @@ impl<'ast> syn::visit::Visit<'ast> for Assigned {
             }
         }
         syn::visit::visit_expr(self, e);
+    }
+}
+
+/// Whether `tokens` name the local `name`.
+fn mentions(tokens: &TokenStream, name: &str) -> bool {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    trees.iter().enumerate().any(|(i, tt)| match tt {
+        TokenTree::Group(g) => mentions(&g.stream(), name),
+        TokenTree::Ident(id) => id == name && is_local_position(&trees, i),
+        _ => false,
+    })
+}
+
+/// An integer type: `usize`, `i32`, ...
+fn is_int_type(t: &syn::Type) -> bool {
+    matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(|id| is_int_suffix(&id.to_string())))
+}
+
+fn is_int_suffix(s: &str) -> bool {
+    matches!(
+        s,
+        "usize"
+            | "isize"
+            | "u8"
+            | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+    )
+}
+
+/// Whether a `let` binds a closure.
+fn is_closure_let(local: &syn::Local) -> bool {
+    matches!(
+        local.init.as_ref().map(|i| strip(&i.expr)),
+        Some(Expr::Closure(_))
+    )
+}
+
+/// The names a pattern binds.
+fn pat_names(p: &Pat, out: &mut Vec<String>) {
+    match p {
+        Pat::Ident(i) => out.push(i.ident.to_string()),
+        Pat::Type(t) => pat_names(&t.pat, out),
+        Pat::Reference(r) => pat_names(&r.pat, out),
+        Pat::Paren(p) => pat_names(&p.pat, out),
+        Pat::Tuple(t) => t.elems.iter().for_each(|e| pat_names(e, out)),
+        _ => {}
     }
 }
 

@@ -1,8 +1,0 @@
-use autodiff::differentiable;
-
-#[differentiable]
-fn f(x: f64, n: i32) -> f64 {
-    x.powi(n)
-}
-
-fn main() {}
