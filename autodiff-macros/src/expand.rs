@@ -406,9 +406,10 @@ impl<'a> Items<'a> {
             let msg = format!("second derivatives through `{name}` are not available: {why}");
             quote!(#[allow(unused_variables)] #header { ::core::panic!(#msg) })
         };
-        if self.sig.ret_kind != Kind::Scalar
-            || self.sig.diff_params().any(|(_, p)| p.kind != Kind::Scalar)
-        {
+        if self.sig.ret_kind != Kind::Scalar {
+            return stub("its result is not a scalar float");
+        }
+        if self.sig.diff_params().any(|(_, p)| p.kind != Kind::Scalar) {
             return stub("it differentiates a parameter that is not a scalar float");
         }
         let base = g.params.len();

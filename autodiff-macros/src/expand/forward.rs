@@ -521,6 +521,20 @@ impl Items<'_> {
                 self.grad_type(),
                 stub.clone(),
             ));
+            let diff: Vec<&Param> = self.sig.diff_params().map(|(_, p)| p).collect();
+            let float = &self.sig.float;
+            let ty = match diff[..] {
+                [p] => match (p.kind, &p.array_len) {
+                    (Kind::Array, Some(n)) => Some(quote!([[#float; #n]; #n])),
+                    (Kind::Slice, _) => Some(quote!(::std::vec::Vec<::std::vec::Vec<#float>>)),
+                    (Kind::Tensor, _) => Some(quote!(::autodiff::Tensor<#float>)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(ty) = ty {
+                out.extend(self.hessian_item(ty, stub.clone()));
+            }
         }
         out
     }
