@@ -9,19 +9,19 @@ use syn::{Ident, ItemFn};
 use crate::args::Args;
 use crate::diff;
 use crate::emit::formula::Formula;
-use crate::emit::rust::{call_checks, pullback_ident, Code, Emitter};
+use crate::emit::rust::{call_checks, Code, Emitter};
 use crate::errors::Errors;
 use crate::fallback;
 use crate::fuse;
 use crate::ir::graph::ROOT;
 use crate::ir::{Graph, Id, Kind, Op};
+use crate::names;
 use crate::parse::body::{self, Lowered};
 use crate::parse::power;
 use crate::parse::sig::Sig;
 
 mod dual;
 mod forward;
-pub(crate) use forward::pushforward_path;
 
 /// The entry point: `#[differentiable(args)] item`.
 pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -193,10 +193,7 @@ impl<'a> Items<'a> {
     }
 
     fn ident(&self, suffix: &str) -> Ident {
-        let base = &self.func.sig.ident;
-        let mut id = format_ident!("{}_{}", base, suffix);
-        id.set_span(base.span());
-        id
+        names::public(&self.func.sig.ident, suffix)
     }
 
     /// The gradient type: one parameter's type, or a tuple in parameter order.
@@ -301,7 +298,7 @@ impl<'a> Items<'a> {
 
     /// `__f_wrt`: which parameters `f` differentiates, checked at compile time by callers.
     pub fn wrt_const(&self) -> TokenStream {
-        let name = wrt_ident(&self.func.sig.ident);
+        let name = names::wrt(&self.func.sig.ident);
         let vis = &self.func.vis;
         let flags = self.sig.params.iter().map(|p| p.diff);
         let n = self.sig.params.len();
@@ -356,7 +353,7 @@ impl<'a> Items<'a> {
             "The vector-Jacobian product of [`{name}`]: the gradient of `<cotangent, {name}(..)>`."
         );
         out.push(quote!(#[doc = #doc] #vis fn #vjp<#impl_generics>(#(#inputs,)* __cotangent: #cot) -> #g #where_clause));
-        let pb = pullback_ident(&self.func.sig.ident);
+        let pb = names::pullback(&self.func.sig.ident);
         let pbt = self.pullback_type();
         // The pullback's cotangent, by reference (`&[T]` for a `Vec<T>` result).
         let pb_cot = if self.sig.ret_kind == Kind::Slice {
@@ -366,7 +363,7 @@ impl<'a> Items<'a> {
             quote!(&#r)
         };
         out.push(quote!(#[doc(hidden)] #vis fn #pb<#impl_generics>(#(#inputs,)* __cotangent: #pb_cot) -> #pbt #where_clause));
-        let pb2 = format_ident!("{}2", pb);
+        let pb2 = names::pullback2(&self.func.sig.ident);
         let slots = self.pullback_slots();
         out.push(quote!(#[doc(hidden)] #vis fn #pb2<#impl_generics>(#(#inputs,)* __cotangent: #pb_cot, __seeds: &(#(#slots,)*)) -> (#(#slots,)* #r,) #where_clause));
         // Generated items take the function's parameters and more.
@@ -812,7 +809,7 @@ impl<'a> Items<'a> {
                 }
             }
         }
-        text.push_str("__trace");
+        text.push_str(names::TRACE);
         self.trace_item(code.finish())
     }
 
@@ -1111,7 +1108,7 @@ impl<'a> Items<'a> {
         if second_order {
             // f'' = ∂rule/∂x at cotangent 1: the rule's own pullback.
             let x = &names[0];
-            let rule_pb = crate::emit::rust::pullback_path(rule);
+            let rule_pb = names::path_to(rule, names::pullback);
             out.extend(quote! {
                 #[allow(unused_variables)] #h {
                     let __s = #rule_pb(#x, *__cotangent, &__seeds.0);
@@ -1152,13 +1149,6 @@ fn has_grad_type(p: &crate::parse::sig::Param) -> bool {
             p.kind,
             Kind::Scalar | Kind::Array | Kind::Tensor | Kind::Slice
         )
-}
-
-/// `f` → `__f_wrt`.
-pub(crate) fn wrt_ident(ident: &Ident) -> Ident {
-    let mut id = format_ident!("__{}_wrt", ident);
-    id.set_span(ident.span());
-    id
 }
 
 fn adj_of(adj: &[Option<Id>], id: Id) -> Option<Id> {

@@ -9,7 +9,6 @@
 mod args;
 mod derive;
 mod diff;
-mod diff_forward;
 mod emit;
 mod errors;
 mod expand;
@@ -19,6 +18,7 @@ mod fuse;
 mod fuzz;
 mod ir;
 mod method;
+mod names;
 mod parse;
 
 use proc_macro::TokenStream;

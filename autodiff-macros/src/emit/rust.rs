@@ -15,6 +15,7 @@ use quote::{format_ident, quote, ToTokens};
 use crate::ir::graph::ROOT;
 use crate::ir::ops::{self, Style};
 use crate::ir::{BlockId, Graph, Id, Kind, Op};
+use crate::names;
 use crate::parse::sig::Sig;
 
 pub(crate) struct Emitter<'a> {
@@ -446,7 +447,7 @@ impl<'a> Emitter<'a> {
         match self.g[id].op {
             Op::Param(i) => out.push_str(&self.param_text[i as usize]),
             Op::Const(bits) => self.literal_text(f64::from_bits(bits), typed, out),
-            Op::Cotangent => out.push_str("__cotangent"),
+            Op::Cotangent => out.push_str(names::COTANGENT),
             _ => self.name_text(id, out),
         }
     }
@@ -587,7 +588,7 @@ impl<'a> Emitter<'a> {
             }
             Op::Call(k) if self.dual => {
                 let site = &self.g.calls[k as usize];
-                let path = dual_path(&site.path);
+                let path = names::path_to(&site.path, names::dual);
                 let args = node
                     .args
                     .iter()
@@ -622,7 +623,7 @@ impl<'a> Emitter<'a> {
             }
             Op::Pullback(k) => {
                 let site = &self.g.calls[k as usize];
-                let path = pullback_path(&site.path);
+                let path = names::path_to(&site.path, names::pullback);
                 let (call_args, d) = node.args.split_at(node.args.len() - 1);
                 let args = self.call_args(k, id, call_args);
                 let d = self.by_ref(d[0]);
@@ -634,10 +635,7 @@ impl<'a> Emitter<'a> {
             }
             Op::Pullback2(k) => {
                 let site = &self.g.calls[k as usize];
-                let mut path = pullback_path(&site.path);
-                if let Some(last) = path.segments.last_mut() {
-                    last.ident = format_ident!("{}2", last.ident);
-                }
+                let path = names::path_to(&site.path, names::pullback2);
                 let n = site.by_ref.len();
                 let args = self.call_args(k, id, &node.args[..n]);
                 let d = self.by_ref(node.args[n]);
@@ -659,7 +657,7 @@ impl<'a> Emitter<'a> {
             Op::NoGrad => quote!(::core::default::Default::default()),
             Op::Pushforward(k) => {
                 let site = &self.g.calls[k as usize];
-                let path = crate::expand::pushforward_path(&site.path);
+                let path = names::path_to(&site.path, names::pushforward);
                 let n = site.by_ref.len();
                 let args = self.call_args(k, id, &node.args[..n]);
                 let tangents: Vec<TokenStream> = node.args[n..]
@@ -676,10 +674,7 @@ impl<'a> Emitter<'a> {
             }
             Op::PushforwardPullback(k) => {
                 let site = &self.g.calls[k as usize];
-                let mut path = crate::expand::pushforward_path(&site.path);
-                if let Some(last) = path.segments.last_mut() {
-                    last.ident = format_ident!("{}_pullback", last.ident);
-                }
+                let path = names::path_to(&site.path, names::pushforward_pullback);
                 let n = site.by_ref.len();
                 let args = self.call_args(k, id, &node.args[..n]);
                 let tangents: Vec<TokenStream> = node.args[n..2 * n]
@@ -1237,7 +1232,7 @@ pub(crate) fn call_checks(g: &Graph) -> TokenStream {
             .unwrap_or_default();
         let mut wrt = site.path.clone();
         if let Some(last) = wrt.segments.last_mut() {
-            last.ident = crate::expand::wrt_ident(&last.ident);
+            last.ident = names::wrt(&last.ident);
             last.arguments = syn::PathArguments::None;
         }
         for (i, &arg) in g[id].args.iter().enumerate() {
@@ -1427,38 +1422,6 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
             tt
         })
         .collect()
-}
-
-/// `path::to::f` → `path::to::__f_pullback`, keeping generic arguments.
-pub(crate) fn pullback_path(path: &syn::Path) -> syn::Path {
-    let mut p = path.clone();
-    if let Some(last) = p.segments.last_mut() {
-        last.ident = pullback_ident(&last.ident);
-    }
-    p
-}
-
-/// `a::f` → `a::__f_dual`: `f` over hyper-dual numbers, for second derivatives by
-/// forward-over-forward through calls.
-pub(crate) fn dual_path(path: &syn::Path) -> syn::Path {
-    let mut p = path.clone();
-    if let Some(last) = p.segments.last_mut() {
-        last.ident = dual_ident(&last.ident);
-    }
-    p
-}
-
-/// `f` → `__f_dual`.
-pub(crate) fn dual_ident(ident: &syn::Ident) -> syn::Ident {
-    let mut id = format_ident!("__{}_dual", ident);
-    id.set_span(ident.span());
-    id
-}
-
-pub(crate) fn pullback_ident(ident: &syn::Ident) -> syn::Ident {
-    let mut id = format_ident!("__{}_pullback", ident);
-    id.set_span(ident.span());
-    id
 }
 
 /// The `std::f64::consts` constant with exactly this value, if any (clippy rightly flags

@@ -15,36 +15,14 @@ use syn::Ident;
 
 use super::{adj_of, has_grad_type, Items};
 use crate::diff;
-use crate::diff_forward::{self, zero_like};
+use crate::diff::forward::{self as diff_forward, zero_like};
 use crate::emit::rust::Emitter;
 use crate::ir::graph::{ParamInfo, ROOT};
 use crate::ir::{Graph, Id, Kind, Op};
+use crate::names;
 use crate::parse::sig::Param;
 
-/// `f` → `__f_pushforward`.
-pub(crate) fn pushforward_ident(ident: &Ident) -> Ident {
-    let mut id = format_ident!("__{}_pushforward", ident);
-    id.set_span(ident.span());
-    id
-}
-
-/// `path::f` → `path::__f_pushforward`.
-pub(crate) fn pushforward_path(path: &syn::Path) -> syn::Path {
-    let mut p = path.clone();
-    if let Some(last) = p.segments.last_mut() {
-        last.ident = pushforward_ident(&last.ident);
-    }
-    p
-}
-
 impl Items<'_> {
-    /// The name of the tangent (or direction) of parameter `p`: `x_tangent`.
-    fn tangent_name(p: &Param) -> Ident {
-        let mut id = format_ident!("{}_tangent", p.ident);
-        id.set_span(p.ident.span());
-        id
-    }
-
     /// `fn name<generics>(params.., extra..) -> ty { body }`.
     fn forward_item(
         &self,
@@ -169,7 +147,7 @@ impl Items<'_> {
             .iter()
             .map(|p| {
                 p.diff
-                    .then(|| (Self::tangent_name(p).into_token_stream(), p.by_ref))
+                    .then(|| (names::tangent(&p.ident).into_token_stream(), p.by_ref))
             })
             .collect();
         let body = self
@@ -179,7 +157,7 @@ impl Items<'_> {
             .sig
             .diff_params()
             .map(|(_, p)| {
-                let t = Self::tangent_name(p);
+                let t = names::tangent(&p.ident);
                 let ty = Self::tangent_type(p);
                 quote!(#t: #ty)
             })
@@ -197,11 +175,11 @@ impl Items<'_> {
             .enumerate()
             .map(|(i, p)| {
                 if has_grad_type(p) {
-                    let t = format_ident!("__tan{}", i);
+                    let t = names::tangent_local(i);
                     let ty = Self::tangent_type(p);
                     quote!(#t: #ty)
                 } else {
-                    let t = format_ident!("__tan{}", i);
+                    let t = names::tangent_local(i);
                     quote!(#t: ::autodiff::__private::NoGrad)
                 }
             })
@@ -213,14 +191,14 @@ impl Items<'_> {
             .enumerate()
             .map(|(i, p)| {
                 p.diff
-                    .then(|| (format_ident!("__tan{}", i).into_token_stream(), p.by_ref))
+                    .then(|| (names::tangent_local(i).into_token_stream(), p.by_ref))
             })
             .collect();
         let body = self
             .jvp_body(g0, output, params, &names)
             .unwrap_or_else(|why| self.unsupported("jvp", &why));
         out.extend(self.forward_item(
-            pushforward_ident(&self.func.sig.ident),
+            names::pushforward(&self.func.sig.ident),
             None,
             &slots,
             ty,
@@ -239,7 +217,7 @@ impl Items<'_> {
         let tangents: Vec<Ident> = self
             .sig
             .diff_params()
-            .map(|(_, p)| Self::tangent_name(p))
+            .map(|(_, p)| names::tangent(&p.ident))
             .collect();
         let body = match jvp {
             Some(rule) => quote!(#rule(#(#names,)* #(#tangents),*)),
@@ -256,7 +234,7 @@ impl Items<'_> {
             .sig
             .diff_params()
             .map(|(_, p)| {
-                let t = Self::tangent_name(p);
+                let t = names::tangent(&p.ident);
                 let ty = Self::tangent_type(p);
                 quote!(#t: #ty)
             })
@@ -271,7 +249,7 @@ impl Items<'_> {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let t = format_ident!("__tan{}", i);
+                let t = names::tangent_local(i);
                 if has_grad_type(p) {
                     let ty = Self::tangent_type(p);
                     quote!(#t: #ty)
@@ -284,10 +262,10 @@ impl Items<'_> {
         let pass: Vec<Ident> = self
             .sig
             .diff_params()
-            .map(|(i, _)| format_ident!("__tan{}", i))
+            .map(|(i, _)| names::tangent_local(i))
             .collect();
         out.extend(self.forward_item(
-            pushforward_ident(f),
+            names::pushforward(f),
             None,
             &slots,
             ty,
@@ -328,7 +306,7 @@ impl Items<'_> {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let t = format_ident!("__tan{}", i);
+                let t = names::tangent_local(i);
                 if has_grad_type(p) {
                     let ty = Self::tangent_type(p);
                     quote!(#t: #ty)
@@ -346,8 +324,7 @@ impl Items<'_> {
         };
         let mut extra = tangents;
         extra.push(cot);
-        let mut name = pushforward_ident(&self.func.sig.ident);
-        name = format_ident!("{}_pullback", name);
+        let name = names::pushforward_pullback(&self.func.sig.ident);
         self.forward_item(name, None, &extra, quote!((#(#slots,)* #(#slots,)*)), body)
     }
 
@@ -376,7 +353,7 @@ impl Items<'_> {
                 active: true,
             });
             let tp = g.param(g.params.len() - 1);
-            names.push((format_ident!("__tan{}", i).into_token_stream(), p.by_ref));
+            names.push((names::tangent_local(i).into_token_stream(), p.by_ref));
             seeds.push((params[i], tp));
             tparams[i] = Some(tp);
         }
@@ -494,7 +471,7 @@ impl Items<'_> {
             .sig
             .diff_params()
             .map(|(_, p)| {
-                let t = Self::tangent_name(p);
+                let t = names::tangent(&p.ident);
                 let ty = Self::tangent_type(p);
                 quote!(#t: #ty)
             })
@@ -704,7 +681,7 @@ impl Items<'_> {
             .sig
             .diff_params()
             .map(|(_, p)| {
-                let t = Self::tangent_name(p);
+                let t = names::tangent(&p.ident);
                 let ty = Self::tangent_type(p);
                 quote!(#t: #ty)
             })
@@ -732,7 +709,7 @@ impl Items<'_> {
                 active: false,
             });
             let tp = g.param(g.params.len() - 1);
-            names.push((Self::tangent_name(p).into_token_stream(), p.by_ref));
+            names.push((names::tangent(&p.ident).into_token_stream(), p.by_ref));
             seeds.push((params[i], tp));
         }
         let join = |list: Vec<crate::diff::SweepError>| {
