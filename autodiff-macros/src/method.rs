@@ -20,8 +20,8 @@ use syn::{FnArg, Ident, Item, ItemFn, Member, Pat, ReturnType, Type};
 
 use crate::args::Args;
 use crate::errors::Errors;
-use crate::expand::Items;
 use crate::ir::Kind;
+use crate::items::Items;
 use crate::names::pullback as pullback_ident;
 use crate::names::wrt as wrt_ident;
 use crate::parse::body;

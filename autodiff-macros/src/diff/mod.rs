@@ -5,4 +5,4 @@
 pub(crate) mod forward;
 pub(crate) mod reverse;
 
-pub(crate) use reverse::{loop_input_has_grad, reverse, reverse_from, SweepError};
+pub(crate) use reverse::{reverse, reverse_from, SweepError};

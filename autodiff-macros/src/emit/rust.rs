@@ -586,6 +586,67 @@ impl<'a> Emitter<'a> {
                 let k = Literal::usize_unsuffixed(k as usize);
                 quote!(#rt::#name(#(#refs,)* #k))
             }
+            Op::Call(_)
+            | Op::Pullback(_)
+            | Op::Pullback2(_)
+            | Op::Pushforward(_)
+            | Op::PushforwardPullback(_) => self.call(id),
+            Op::NoGrad => quote!(::core::default::Default::default()),
+            Op::Pack => {
+                let parts: Vec<TokenStream> = node.args.iter().map(|&a| self.owned(a)).collect();
+                if self.sig.ret_kind == Kind::Slice {
+                    quote!(::std::vec![#(#parts),*])
+                } else {
+                    quote!([#(#parts),*])
+                }
+            }
+            Op::Project(i) => {
+                let pb = self.operand(node.args[0]);
+                let field = syn::Index::from(i as usize);
+                quote!(#pb.#field)
+            }
+            Op::IndexDyn => {
+                let seq = self.operand(node.args[0]);
+                let at = self.operand(node.args[1]);
+                self.lift(id, quote!(#seq[#at]))
+            }
+            Op::Fused(k) => self.fused(id, k, false),
+            Op::FusedGrad(k) => self.fused(id, k, true),
+            Op::FusedPart(i) => {
+                let fg = self.operand(node.args[0]);
+                let operand = self.g[node.args[0]].args[1 + i as usize];
+                let i = Literal::usize_unsuffixed(i as usize);
+                if self.g.kind(operand) == Kind::Scalar {
+                    quote!(#fg[#i].scalar())
+                } else {
+                    quote!(#fg[#i].tensor())
+                }
+            }
+            Op::OneHot => {
+                let (d, seq, at) = (
+                    self.operand(node.args[0]),
+                    self.by_ref(node.args[1]),
+                    self.operand(node.args[2]),
+                );
+                quote!(::autodiff::__private::one_hot(#seq, #at, #d))
+            }
+            Op::Loop(k) => self.forward_loop(id, k),
+            Op::LoopPullback(k) => self.backward_loop(id, k),
+            Op::LoopOut(j) | Op::LoopGrad(j) => {
+                let tuple = self.operand(node.args[0]);
+                let field = syn::Index::from(j as usize);
+                quote!(#tuple.#field)
+            }
+            Op::Phi(_) => unreachable!("a Phi is written by its branch"),
+            _ => unreachable!("not a special op"),
+        }
+    }
+
+    /// A call of a user function or of one of its generated items (`__g_pullback`,
+    /// `__g_pullback2`, `__g_pushforward`, `__g_pushforward_pullback`, `__g_dual`).
+    fn call(&self, id: Id) -> TokenStream {
+        let node = &self.g[id];
+        match node.op {
             Op::Call(k) if self.dual => {
                 let site = &self.g.calls[k as usize];
                 let path = names::path_to(&site.path, names::dual);
@@ -654,7 +715,6 @@ impl<'a> Emitter<'a> {
                 }
                 quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
             }
-            Op::NoGrad => quote!(::core::default::Default::default()),
             Op::Pushforward(k) => {
                 let site = &self.g.calls[k as usize];
                 let path = names::path_to(&site.path, names::pushforward);
@@ -690,53 +750,7 @@ impl<'a> Emitter<'a> {
                 let d = self.by_ref(node.args[2 * n]);
                 quote!(#path(#(#args,)* #(#tangents,)* #d))
             }
-            Op::Pack => {
-                let parts: Vec<TokenStream> = node.args.iter().map(|&a| self.owned(a)).collect();
-                if self.sig.ret_kind == Kind::Slice {
-                    quote!(::std::vec![#(#parts),*])
-                } else {
-                    quote!([#(#parts),*])
-                }
-            }
-            Op::Project(i) => {
-                let pb = self.operand(node.args[0]);
-                let field = syn::Index::from(i as usize);
-                quote!(#pb.#field)
-            }
-            Op::IndexDyn => {
-                let seq = self.operand(node.args[0]);
-                let at = self.operand(node.args[1]);
-                self.lift(id, quote!(#seq[#at]))
-            }
-            Op::Fused(k) => self.fused(id, k, false),
-            Op::FusedGrad(k) => self.fused(id, k, true),
-            Op::FusedPart(i) => {
-                let fg = self.operand(node.args[0]);
-                let operand = self.g[node.args[0]].args[1 + i as usize];
-                let i = Literal::usize_unsuffixed(i as usize);
-                if self.g.kind(operand) == Kind::Scalar {
-                    quote!(#fg[#i].scalar())
-                } else {
-                    quote!(#fg[#i].tensor())
-                }
-            }
-            Op::OneHot => {
-                let (d, seq, at) = (
-                    self.operand(node.args[0]),
-                    self.by_ref(node.args[1]),
-                    self.operand(node.args[2]),
-                );
-                quote!(::autodiff::__private::one_hot(#seq, #at, #d))
-            }
-            Op::Loop(k) => self.forward_loop(id, k),
-            Op::LoopPullback(k) => self.backward_loop(id, k),
-            Op::LoopOut(j) | Op::LoopGrad(j) => {
-                let tuple = self.operand(node.args[0]);
-                let field = syn::Index::from(j as usize);
-                quote!(#tuple.#field)
-            }
-            Op::Phi(_) => unreachable!("a Phi is written by its branch"),
-            _ => unreachable!("not a special op"),
+            _ => unreachable!("not a call"),
         }
     }
 
@@ -1029,9 +1043,7 @@ impl<'a> Emitter<'a> {
         // Accumulators for the other inputs.
         let mut grads = Vec::new();
         for p in 0..info.n_inputs {
-            if info.carried.iter().any(|&(c, _)| c == p)
-                || !crate::diff::loop_input_has_grad(self.g, k, p)
-            {
+            if info.carried.iter().any(|&(c, _)| c == p) || !self.g.loop_input_has_grad(k, p) {
                 continue;
             }
             let acc = self.loop_name(k, &format!("a{p}"));

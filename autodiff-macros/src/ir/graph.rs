@@ -265,6 +265,22 @@ impl Graph {
         }
     }
 
+    /// Whether input p of loop k gets a gradient from the body: its parameter has an adjoint, or
+    /// the body indexes it.
+    pub fn loop_input_has_grad(&self, k: u32, p: usize) -> bool {
+        let info = &self.loops[k as usize];
+        let Some(adj) = &info.adj else { return false };
+        let body = &info.body;
+        let param = body.ids().find(|&b| body[b].op == Op::Param(p as u16));
+        let Some(param) = param else { return false };
+        adj.get(param.index()).copied().flatten().is_some()
+            || body.ids().any(|b| {
+                body[b].op == Op::IndexDyn
+                    && body[b].args[0] == param
+                    && adj.get(b.index()).copied().flatten().is_some()
+            })
+    }
+
     pub fn opaque(&self, id: Id) -> Option<&Opaque> {
         match self[id].op {
             Op::Opaque(k) | Op::Reshape(k) => Some(&self.opaques[k as usize]),

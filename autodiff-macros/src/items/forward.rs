@@ -13,7 +13,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 use syn::Ident;
 
-use super::{adj_of, has_grad_type, Items};
+use super::ctx::{adj_of, has_grad_type, Items};
 use crate::diff;
 use crate::diff::forward::{self as diff_forward, zero_like};
 use crate::emit::rust::Emitter;

@@ -14,7 +14,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 use syn::FnArg;
 
-use super::Items;
+use super::ctx::Items;
 use crate::emit::rust::Emitter;
 use crate::ir::{Graph, Id, Kind, Op};
 use crate::names;
