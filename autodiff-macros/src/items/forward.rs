@@ -184,19 +184,11 @@ impl Items<'_> {
                 }
             })
             .collect();
-        let names: Vec<Option<(TokenStream, bool)>> = self
-            .sig
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                p.diff
-                    .then(|| (names::tangent_local(i).into_token_stream(), p.by_ref))
-            })
-            .collect();
-        let body = self
-            .jvp_body(g0, output, params, &names)
-            .unwrap_or_else(|why| self.unsupported("jvp", &why));
+        // Its body calls `f_jvp` (inlined) rather than sweeping and emitting the body again.
+        let jvp_name = self.ident("jvp");
+        let args = self.sig.params.iter().map(|p| &p.ident);
+        let pass = self.sig.diff_params().map(|(i, _)| names::tangent_local(i));
+        let body = quote!(#jvp_name(#(#args,)* #(#pass),*));
         out.extend(self.forward_item(
             names::pushforward(&self.func.sig.ident),
             None,
