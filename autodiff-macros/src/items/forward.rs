@@ -403,10 +403,11 @@ impl Items<'_> {
         Ok(quote!(#deref #stmts (#(#parts,)*)))
     }
 
-    /// A parameter passed on to another generated item, by value (cloned) or by reference.
+    /// A parameter passed on to another generated item: by reference, copied (floats,
+    /// integers, booleans) or cloned.
     fn pass(p: &Param) -> TokenStream {
         let x = &p.ident;
-        if p.by_ref {
+        if p.by_ref || matches!(p.kind, Kind::Scalar | Kind::Int | Kind::Bool) {
             quote!(#x)
         } else {
             quote!(::core::clone::Clone::clone(&#x))
