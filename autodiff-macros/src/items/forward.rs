@@ -680,10 +680,57 @@ impl Items<'_> {
             })
             .collect();
         let ty = self.grad_type();
-        let body = self
-            .hvp_body(g0, output, params)
-            .unwrap_or_else(|why| self.unsupported("hvp", &why));
+        let body = match self.hvp_by_pushforward_pullback() {
+            Some(body) => body,
+            None => self
+                .hvp_body(g0, output, params)
+                .unwrap_or_else(|why| self.unsupported("hvp", &why)),
+        };
         self.forward_item(self.ident("hvp"), Some(&doc), &extra, ty, body)
+    }
+
+    /// When every parameter with a gradient is a float: `f_hvp` is `__f_pushforward_pullback`
+    /// with the cotangent 1 (the gradient of `<grad f, v>`), whose other half (the gradient)
+    /// is dead code once inlined. This saves a third forward-and-reverse sweep and its
+    /// emission per function. With arrays or tensors the extra half would allocate, so those
+    /// keep their own body (`hvp_body`).
+    fn hvp_by_pushforward_pullback(&self) -> Option<TokenStream> {
+        let floats = self
+            .sig
+            .params
+            .iter()
+            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar);
+        if !floats || self.sig.ret_kind != Kind::Scalar {
+            return None;
+        }
+        let float = &self.sig.float;
+        let args = self.sig.params.iter().map(|p| &p.ident);
+        let tangents = self.sig.params.iter().map(|p| {
+            if p.diff {
+                names::tangent(&p.ident).into_token_stream()
+            } else if has_grad_type(p) {
+                self.constant_slot(p)
+            } else {
+                quote!(::autodiff::__private::NoGrad)
+            }
+        });
+        let pp = names::pushforward_pullback(&self.func.sig.ident);
+        let parts: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(i, _)| {
+                let i = syn::Index::from(i);
+                quote!(__h.#i)
+            })
+            .collect();
+        let value = match &parts[..] {
+            [one] => one.clone(),
+            _ => quote!((#(#parts),*)),
+        };
+        Some(quote! {
+            let __h = #pp(#(#args,)* #(#tangents,)* &::autodiff::__private::lit::<#float>(1.0));
+            #value
+        })
     }
 
     fn hvp_body(&self, g0: &Graph, output: Id, params: &[Id]) -> Result<TokenStream, String> {
