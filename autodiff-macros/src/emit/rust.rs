@@ -90,16 +90,17 @@ impl<'a> Emitter<'a> {
             }
         }
         // Readers of each node among the needed ones; a root counts as read (it is returned).
+        // One plain loop: iterator adaptors cost several times as much in the macro's debug
+        // build, and this runs over the whole graph once per generated item.
         let mut uses = vec![0u32; g.len()];
-        for id in g.ids().filter(|id| needed[id.index()]) {
-            for &a in &g[id].args {
-                uses[a.index()] += 1;
-            }
-        }
         let mut last_reader = vec![None; g.len()];
-        for id in g.ids().filter(|id| needed[id.index()]) {
-            for &a in &g[id].args {
-                last_reader[a.index()] = Some(id);
+        for (i, &need) in needed.iter().enumerate() {
+            if need {
+                let id = g.id(i);
+                for &a in &g[id].args {
+                    uses[a.index()] += 1;
+                    last_reader[a.index()] = Some(id);
+                }
             }
         }
         for &r in roots {

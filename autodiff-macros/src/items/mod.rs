@@ -58,8 +58,11 @@ impl Items<'_> {
             None => (g.clone(), adj_one.clone(), adj_cot.clone()),
         };
         // `_grad` and `_value_and_grad` read polynomial gradient components in Horner form.
+        // `_value_and_grad`'s value in the same form.
+        let mut vag_value = output;
         if let Some(adj) = adj_one_f.as_mut() {
             crate::ir::horner::rewrite(&mut fg, adj);
+            vag_value = crate::ir::horner::value(&mut fg, output);
         }
         let hessian = adj_one
             .as_ref()
@@ -102,11 +105,11 @@ impl Items<'_> {
             out.extend(quote!(#[allow(unused_variables)] #header { #stmts #value }));
 
             let mut with_value = roots.clone();
-            with_value.push(output);
+            with_value.push(vag_value);
             let mut e = Emitter::new(main_g, self.sig, &with_value);
             let stmts = e.statements();
             let grads = grad(&e);
-            let value = e.value(output);
+            let value = e.value(vag_value);
             let header = headers.next().expect("value_and_grad header");
             out.extend(quote!(#[allow(unused_variables)] #header { #stmts (#value, #grads) }));
         }
