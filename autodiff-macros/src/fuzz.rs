@@ -3,7 +3,7 @@
 
 use proc_macro2::TokenStream;
 
-use crate::expand;
+use crate::entry as expand;
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);

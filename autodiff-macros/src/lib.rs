@@ -9,16 +9,17 @@
 mod args;
 mod derive;
 mod diff;
-mod diff_forward;
 mod emit;
+mod entry;
 mod errors;
 mod expand;
-mod fallback;
 mod fuse;
 #[cfg(test)]
 mod fuzz;
 mod ir;
+mod items;
 mod method;
+mod names;
 mod parse;
 
 use proc_macro::TokenStream;
@@ -26,7 +27,7 @@ use proc_macro::TokenStream;
 /// Differentiates a function at compile time. See the `autodiff` crate for the guide.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::differentiable(args.into(), item.into()).into()
+    entry::differentiable(args.into(), item.into()).into()
 }
 
 /// Implements `autodiff::Differentiable` for a model struct: its leaves are its fields in

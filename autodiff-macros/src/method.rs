@@ -19,10 +19,11 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{FnArg, Ident, Item, ItemFn, Member, Pat, ReturnType, Type};
 
 use crate::args::Args;
-use crate::emit::rust::pullback_ident;
 use crate::errors::Errors;
-use crate::expand::{wrt_ident, Items};
 use crate::ir::Kind;
+use crate::items::Items;
+use crate::names::pullback as pullback_ident;
+use crate::names::wrt as wrt_ident;
 use crate::parse::body;
 use crate::parse::sig::Sig;
 

@@ -15,6 +15,7 @@ use quote::{format_ident, quote, ToTokens};
 use crate::ir::graph::ROOT;
 use crate::ir::ops::{self, Style};
 use crate::ir::{BlockId, Graph, Id, Kind, Op};
+use crate::names;
 use crate::parse::sig::Sig;
 
 pub(crate) struct Emitter<'a> {
@@ -89,16 +90,17 @@ impl<'a> Emitter<'a> {
             }
         }
         // Readers of each node among the needed ones; a root counts as read (it is returned).
+        // One plain loop: iterator adaptors cost several times as much in the macro's debug
+        // build, and this runs over the whole graph once per generated item.
         let mut uses = vec![0u32; g.len()];
-        for id in g.ids().filter(|id| needed[id.index()]) {
-            for &a in &g[id].args {
-                uses[a.index()] += 1;
-            }
-        }
         let mut last_reader = vec![None; g.len()];
-        for id in g.ids().filter(|id| needed[id.index()]) {
-            for &a in &g[id].args {
-                last_reader[a.index()] = Some(id);
+        for (i, &need) in needed.iter().enumerate() {
+            if need {
+                let id = g.id(i);
+                for &a in &g[id].args {
+                    uses[a.index()] += 1;
+                    last_reader[a.index()] = Some(id);
+                }
             }
         }
         for &r in roots {
@@ -391,7 +393,9 @@ impl<'a> Emitter<'a> {
             }
             Style::Infix(sym) if scalar => {
                 self.operand_text(args[0], false, out);
-                let _ = write!(out, " {sym} ");
+                out.push(' ');
+                out.push_str(sym);
+                out.push(' ');
                 self.operand_text(args[1], false, out);
             }
             Style::Prefix(sym) if scalar => {
@@ -401,7 +405,9 @@ impl<'a> Emitter<'a> {
             Style::FloatMethod if scalar => {
                 // A literal receiver needs its type written: `0.5f64.powf(y)`.
                 self.operand_text(args[0], true, out);
-                let _ = write!(out, ".{name}(");
+                out.push('.');
+                out.push_str(name);
+                out.push('(');
                 list(out, &args[1..]);
                 out.push(')');
             }
@@ -413,7 +419,8 @@ impl<'a> Emitter<'a> {
             }
             // A contribution read only here is moved, so that an equal shape costs no copy.
             Style::Runtime if op == Op::SumTo && self.movable(args[0]) => {
-                let _ = write!(out, "{RT}sum_to_owned(");
+                out.push_str(RT);
+                out.push_str("sum_to_owned(");
                 self.operand_text(args[0], false, out);
                 out.push_str(", ");
                 self.ref_text(args[1], out);
@@ -438,7 +445,11 @@ impl<'a> Emitter<'a> {
 
     /// A node's generated name as text: `__t7`.
     fn name_text(&self, id: Id, out: &mut String) {
-        let _ = write!(out, "{}t{}", self.prefix, id.index());
+        // By hand: `write!` costs about ten times as much in the macro's debug build, and
+        // this runs once per operand written.
+        out.push_str(&self.prefix);
+        out.push('t');
+        push_index(out, id.index());
     }
 
     /// `operand` as text; `typed` writes a constant with its type suffix.
@@ -446,7 +457,7 @@ impl<'a> Emitter<'a> {
         match self.g[id].op {
             Op::Param(i) => out.push_str(&self.param_text[i as usize]),
             Op::Const(bits) => self.literal_text(f64::from_bits(bits), typed, out),
-            Op::Cotangent => out.push_str("__cotangent"),
+            Op::Cotangent => out.push_str(names::COTANGENT),
             _ => self.name_text(id, out),
         }
     }
@@ -585,116 +596,12 @@ impl<'a> Emitter<'a> {
                 let k = Literal::usize_unsuffixed(k as usize);
                 quote!(#rt::#name(#(#refs,)* #k))
             }
-            Op::Call(k) if self.dual => {
-                let site = &self.g.calls[k as usize];
-                let path = dual_path(&site.path);
-                let args = node
-                    .args
-                    .iter()
-                    .zip(&site.int_literal)
-                    .zip(self.call_args(k, id, &node.args));
-                // A scalar goes into a hyper-dual slot, or into a plain float one where the
-                // callee does not differentiate the parameter (a constant).
-                let args = args.map(|((&a, &int), tokens)| {
-                    if !int && matches!(self.g.kind(a), Kind::Scalar | Kind::Unknown) {
-                        quote!(::autodiff::__private::DualArg::dual_arg(#tokens))
-                    } else {
-                        tokens
-                    }
-                });
-                quote!(#path(#(#args),*))
-            }
-            Op::Call(k) => {
-                let site = &self.g.calls[k as usize];
-                let path = &site.path;
-                // At the user's arguments, so that a type mismatch points there.
-                let args: Vec<TokenStream> = self
-                    .call_args(k, id, &node.args)
-                    .into_iter()
-                    .zip(&site.arg_spans)
-                    .map(|(a, &span)| respan(a, span))
-                    .collect();
-                if site.method {
-                    let (recv, rest) = args.split_first().expect("a receiver");
-                    return quote!(#recv.#path(#(#rest),*));
-                }
-                quote!(#path(#(#args),*))
-            }
-            Op::Pullback(k) => {
-                let site = &self.g.calls[k as usize];
-                let path = pullback_path(&site.path);
-                let (call_args, d) = node.args.split_at(node.args.len() - 1);
-                let args = self.call_args(k, id, call_args);
-                let d = self.by_ref(d[0]);
-                if site.method {
-                    let (recv, rest) = args.split_first().expect("a receiver");
-                    return quote!(#recv.#path(#(#rest,)* #d));
-                }
-                quote!(#path(#(#args,)* #d))
-            }
-            Op::Pullback2(k) => {
-                let site = &self.g.calls[k as usize];
-                let mut path = pullback_path(&site.path);
-                if let Some(last) = path.segments.last_mut() {
-                    last.ident = format_ident!("{}2", last.ident);
-                }
-                let n = site.by_ref.len();
-                let args = self.call_args(k, id, &node.args[..n]);
-                let d = self.by_ref(node.args[n]);
-                // `NoGrad` nodes are shared by hash-consing, but each fills a slot of its own
-                // type: written in place.
-                let seeds: Vec<TokenStream> = node.args[n + 1..]
-                    .iter()
-                    .map(|&e| match self.g[e].op {
-                        Op::NoGrad => quote!(::core::default::Default::default()),
-                        _ => self.owned(e),
-                    })
-                    .collect();
-                if site.method {
-                    let (recv, rest) = args.split_first().expect("a receiver");
-                    return quote!(#recv.#path(#(#rest,)* #d, &(#(#seeds,)*)));
-                }
-                quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
-            }
+            Op::Call(_)
+            | Op::Pullback(_)
+            | Op::Pullback2(_)
+            | Op::Pushforward(_)
+            | Op::PushforwardPullback(_) => self.call(id),
             Op::NoGrad => quote!(::core::default::Default::default()),
-            Op::Pushforward(k) => {
-                let site = &self.g.calls[k as usize];
-                let path = crate::expand::pushforward_path(&site.path);
-                let n = site.by_ref.len();
-                let args = self.call_args(k, id, &node.args[..n]);
-                let tangents: Vec<TokenStream> = node.args[n..]
-                    .iter()
-                    .zip(&site.by_ref)
-                    .map(|(&t, &r)| match self.g[t].op {
-                        Op::NoGrad => quote!(::core::default::Default::default()),
-                        _ if r => self.by_ref(t),
-                        _ if self.is_ref(t) => self.operand(t),
-                        _ => self.owned(t),
-                    })
-                    .collect();
-                quote!(#path(#(#args,)* #(#tangents),*))
-            }
-            Op::PushforwardPullback(k) => {
-                let site = &self.g.calls[k as usize];
-                let mut path = crate::expand::pushforward_path(&site.path);
-                if let Some(last) = path.segments.last_mut() {
-                    last.ident = format_ident!("{}_pullback", last.ident);
-                }
-                let n = site.by_ref.len();
-                let args = self.call_args(k, id, &node.args[..n]);
-                let tangents: Vec<TokenStream> = node.args[n..2 * n]
-                    .iter()
-                    .zip(&site.by_ref)
-                    .map(|(&t, &r)| match self.g[t].op {
-                        Op::NoGrad => quote!(::core::default::Default::default()),
-                        _ if r => self.by_ref(t),
-                        _ if self.is_ref(t) => self.operand(t),
-                        _ => self.owned(t),
-                    })
-                    .collect();
-                let d = self.by_ref(node.args[2 * n]);
-                quote!(#path(#(#args,)* #(#tangents,)* #d))
-            }
             Op::Pack => {
                 let parts: Vec<TokenStream> = node.args.iter().map(|&a| self.owned(a)).collect();
                 if self.sig.ret_kind == Kind::Slice {
@@ -742,6 +649,118 @@ impl<'a> Emitter<'a> {
             }
             Op::Phi(_) => unreachable!("a Phi is written by its branch"),
             _ => unreachable!("not a special op"),
+        }
+    }
+
+    /// A call of a user function or of one of its generated items (`__g_pullback`,
+    /// `__g_pullback2`, `__g_pushforward`, `__g_pushforward_pullback`, `__g_dual`).
+    fn call(&self, id: Id) -> TokenStream {
+        let node = &self.g[id];
+        match node.op {
+            Op::Call(k) if self.dual => {
+                let site = &self.g.calls[k as usize];
+                let path = names::path_to(&site.path, names::dual);
+                let args = node
+                    .args
+                    .iter()
+                    .zip(&site.int_literal)
+                    .zip(self.call_args(k, id, &node.args));
+                // A scalar goes into a hyper-dual slot, or into a plain float one where the
+                // callee does not differentiate the parameter (a constant).
+                let args = args.map(|((&a, &int), tokens)| {
+                    if !int && matches!(self.g.kind(a), Kind::Scalar | Kind::Unknown) {
+                        quote!(::autodiff::__private::DualArg::dual_arg(#tokens))
+                    } else {
+                        tokens
+                    }
+                });
+                quote!(#path(#(#args),*))
+            }
+            Op::Call(k) => {
+                let site = &self.g.calls[k as usize];
+                let path = &site.path;
+                // At the user's arguments, so that a type mismatch points there.
+                let args: Vec<TokenStream> = self
+                    .call_args(k, id, &node.args)
+                    .into_iter()
+                    .zip(&site.arg_spans)
+                    .map(|(a, &span)| respan(a, span))
+                    .collect();
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest),*));
+                }
+                quote!(#path(#(#args),*))
+            }
+            Op::Pullback(k) => {
+                let site = &self.g.calls[k as usize];
+                let path = names::path_to(&site.path, names::pullback);
+                let (call_args, d) = node.args.split_at(node.args.len() - 1);
+                let args = self.call_args(k, id, call_args);
+                let d = self.by_ref(d[0]);
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest,)* #d));
+                }
+                quote!(#path(#(#args,)* #d))
+            }
+            Op::Pullback2(k) => {
+                let site = &self.g.calls[k as usize];
+                let path = names::path_to(&site.path, names::pullback2);
+                let n = site.by_ref.len();
+                let args = self.call_args(k, id, &node.args[..n]);
+                let d = self.by_ref(node.args[n]);
+                // `NoGrad` nodes are shared by hash-consing, but each fills a slot of its own
+                // type: written in place.
+                let seeds: Vec<TokenStream> = node.args[n + 1..]
+                    .iter()
+                    .map(|&e| match self.g[e].op {
+                        Op::NoGrad => quote!(::core::default::Default::default()),
+                        _ => self.owned(e),
+                    })
+                    .collect();
+                if site.method {
+                    let (recv, rest) = args.split_first().expect("a receiver");
+                    return quote!(#recv.#path(#(#rest,)* #d, &(#(#seeds,)*)));
+                }
+                quote!(#path(#(#args,)* #d, &(#(#seeds,)*)))
+            }
+            Op::Pushforward(k) => {
+                let site = &self.g.calls[k as usize];
+                let path = names::path_to(&site.path, names::pushforward);
+                let n = site.by_ref.len();
+                let args = self.call_args(k, id, &node.args[..n]);
+                let tangents: Vec<TokenStream> = node.args[n..]
+                    .iter()
+                    .zip(&site.by_ref)
+                    .map(|(&t, &r)| match self.g[t].op {
+                        Op::NoGrad => quote!(::core::default::Default::default()),
+                        _ if r => self.by_ref(t),
+                        _ if self.is_ref(t) => self.operand(t),
+                        _ => self.owned(t),
+                    })
+                    .collect();
+                quote!(#path(#(#args,)* #(#tangents),*))
+            }
+            Op::PushforwardPullback(k) => {
+                let site = &self.g.calls[k as usize];
+                let path = names::path_to(&site.path, names::pushforward_pullback);
+                let n = site.by_ref.len();
+                let args = self.call_args(k, id, &node.args[..n]);
+                let tangents: Vec<TokenStream> = node.args[n..2 * n]
+                    .iter()
+                    .zip(&site.by_ref)
+                    .map(|(&t, &r)| match self.g[t].op {
+                        Op::NoGrad => quote!(::core::default::Default::default()),
+                        _ if r => self.by_ref(t),
+                        _ if self.is_ref(t) => self.operand(t),
+                        _ => self.owned(t),
+                    })
+                    .collect();
+                let d = self.by_ref(node.args[2 * n]);
+                quote!(#path(#(#args,)* #(#tangents,)* #d))
+            }
+            _ => unreachable!("not a call"),
         }
     }
 
@@ -1034,9 +1053,7 @@ impl<'a> Emitter<'a> {
         // Accumulators for the other inputs.
         let mut grads = Vec::new();
         for p in 0..info.n_inputs {
-            if info.carried.iter().any(|&(c, _)| c == p)
-                || !crate::diff::loop_input_has_grad(self.g, k, p)
-            {
+            if info.carried.iter().any(|&(c, _)| c == p) || !self.g.loop_input_has_grad(k, p) {
                 continue;
             }
             let acc = self.loop_name(k, &format!("a{p}"));
@@ -1237,7 +1254,7 @@ pub(crate) fn call_checks(g: &Graph) -> TokenStream {
             .unwrap_or_default();
         let mut wrt = site.path.clone();
         if let Some(last) = wrt.segments.last_mut() {
-            last.ident = crate::expand::wrt_ident(&last.ident);
+            last.ident = names::wrt(&last.ident);
             last.arguments = syn::PathArguments::None;
         }
         for (i, &arg) in g[id].args.iter().enumerate() {
@@ -1429,36 +1446,22 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
         .collect()
 }
 
-/// `path::to::f` → `path::to::__f_pullback`, keeping generic arguments.
-pub(crate) fn pullback_path(path: &syn::Path) -> syn::Path {
-    let mut p = path.clone();
-    if let Some(last) = p.segments.last_mut() {
-        last.ident = pullback_ident(&last.ident);
+/// Appends the decimal digits of `n`.
+fn push_index(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
-    p
-}
-
-/// `a::f` → `a::__f_dual`: `f` over hyper-dual numbers, for second derivatives by
-/// forward-over-forward through calls.
-pub(crate) fn dual_path(path: &syn::Path) -> syn::Path {
-    let mut p = path.clone();
-    if let Some(last) = p.segments.last_mut() {
-        last.ident = dual_ident(&last.ident);
+    for &d in &digits[i..] {
+        out.push(d as char);
     }
-    p
-}
-
-/// `f` → `__f_dual`.
-pub(crate) fn dual_ident(ident: &syn::Ident) -> syn::Ident {
-    let mut id = format_ident!("__{}_dual", ident);
-    id.set_span(ident.span());
-    id
-}
-
-pub(crate) fn pullback_ident(ident: &syn::Ident) -> syn::Ident {
-    let mut id = format_ident!("__{}_pullback", ident);
-    id.set_span(ident.span());
-    id
 }
 
 /// The `std::f64::consts` constant with exactly this value, if any (clippy rightly flags

@@ -14,9 +14,10 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 use syn::FnArg;
 
-use super::Items;
-use crate::emit::rust::{dual_ident, Emitter};
+use super::ctx::Items;
+use crate::emit::rust::Emitter;
 use crate::ir::{Graph, Id, Kind, Op};
+use crate::names;
 
 impl Items<'_> {
     fn dual_type(&self) -> TokenStream {
@@ -28,7 +29,7 @@ impl Items<'_> {
     fn dual_header(&self) -> TokenStream {
         let dual = self.dual_type();
         let vis = &self.func.vis;
-        let name = dual_ident(&self.func.sig.ident);
+        let name = names::dual(&self.func.sig.ident);
         let (generics, where_clause) = (
             &self.func.sig.generics.params,
             &self.func.sig.generics.where_clause,
@@ -128,7 +129,7 @@ impl Items<'_> {
         let one = quote!(::autodiff::__private::lit::<#float>(1.0));
         let f = &self.func.sig.ident;
         let x = &self.sig.params[0].ident;
-        let rule_pb = crate::emit::rust::pullback_path(rule);
+        let rule_pb = names::path_to(rule, names::pullback);
         let header = self.dual_header();
         quote! {
             #header {
@@ -151,7 +152,7 @@ impl Items<'_> {
     pub(super) fn pullback2_by_dual(&self, header: TokenStream) -> TokenStream {
         let float = &self.sig.float;
         let lit = |v: f64| quote!(::autodiff::__private::lit::<#float>(#v));
-        let dual = dual_ident(&self.func.sig.ident);
+        let dual = names::dual(&self.func.sig.ident);
         let diff: Vec<usize> = self.sig.diff_params().map(|(i, _)| i).collect();
         let mut lets = TokenStream::new();
         for (n, &j) in diff.iter().enumerate() {
@@ -202,7 +203,7 @@ impl Items<'_> {
     /// ε₁ on parameter i and ε₂ on parameter j; the ε₁ε₂ part is ∂²f/∂wi∂wj.
     pub(super) fn hessian_by_dual(&self) -> TokenStream {
         let float = &self.sig.float;
-        let dual = dual_ident(&self.func.sig.ident);
+        let dual = names::dual(&self.func.sig.ident);
         let k = self.sig.diff_params().count();
         let cell = |i: usize, j: usize| {
             let mut n = 0;

@@ -202,7 +202,7 @@ impl Sweep {
         let pb = g.add_raw(Op::LoopPullback(k), args);
         let inputs: Vec<Id> = g[id].args.clone();
         for (i, &arg) in inputs.iter().enumerate().skip(2) {
-            if g.is_active(arg) && loop_input_has_grad(g, k, i - 2) {
+            if g.is_active(arg) && g.loop_input_has_grad(k, i - 2) {
                 let c = g.add_raw(Op::LoopGrad(i as u32), vec![pb]);
                 self.contribute(g, arg, c, block);
             }
@@ -267,22 +267,6 @@ impl Sweep {
             self.contribute(g, target, phi, parent);
         }
     }
-}
-
-/// Whether input p of loop k gets a gradient from the body: its parameter has an adjoint, or
-/// the body indexes it.
-pub(crate) fn loop_input_has_grad(g: &Graph, k: u32, p: usize) -> bool {
-    let info = &g.loops[k as usize];
-    let Some(adj) = &info.adj else { return false };
-    let body = &info.body;
-    let param = body.ids().find(|&b| body[b].op == Op::Param(p as u16));
-    let Some(param) = param else { return false };
-    adj.get(param.index()).copied().flatten().is_some()
-        || body.ids().any(|b| {
-            body[b].op == Op::IndexDyn
-                && body[b].args[0] == param
-                && adj.get(b.index()).copied().flatten().is_some()
-        })
 }
 
 fn zero_like(g: &mut Graph, like: Id) -> Id {

@@ -13,38 +13,16 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 use syn::Ident;
 
-use super::{adj_of, has_grad_type, Items};
+use super::ctx::{adj_of, has_grad_type, Items};
 use crate::diff;
-use crate::diff_forward::{self, zero_like};
+use crate::diff::forward::{self as diff_forward, zero_like};
 use crate::emit::rust::Emitter;
 use crate::ir::graph::{ParamInfo, ROOT};
 use crate::ir::{Graph, Id, Kind, Op};
+use crate::names;
 use crate::parse::sig::Param;
 
-/// `f` → `__f_pushforward`.
-pub(crate) fn pushforward_ident(ident: &Ident) -> Ident {
-    let mut id = format_ident!("__{}_pushforward", ident);
-    id.set_span(ident.span());
-    id
-}
-
-/// `path::f` → `path::__f_pushforward`.
-pub(crate) fn pushforward_path(path: &syn::Path) -> syn::Path {
-    let mut p = path.clone();
-    if let Some(last) = p.segments.last_mut() {
-        last.ident = pushforward_ident(&last.ident);
-    }
-    p
-}
-
 impl Items<'_> {
-    /// The name of the tangent (or direction) of parameter `p`: `x_tangent`.
-    fn tangent_name(p: &Param) -> Ident {
-        let mut id = format_ident!("{}_tangent", p.ident);
-        id.set_span(p.ident.span());
-        id
-    }
-
     /// `fn name<generics>(params.., extra..) -> ty { body }`.
     fn forward_item(
         &self,
@@ -169,7 +147,7 @@ impl Items<'_> {
             .iter()
             .map(|p| {
                 p.diff
-                    .then(|| (Self::tangent_name(p).into_token_stream(), p.by_ref))
+                    .then(|| (names::tangent(&p.ident).into_token_stream(), p.by_ref))
             })
             .collect();
         let body = self
@@ -179,7 +157,7 @@ impl Items<'_> {
             .sig
             .diff_params()
             .map(|(_, p)| {
-                let t = Self::tangent_name(p);
+                let t = names::tangent(&p.ident);
                 let ty = Self::tangent_type(p);
                 quote!(#t: #ty)
             })
@@ -197,30 +175,22 @@ impl Items<'_> {
             .enumerate()
             .map(|(i, p)| {
                 if has_grad_type(p) {
-                    let t = format_ident!("__tan{}", i);
+                    let t = names::tangent_local(i);
                     let ty = Self::tangent_type(p);
                     quote!(#t: #ty)
                 } else {
-                    let t = format_ident!("__tan{}", i);
+                    let t = names::tangent_local(i);
                     quote!(#t: ::autodiff::__private::NoGrad)
                 }
             })
             .collect();
-        let names: Vec<Option<(TokenStream, bool)>> = self
-            .sig
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                p.diff
-                    .then(|| (format_ident!("__tan{}", i).into_token_stream(), p.by_ref))
-            })
-            .collect();
-        let body = self
-            .jvp_body(g0, output, params, &names)
-            .unwrap_or_else(|why| self.unsupported("jvp", &why));
+        // Its body calls `f_jvp` (inlined) rather than sweeping and emitting the body again.
+        let jvp_name = self.ident("jvp");
+        let args = self.sig.params.iter().map(|p| &p.ident);
+        let pass = self.sig.diff_params().map(|(i, _)| names::tangent_local(i));
+        let body = quote!(#jvp_name(#(#args,)* #(#pass),*));
         out.extend(self.forward_item(
-            pushforward_ident(&self.func.sig.ident),
+            names::pushforward(&self.func.sig.ident),
             None,
             &slots,
             ty,
@@ -239,7 +209,7 @@ impl Items<'_> {
         let tangents: Vec<Ident> = self
             .sig
             .diff_params()
-            .map(|(_, p)| Self::tangent_name(p))
+            .map(|(_, p)| names::tangent(&p.ident))
             .collect();
         let body = match jvp {
             Some(rule) => quote!(#rule(#(#names,)* #(#tangents),*)),
@@ -256,7 +226,7 @@ impl Items<'_> {
             .sig
             .diff_params()
             .map(|(_, p)| {
-                let t = Self::tangent_name(p);
+                let t = names::tangent(&p.ident);
                 let ty = Self::tangent_type(p);
                 quote!(#t: #ty)
             })
@@ -271,7 +241,7 @@ impl Items<'_> {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let t = format_ident!("__tan{}", i);
+                let t = names::tangent_local(i);
                 if has_grad_type(p) {
                     let ty = Self::tangent_type(p);
                     quote!(#t: #ty)
@@ -284,10 +254,10 @@ impl Items<'_> {
         let pass: Vec<Ident> = self
             .sig
             .diff_params()
-            .map(|(i, _)| format_ident!("__tan{}", i))
+            .map(|(i, _)| names::tangent_local(i))
             .collect();
         out.extend(self.forward_item(
-            pushforward_ident(f),
+            names::pushforward(f),
             None,
             &slots,
             ty,
@@ -328,7 +298,7 @@ impl Items<'_> {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let t = format_ident!("__tan{}", i);
+                let t = names::tangent_local(i);
                 if has_grad_type(p) {
                     let ty = Self::tangent_type(p);
                     quote!(#t: #ty)
@@ -346,8 +316,7 @@ impl Items<'_> {
         };
         let mut extra = tangents;
         extra.push(cot);
-        let mut name = pushforward_ident(&self.func.sig.ident);
-        name = format_ident!("{}_pullback", name);
+        let name = names::pushforward_pullback(&self.func.sig.ident);
         self.forward_item(name, None, &extra, quote!((#(#slots,)* #(#slots,)*)), body)
     }
 
@@ -376,7 +345,7 @@ impl Items<'_> {
                 active: true,
             });
             let tp = g.param(g.params.len() - 1);
-            names.push((format_ident!("__tan{}", i).into_token_stream(), p.by_ref));
+            names.push((names::tangent_local(i).into_token_stream(), p.by_ref));
             seeds.push((params[i], tp));
             tparams[i] = Some(tp);
         }
@@ -434,10 +403,11 @@ impl Items<'_> {
         Ok(quote!(#deref #stmts (#(#parts,)*)))
     }
 
-    /// A parameter passed on to another generated item, by value (cloned) or by reference.
+    /// A parameter passed on to another generated item: by reference, copied (floats,
+    /// integers, booleans) or cloned.
     fn pass(p: &Param) -> TokenStream {
         let x = &p.ident;
-        if p.by_ref {
+        if p.by_ref || matches!(p.kind, Kind::Scalar | Kind::Int | Kind::Bool) {
             quote!(#x)
         } else {
             quote!(::core::clone::Clone::clone(&#x))
@@ -494,7 +464,7 @@ impl Items<'_> {
             .sig
             .diff_params()
             .map(|(_, p)| {
-                let t = Self::tangent_name(p);
+                let t = names::tangent(&p.ident);
                 let ty = Self::tangent_type(p);
                 quote!(#t: #ty)
             })
@@ -704,16 +674,63 @@ impl Items<'_> {
             .sig
             .diff_params()
             .map(|(_, p)| {
-                let t = Self::tangent_name(p);
+                let t = names::tangent(&p.ident);
                 let ty = Self::tangent_type(p);
                 quote!(#t: #ty)
             })
             .collect();
         let ty = self.grad_type();
-        let body = self
-            .hvp_body(g0, output, params)
-            .unwrap_or_else(|why| self.unsupported("hvp", &why));
+        let body = match self.hvp_by_pushforward_pullback() {
+            Some(body) => body,
+            None => self
+                .hvp_body(g0, output, params)
+                .unwrap_or_else(|why| self.unsupported("hvp", &why)),
+        };
         self.forward_item(self.ident("hvp"), Some(&doc), &extra, ty, body)
+    }
+
+    /// When every parameter with a gradient is a float: `f_hvp` is `__f_pushforward_pullback`
+    /// with the cotangent 1 (the gradient of `<grad f, v>`), whose other half (the gradient)
+    /// is dead code once inlined. This saves a third forward-and-reverse sweep and its
+    /// emission per function. With arrays or tensors the extra half would allocate, so those
+    /// keep their own body (`hvp_body`).
+    fn hvp_by_pushforward_pullback(&self) -> Option<TokenStream> {
+        let floats = self
+            .sig
+            .params
+            .iter()
+            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar);
+        if !floats || self.sig.ret_kind != Kind::Scalar {
+            return None;
+        }
+        let float = &self.sig.float;
+        let args = self.sig.params.iter().map(|p| &p.ident);
+        let tangents = self.sig.params.iter().map(|p| {
+            if p.diff {
+                names::tangent(&p.ident).into_token_stream()
+            } else if has_grad_type(p) {
+                self.constant_slot(p)
+            } else {
+                quote!(::autodiff::__private::NoGrad)
+            }
+        });
+        let pp = names::pushforward_pullback(&self.func.sig.ident);
+        let parts: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .map(|(i, _)| {
+                let i = syn::Index::from(i);
+                quote!(__h.#i)
+            })
+            .collect();
+        let value = match &parts[..] {
+            [one] => one.clone(),
+            _ => quote!((#(#parts),*)),
+        };
+        Some(quote! {
+            let __h = #pp(#(#args,)* #(#tangents,)* &::autodiff::__private::lit::<#float>(1.0));
+            #value
+        })
     }
 
     fn hvp_body(&self, g0: &Graph, output: Id, params: &[Id]) -> Result<TokenStream, String> {
@@ -732,7 +749,7 @@ impl Items<'_> {
                 active: false,
             });
             let tp = g.param(g.params.len() - 1);
-            names.push((Self::tangent_name(p).into_token_stream(), p.by_ref));
+            names.push((names::tangent(&p.ident).into_token_stream(), p.by_ref));
             seeds.push((params[i], tp));
         }
         let join = |list: Vec<crate::diff::SweepError>| {

@@ -5,7 +5,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemFn;
 
-use crate::expand::Items;
+use super::ctx::Items;
+use crate::ir::Kind;
 use crate::parse::sig::Sig;
 
 pub(crate) fn expand(error: syn::Error, func: Option<&ItemFn>, sig: Option<&Sig>) -> TokenStream {
@@ -33,4 +34,25 @@ pub(crate) fn expand(error: syn::Error, func: Option<&ItemFn>, sig: Option<&Sig>
         out.extend(items.stub_extras(&stub));
     }
     out
+}
+
+impl Items<'_> {
+    /// Stubs of `f_hessian`, `f_grad_formulas` and `f_trace` for a failed expansion.
+    pub(crate) fn stub_extras(&self, stub: &TokenStream) -> TokenStream {
+        let vis = &self.func.vis;
+        let formulas = self.ident("grad_formulas");
+        let mut out = quote! {
+            #[allow(dead_code)]
+            #vis fn #formulas() -> &'static [(&'static str, &'static str)] { &[] }
+        };
+        if self.sig.ret_kind == Kind::Scalar {
+            out.extend(self.trace_item(stub.clone()));
+        }
+        if self.has_hessian() {
+            out.extend(self.hessian_item(self.hessian_type(), stub.clone()));
+        }
+        out.extend(self.dual_panic("it failed to compile"));
+        out.extend(self.forward_stubs(stub));
+        out
+    }
 }

@@ -9,7 +9,7 @@
 
 use proc_macro2::Span;
 
-use crate::diff::SweepError;
+use super::reverse::SweepError;
 use crate::ir::graph::{LoopInfo, ParamInfo, ROOT};
 use crate::ir::ops::{self, NoRule};
 use crate::ir::{Graph, Id, Kind, Op};
@@ -206,7 +206,7 @@ fn tangent_loop(
         }
     }
     let adj = if info.adj.is_some() && !seed_pairs.is_empty() {
-        crate::diff::reverse_from(&mut body, &seed_pairs).ok()
+        super::reverse::reverse_from(&mut body, &seed_pairs).ok()
     } else {
         None
     };

@@ -1,0 +1,145 @@
+//! `f_vjp`, `__f_pullback` (the vjp with one slot per parameter, for callers' sweeps) and
+//! `__f_pullback2` (its own vjp, for second derivatives through calls).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+
+use crate::diff;
+use crate::emit::rust::Emitter;
+use crate::ir::{Graph, Id, Kind};
+
+use super::ctx::*;
+
+impl Items<'_> {
+    /// `__f_pullback2`: the vjp of the pullback, so that callers can take second derivatives
+    /// through `f`: a reverse sweep over the pullback's graph seeded by `seeds`. For a function
+    /// whose pullback has no such sweep (tensors, loops, calls) it panics with the reason.
+    pub(crate) fn emit_pullback2(
+        &self,
+        g: &mut Graph,
+        adj: &[Option<Id>],
+        params: &[Id],
+        cot: Id,
+        output: Id,
+        header: TokenStream,
+    ) -> TokenStream {
+        let name = self.func.sig.ident.to_string();
+        let stub = |why: &str| {
+            let msg = format!("second derivatives through `{name}` are not available: {why}");
+            quote!(#[allow(unused_variables)] #header { ::core::panic!(#msg) })
+        };
+        if self.sig.ret_kind != Kind::Scalar {
+            return stub("its result is not a scalar float");
+        }
+        if self.sig.diff_params().any(|(_, p)| p.kind != Kind::Scalar) {
+            return stub("it differentiates a parameter that is not a scalar float");
+        }
+        let base = g.params.len();
+        for p in &self.sig.params {
+            let kind = if p.diff { Kind::Scalar } else { Kind::Unknown };
+            g.params.push(crate::ir::graph::ParamInfo {
+                kind,
+                active: false,
+            });
+        }
+        let seeds: Vec<Id> = (0..self.sig.params.len())
+            .map(|i| g.param(base + i))
+            .collect();
+        let pairs: Vec<(Id, Id)> = self
+            .sig
+            .diff_params()
+            .filter_map(|(i, _)| adj_of(adj, params[i]).map(|a| (a, seeds[i])))
+            .collect();
+        let second = if pairs.is_empty() {
+            vec![None; g.len()]
+        } else {
+            match diff::reverse_from(g, &pairs) {
+                Ok(a) => a,
+                Err(_) if self.dual_obstacle(g, output).is_none() => {
+                    return self.pullback2_by_dual(header)
+                }
+                Err(_) => return stub("its body has a call or a loop without second derivatives"),
+            }
+        };
+        let mut roots: Vec<Id> = self
+            .sig
+            .diff_params()
+            .filter_map(|(i, _)| adj_of(&second, params[i]))
+            .collect();
+        roots.extend(adj_of(&second, cot));
+        let mut names: Vec<(TokenStream, bool)> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| (p.ident.to_token_stream(), p.by_ref))
+            .collect();
+        names.extend(
+            (0..self.sig.params.len())
+                .map(|i| (format_ident!("__s{}", i).into_token_stream(), false)),
+        );
+        let mut e = Emitter::with_params(g, self.sig, &roots, names, "__".to_string());
+        let stmts = e.statements();
+        let zero = e.literal(0.0, true);
+        let parts = self.sig.params.iter().enumerate().map(|(i, p)| {
+            if p.diff {
+                adj_of(&second, params[i])
+                    .map(|a| e.owned(a))
+                    .unwrap_or_else(|| zero.clone())
+            } else {
+                self.constant_slot(p)
+            }
+        });
+        let dcot = adj_of(&second, cot)
+            .map(|a| e.owned(a))
+            .unwrap_or_else(|| zero.clone());
+        let unpack = self.sig.diff_params().map(|(i, _)| {
+            let s = format_ident!("__s{}", i);
+            let field = syn::Index::from(i);
+            quote!(let #s = __seeds.#field;)
+        });
+        quote!(#[allow(unused_variables)] #header {
+            let __cotangent = *__cotangent;
+            #(#unpack)*
+            #stmts
+            (#(#parts,)* #dcot,)
+        })
+    }
+
+    /// `__f_pullback`: calls `vjp(params.., cotangent)` and returns one slot per parameter, the
+    /// gradient for a differentiated one and a zero of its type for the others (bound first:
+    /// the call consumes the parameters).
+    pub(crate) fn pullback_item(&self, header: TokenStream, vjp: &TokenStream) -> TokenStream {
+        let names = self.sig.params.iter().map(|p| &p.ident);
+        let cot = if matches!(self.sig.ret_kind, Kind::Scalar | Kind::Array) {
+            quote!(*__cotangent)
+        } else {
+            quote!(__cotangent)
+        };
+        let k = self.sig.diff_params().count();
+        let mut j = 0;
+        let mut zeros = TokenStream::new();
+        let parts: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if !p.diff {
+                    let z = format_ident!("__z{}", i);
+                    let slot = self.constant_slot(p);
+                    zeros.extend(quote!(let #z = #slot;));
+                    return quote!(#z);
+                }
+                let part = if k == 1 {
+                    quote!(__g)
+                } else {
+                    let idx = syn::Index::from(j);
+                    quote!(__g.#idx)
+                };
+                j += 1;
+                part
+            })
+            .collect();
+        quote!(#[allow(unused_variables)] #[inline] #header { #zeros let __g = #vjp(#(#names,)* #cot); (#(#parts,)*) })
+    }
+}
