@@ -106,7 +106,6 @@ fn member_name(m: &Member) -> String {
 struct Collect<'a> {
     roots: &'a [Root],
     leaves: Vec<Leaf>,
-    errors: &'a Errors,
 }
 
 impl Collect<'_> {
@@ -247,8 +246,20 @@ impl Collect<'_> {
             if !path.is_empty() {
                 if let Some(TokenTree::Group(g)) = trees.get(j) {
                     if g.delimiter() == proc_macro2::Delimiter::Bracket {
-                        let at: TokenStream = trees[i..=j].iter().cloned().collect();
-                        self.errors.at(at, "indexing a field of a differentiated struct is supported with an integer literal (`self.layers[0]`); for an index that varies, call a #[differentiable] method or function on the whole collection, or keep the elements in a tensor");
+                        // `self.layers[i]..`: the whole collection is the leaf, indexed in the
+                        // body (in a loop, whose backward pass accumulates into the element
+                        // read); field reads of the element go through the derive's readers.
+                        let original: TokenStream = trees[i..j].iter().cloned().collect();
+                        let name = self.leaf(original, root, path);
+                        out.push(TokenTree::Ident(name));
+                        let mut ng =
+                            proc_macro2::Group::new(g.delimiter(), self.rewrite(g.stream(), true));
+                        ng.set_span(g.span());
+                        out.push(TokenTree::Group(ng));
+                        j += 1;
+                        j = element_fields(&trees, j, &mut out);
+                        i = j;
+                        continue;
                     }
                 }
             }
@@ -264,6 +275,44 @@ impl Collect<'_> {
         }
         out.into_iter().collect()
     }
+}
+
+/// After an element read `leaf[i]`, the field reads `.w` (`.l1.w`) become calls of the
+/// derive's hidden readers, `.__autodiff_field_w()`: differentiable methods whose pullback puts
+/// the cotangent in that field of a zero element. A method call (`.forward(x)`) is left as it
+/// is. Returns the position after the last field read.
+fn element_fields(trees: &[TokenTree], mut j: usize, out: &mut Vec<TokenTree>) -> usize {
+    while j + 1 < trees.len() {
+        let TokenTree::Punct(dot) = &trees[j] else {
+            break;
+        };
+        if dot.as_char() != '.' || dot.spacing() != proc_macro2::Spacing::Alone {
+            break;
+        }
+        let (name, span) = match &trees[j + 1] {
+            TokenTree::Ident(id) => (id.to_string(), id.span()),
+            TokenTree::Literal(l) if l.to_string().parse::<u32>().is_ok() => {
+                (l.to_string(), l.span())
+            }
+            _ => break,
+        };
+        let call = matches!(trees.get(j + 2), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
+            || matches!(trees.get(j + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+        if call {
+            break;
+        }
+        out.push(trees[j].clone());
+        out.push(TokenTree::Ident(Ident::new(
+            &format!("__autodiff_field_{name}"),
+            span,
+        )));
+        out.push(TokenTree::Group(proc_macro2::Group::new(
+            proc_macro2::Delimiter::Parenthesis,
+            TokenStream::new(),
+        )));
+        j += 2;
+    }
+    j
 }
 
 /// The typed parameters: name and type.
@@ -481,7 +530,6 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     let mut collect = Collect {
         roots: &roots,
         leaves: Vec::new(),
-        errors: &errors,
     };
     let rewritten = collect.rewrite(func.block.to_token_stream(), false);
     let leaves = collect.leaves;

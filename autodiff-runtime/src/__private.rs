@@ -822,6 +822,55 @@ pub fn zip_leaves<D: crate::Differentiable>(
     a.from_flat(&z)
 }
 
+/// The zero gradient of a collection of struct leaves indexed in a loop (`self.layers[i]`):
+/// one zero element per element.
+pub fn leaf_zeros<D: crate::Differentiable>(x: &D) -> D {
+    x.zeros_like()
+}
+
+/// An element read `self.layers[i]` of a struct leaf in a loop: a float is copied
+/// (`ElemFloat`), anything else borrowed (`ElemRef`). Called as `(&&Elem(&x[i])).elem()`
+/// (autoref specialization: the impl on `&Elem` wins where it applies).
+pub struct Elem<'a, D>(pub &'a D);
+
+/// `Elem` of a float: the value.
+pub trait ElemFloat {
+    type Out;
+    fn elem(&self) -> Self::Out;
+}
+
+impl<T: Float> ElemFloat for &Elem<'_, T> {
+    type Out = T;
+    #[inline(always)]
+    fn elem(&self) -> T {
+        *self.0
+    }
+}
+
+/// `Elem` of any other value: a reference.
+pub trait ElemRef<'a> {
+    type Out;
+    fn elem(&self) -> Self::Out;
+}
+
+impl<'a, D> ElemRef<'a> for Elem<'a, D> {
+    type Out = &'a D;
+    #[inline(always)]
+    fn elem(&self) -> &'a D {
+        self.0
+    }
+}
+
+/// `acc[i] += g` for the gradient of an element read `self.layers[i]` in a loop.
+#[track_caller]
+pub fn leaf_add_at<D: crate::Differentiable, C: core::ops::IndexMut<usize, Output = D> + ?Sized>(
+    acc: &mut C,
+    i: usize,
+    g: &D,
+) {
+    acc[i].scaled_add(lit(1.0), g);
+}
+
 /// Whether a `#[differentiable]` method differentiates one of its parameters, as a type.
 pub struct Wrt<const D: bool>;
 
