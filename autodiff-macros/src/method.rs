@@ -588,6 +588,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         return fail(errors, &func);
     };
     let method_checks = method_call_checks(&lowered.graph, &sig);
+    let scalar = scalar_closed(&lowered.graph, &sig) && !mentions_roots(&flat.block, &roots);
     let generated = match Items::new(&flat, &sig).generate(lowered) {
         Ok(t) => t,
         Err(e) => {
@@ -595,7 +596,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
             return fail(errors, &func);
         }
     };
-    let out = Rewrite {
+    let rewrite = Rewrite {
         func: &func,
         sig: &sig,
         roots: &roots,
@@ -603,10 +604,89 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         is_method,
         generic_impl: !added.is_empty(),
         method_checks,
+    };
+    let mut out = rewrite.items(generated);
+    if scalar {
+        out.extend(rewrite.scalar_hessian(&flat, &flat_args));
     }
-    .items(generated);
     crate::expand::debug_print(&func.sig.ident, &out);
     out
+}
+
+/// Whether every differentiated value of the flat function is a float when its result is:
+/// only element-wise operations, comparisons and branches touch differentiated values (no
+/// calls, indexing, loops or reductions), and the result is a float. Then every leaf that
+/// reaches the result is a scalar float, and `f_hessian` is generated.
+fn scalar_closed(g: &crate::ir::Graph, sig: &Sig) -> bool {
+    use crate::ir::Op;
+    if sig.ret_kind != Kind::Scalar || !sig.params.iter().any(|p| p.leaf) {
+        return false;
+    }
+    // Other differentiated parameters must be floats too.
+    if sig
+        .diff_params()
+        .any(|(_, p)| !p.leaf && p.kind != Kind::Scalar)
+    {
+        return false;
+    }
+    g.ids().all(|id| {
+        if !g.is_active(id) {
+            return true;
+        }
+        !matches!(
+            g[id].op,
+            Op::Opaque(_)
+                | Op::Index(_)
+                | Op::Call(_)
+                | Op::Pullback(_)
+                | Op::Pullback2(_)
+                | Op::Pushforward(_)
+                | Op::PushforwardPullback(_)
+                | Op::Project(_)
+                | Op::Pack
+                | Op::IndexDyn
+                | Op::Loop(_)
+                | Op::OneHot
+                | Op::Fused(_)
+                | Op::FusedGrad(_)
+                | Op::FusedPart(_)
+                | Op::LoopOut(_)
+                | Op::LoopPullback(_)
+                | Op::LoopGrad(_)
+                | Op::Sum
+                | Op::Mean
+                | Op::SumAxis(_)
+                | Op::MeanAxis(_)
+                | Op::Matmul
+                | Op::Dot
+                | Op::Transpose
+                | Op::Reshape(_)
+                | Op::MaxAll
+                | Op::MinAll
+                | Op::Logsumexp
+                | Op::MaxAxis(_)
+                | Op::MinAxis(_)
+                | Op::LogsumexpAxis(_)
+                | Op::Softmax(_)
+                | Op::LogSoftmax(_)
+                | Op::Unsqueeze(_)
+        )
+    })
+}
+
+/// Whether the flat body still names a root or `Self` (a constant field read as written,
+/// `self.n as f64`): then it cannot become a free function of floats.
+fn mentions_roots(block: &syn::Block, roots: &[Root]) -> bool {
+    fn walk(tokens: TokenStream, roots: &[Root]) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            TokenTree::Ident(id) => {
+                id == "Self" || id == "self" || roots.iter().any(|r| r.ident == id)
+            }
+            TokenTree::Group(g) => walk(g.stream(), roots),
+            _ => false,
+        })
+    }
+    walk(block.to_token_stream(), roots)
 }
 
 /// The errors, and the function with a stub body so that callers see no second error.
@@ -907,6 +987,150 @@ impl Rewrite<'_> {
             out.extend(self.wrt_methods(&parts));
         }
         rename_strings(out, self.leaves)
+    }
+
+    /// `f_hessian` of a method whose leaves are all scalar floats (see `scalar_closed`): the
+    /// flat function again, with each leaf a float parameter, through the ordinary pipeline,
+    /// nested in the method; its Hessian is spread over the flat parameters of the inputs as
+    /// written, each differentiated struct as `to_flat` lays it out (constants and fields
+    /// the body does not read get zero rows), so the result is a `Vec<Vec<T>>`.
+    fn scalar_hessian(&self, flat: &ItemFn, flat_args: &Args) -> TokenStream {
+        let float = &self.sig.float;
+        let mut scalar = flat.clone();
+        let inner = format_ident!("__{}_scalar", self.func.sig.ident);
+        scalar.sig.ident = inner.clone();
+        scalar.attrs.clear();
+        scalar.vis = syn::Visibility::Inherited;
+        for input in scalar.sig.inputs.iter_mut() {
+            if let FnArg::Typed(t) = input {
+                if let Pat::Ident(p) = &*t.pat {
+                    if self.leaves.iter().any(|l| l.name == p.ident) {
+                        *t.ty = syn::parse_quote!(#float);
+                    }
+                }
+            }
+        }
+        let mut args = Args {
+            wrt: flat_args.wrt.clone(),
+            vjp: None,
+            jvp: None,
+            vjp_differentiable: false,
+            leaves: Vec::new(),
+        };
+        if let Some(w) = &mut args.wrt {
+            w.extend(self.leaves.iter().map(|l| l.name.clone()));
+        }
+        let errors = Errors::default();
+        let Some(sig) = Sig::from_syn(&scalar, &args, &errors) else {
+            return TokenStream::new();
+        };
+        let Some(lowered) = body::lower(&sig, &scalar.block, &errors) else {
+            return TokenStream::new();
+        };
+        if errors.finish().is_err() {
+            return TokenStream::new();
+        }
+        let Ok(generated) = Items::new(&scalar, &sig).generate(lowered) else {
+            return TokenStream::new();
+        };
+        let k = sig.diff_params().count();
+        // Where each flat parameter of the Hessian goes in the full one.
+        let one = quote!(::autodiff::__private::lit::<#float>(1.0));
+        let mut positions = TokenStream::new();
+        let mut call = Vec::new();
+        let mut typed = self.func.sig.inputs.iter().filter_map(|i| match i {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        });
+        for (pos, _) in self.func.sig.inputs.iter().enumerate() {
+            let is_receiver = self.is_method && pos == 0;
+            let arg = if is_receiver { None } else { typed.next() };
+            if let Some(ri) = self.roots.iter().position(|r| r.pos == pos) {
+                let root = &self.roots[ri];
+                let r = &root.by_ref;
+                for l in self.leaves.iter().filter(|l| l.root == ri) {
+                    let e = &l.original;
+                    call.push(quote!(::core::clone::Clone::clone(&#e)));
+                    if !root.diff {
+                        continue;
+                    }
+                    let set = self.setter(l, quote!(__p), one.clone());
+                    positions.extend(quote! {
+                        __pos.push(__off + {
+                            let mut __p = ::autodiff::Differentiable::zeros_like(#r);
+                            #set
+                            ::autodiff::Differentiable::to_flat(&__p)
+                                .iter()
+                                .position(|v| *v == #one)
+                                .expect("a leaf of the struct")
+                        });
+                    });
+                }
+                if root.diff {
+                    positions.extend(quote!(__off += ::autodiff::Differentiable::num_params(#r);));
+                }
+                continue;
+            }
+            let Some(t) = arg else { continue };
+            let Pat::Ident(pi) = &*t.pat else { continue };
+            let name = &pi.ident;
+            call.push(quote!(#name));
+            if sig.params.iter().any(|p| p.ident == *name && p.diff) {
+                positions.extend(quote!(__pos.push(__off); __off += 1;));
+            }
+        }
+        let hessian = format_ident!("{}_hessian", inner);
+        let h = if k == 1 {
+            quote!([[#hessian(#(#call),*)]])
+        } else {
+            quote!(#hessian(#(#call),*))
+        };
+        let name = self.ident("hessian");
+        let vis = &self.func.vis;
+        let s = self.signature(&name, &[], quote!(::std::vec::Vec<::std::vec::Vec<#float>>));
+        let doc = format!(
+            "The Hessian of [`{}`](Self::{0}) over its flat parameters: each differentiated struct as `to_flat` lays it out, each other differentiated float in its place; `n × n` for `n` flat parameters.",
+            self.func.sig.ident
+        );
+        let items: Vec<TokenStream> = match syn::parse2::<syn::File>(generated) {
+            Ok(f) => f.items.iter().map(|i| i.to_token_stream()).collect(),
+            Err(_) => return TokenStream::new(),
+        };
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            #vis #s {
+                #(#[allow(dead_code, unused, clippy::all)] #items)*
+                let __h = #h;
+                let mut __pos: ::std::vec::Vec<usize> = ::std::vec::Vec::new();
+                let mut __off = 0usize;
+                #positions
+                let mut __full = ::std::vec![::std::vec![::autodiff::__private::lit::<#float>(0.0); __off]; __off];
+                for (__a, __row) in __h.iter().enumerate() {
+                    for (__b, __v) in __row.iter().enumerate() {
+                        __full[__pos[__a]][__pos[__b]] = __full[__pos[__a]][__pos[__b]] + *__v;
+                    }
+                }
+                __full
+            }
+        }
+    }
+
+    /// `acc.l1.__autodiff_set_w(value);`: the derive's setter of a leaf's field.
+    fn setter(&self, l: &Leaf, acc: TokenStream, value: TokenStream) -> TokenStream {
+        match &l.path[..] {
+            [] => quote!(#acc = #value;),
+            [init @ .., Step::Field(m)] => {
+                let f = format_ident!("__autodiff_set_{}", member_name(m));
+                quote!(#acc #(#init)* .#f(#value);)
+            }
+            [init @ .., Step::Field(m), Step::At(k)] => {
+                let f = format_ident!("__autodiff_set_{}_at", member_name(m));
+                let k = proc_macro2::Literal::usize_unsuffixed(*k);
+                quote!(#acc #(#init)* .#f(#k, #value);)
+            }
+            path => quote!(#acc #(#path)* = #value;),
+        }
     }
 
     /// `__f_pullback`: `f_vjp` with one slot per input as written; `__f_pullback2`: a stub
