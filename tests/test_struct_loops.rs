@@ -171,9 +171,9 @@ fn loop_over_array_of_cells_matches_the_chain_rule() {
     let dx = d * m.a;
     assert!((gx - dx).abs() < 1e-12);
     assert!((g.a - da).abs() < 1e-12);
-    for i in 0..3 {
-        assert!((g.cells[i].w - want[i][0]).abs() < 1e-12);
-        assert!((g.cells[i].b - want[i][1]).abs() < 1e-12);
+    for (cell, [w, b]) in g.cells.iter().zip(want) {
+        assert!((cell.w - w).abs() < 1e-12);
+        assert!((cell.b - b).abs() < 1e-12);
     }
     assert_close(&g.to_flat(), &central(&m, |m| m.run(x)), 1e-7);
     let fd_x = (m.run(x + 1e-6) - m.run(x - 1e-6)) / 2e-6;

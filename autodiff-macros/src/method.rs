@@ -589,6 +589,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     };
     let method_checks = method_call_checks(&lowered.graph, &sig);
     let scalar = scalar_closed(&lowered.graph, &sig) && !mentions_roots(&flat.block, &roots);
+    let forward = !has_active_calls(&lowered.graph);
     let generated = match Items::new(&flat, &sig).generate(lowered) {
         Ok(t) => t,
         Err(e) => {
@@ -604,9 +605,11 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         is_method,
         generic_impl: !added.is_empty(),
         method_checks,
+        forward,
     };
     let mut out = rewrite.items(generated);
-    if scalar {
+    // Not in a generic `impl<T: Float>` block: there `Self::Scalar` is not known to be `T`.
+    if scalar && added.is_empty() {
         out.extend(rewrite.scalar_hessian(&flat, &flat_args));
     }
     crate::expand::debug_print(&func.sig.ident, &out);
@@ -674,6 +677,21 @@ fn scalar_closed(g: &crate::ir::Graph, sig: &Sig) -> bool {
     })
 }
 
+/// Whether a function or method is called with a differentiated argument: the forward
+/// items of the callee are not written as methods, so the body's are not either.
+fn has_active_calls(g: &crate::ir::Graph) -> bool {
+    let mut stack = vec![g];
+    while let Some(g) = stack.pop() {
+        for id in g.ids() {
+            if matches!(g[id].op, crate::ir::Op::Call(_)) && g.is_active(id) {
+                return true;
+            }
+        }
+        stack.extend(g.loops.iter().map(|l| &l.body));
+    }
+    false
+}
+
 /// Whether the flat body still names a root or `Self` (a constant field read as written,
 /// `self.n as f64`): then it cannot become a free function of floats.
 fn mentions_roots(block: &syn::Block, roots: &[Root]) -> bool {
@@ -720,6 +738,9 @@ struct Rewrite<'a> {
     /// Statements checking that each method called differentiates its differentiated
     /// arguments.
     method_checks: TokenStream,
+    /// The body calls no function or method with differentiated arguments: the forward
+    /// items (`_jvp`, `_hvp`, `_jacobian`) are written (see `forward_item`).
+    forward: bool,
 }
 
 impl Rewrite<'_> {
@@ -955,8 +976,12 @@ impl Rewrite<'_> {
                         };
                         let s = self.signature(&f.sig.ident, &[], out);
                         kept.push(quote!(#(#attrs)* #vis #s { #prelude #block }));
+                    } else if matches!(suffix, Some("jvp" | "hvp")) {
+                        let suffix = suffix.expect("matched");
+                        kept.push(self.forward_item(&f, suffix, &g_ty, &g_val, &pat));
+                    } else if suffix == Some("jacobian") {
+                        kept.push(self.jacobian_item(&f, &g_ty));
                     } else if suffix == Some("hessian")
-                        || matches!(suffix, Some("jvp" | "jacobian" | "hvp"))
                         || id.starts_with(&format!("__{name}_pushforward"))
                         || id == format!("__{name}_dual")
                         || pullback_ident(&self.func.sig.ident) == id
@@ -1098,7 +1123,7 @@ impl Rewrite<'_> {
         };
         quote! {
             #[doc = #doc]
-            #[allow(unused_variables, clippy::too_many_arguments)]
+            #[allow(unused_variables, clippy::too_many_arguments, clippy::assign_op_pattern)]
             #vis #s {
                 #(#[allow(dead_code, unused, clippy::all)] #items)*
                 let __h = #h;
@@ -1112,6 +1137,163 @@ impl Rewrite<'_> {
                     }
                 }
                 __full
+            }
+        }
+    }
+
+    /// The tangent parameters as written: one per differentiated input, of its own type
+    /// (`self_tangent: &Self` for `&self`, `m_tangent: &Mlp` for `m: &Mlp`), after the
+    /// inputs; and the statements binding the flat function's tangent of each leaf to the
+    /// same field of the struct's tangent (`let __leaf0_tangent = &self_tangent.l1.w;`).
+    fn tangents(&self, flat: &ItemFn) -> (Vec<FnArg>, TokenStream) {
+        let n = self.sig.params.len();
+        let flat_tangent = |ident: &Ident| -> Option<&FnArg> {
+            let j = self
+                .sig
+                .diff_params()
+                .position(|(_, p)| p.ident == *ident)?;
+            flat.sig.inputs.iter().nth(n + j)
+        };
+        let arg_name = |a: &FnArg| match a {
+            FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(p) => Some(p.ident.clone()),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        };
+        let mut args = Vec::new();
+        let mut binds = TokenStream::new();
+        for (pos, input) in self.func.sig.inputs.iter().enumerate() {
+            if let Some(ri) = self.roots.iter().position(|r| r.pos == pos) {
+                let root = &self.roots[ri];
+                if !root.diff {
+                    continue;
+                }
+                let name = format_ident!(
+                    "{}_tangent",
+                    root.ident.to_string(),
+                    span = root.ident.span()
+                );
+                let (ty, by_ref) = match input {
+                    FnArg::Receiver(_) => (quote!(&Self), quote!(#name)),
+                    FnArg::Typed(t) => match &*t.ty {
+                        Type::Reference(_) => (t.ty.to_token_stream(), quote!(#name)),
+                        other => (other.to_token_stream(), quote!(&#name)),
+                    },
+                };
+                args.push(syn::parse_quote!(#name: #ty));
+                for l in self.leaves.iter().filter(|l| l.root == ri) {
+                    let Some(t) = flat_tangent(&l.name).and_then(arg_name) else {
+                        continue;
+                    };
+                    let path = &l.path;
+                    if path.is_empty() {
+                        binds.extend(quote!(let #t = #by_ref;));
+                    } else {
+                        binds.extend(quote!(let #t = &#by_ref #(#path)*;));
+                    }
+                }
+                continue;
+            }
+            let Some(id) = arg_name(input) else { continue };
+            if let Some(t) = flat_tangent(&id) {
+                args.push(t.clone());
+            }
+        }
+        (args, binds)
+    }
+
+    /// `f_jvp` and `f_hvp` as methods: tangents of the struct's own type (see `tangents`).
+    /// Written when the body calls no function with differentiated arguments; otherwise an
+    /// item that names the limitation when called.
+    fn forward_item(
+        &self,
+        f: &ItemFn,
+        suffix: &str,
+        g_ty: &TokenStream,
+        g_val: &TokenStream,
+        pat: &TokenStream,
+    ) -> TokenStream {
+        let attrs = &f.attrs;
+        let vis = &self.func.vis;
+        let (targs, binds) = self.tangents(f);
+        let extra: Vec<&FnArg> = targs.iter().collect();
+        let prelude = self.prelude();
+        let block = &f.block;
+        let r = match &self.func.sig.output {
+            ReturnType::Type(_, t) => t.to_token_stream(),
+            ReturnType::Default => quote!(()),
+        };
+        let (out, body) = if suffix == "jvp" {
+            (quote!((#r, #r)), quote!(#prelude #binds #block))
+        } else {
+            (
+                g_ty.clone(),
+                quote!(#prelude #binds let #pat = #block; #g_val),
+            )
+        };
+        // In a generic `impl<T: Float>` block a leaf with a zero second derivative cannot be
+        // told from a constant (`T: Differentiable` is not known there), so no `_hvp`.
+        if !self.forward || (suffix == "hvp" && self.generic_impl) {
+            return self.unavailable(attrs, suffix, &extra, out);
+        }
+        let s = self.signature(&f.sig.ident, &extra, out);
+        quote!(#(#attrs)* #vis #s { #body })
+    }
+
+    /// `f_jacobian` as a method: for a float result, the gradient (a struct for a struct).
+    fn jacobian_item(&self, f: &ItemFn, g_ty: &TokenStream) -> TokenStream {
+        let attrs = &f.attrs;
+        let vis = &self.func.vis;
+        if self.sig.ret_kind != Kind::Scalar {
+            return self.unavailable(attrs, "jacobian", &[], quote!(()));
+        }
+        let grad = self.ident("grad");
+        let names: Vec<Ident> = typed_inputs(self.func).map(|(id, _)| id.clone()).collect();
+        let call = if self.is_method {
+            quote!(self.#grad(#(#names),*))
+        } else {
+            quote!(#grad(#(#names),*))
+        };
+        let s = self.signature(&f.sig.ident, &[], g_ty.clone());
+        quote!(#(#attrs)* #vis #s { #call })
+    }
+
+    /// A forward item that cannot be written for this body: it exists, and a call is a
+    /// compile error naming why (`&'a (): ForwardUnavailable` holds for no type, and a
+    /// bound with the method's own lifetime is checked where it is called).
+    fn unavailable(
+        &self,
+        attrs: &[syn::Attribute],
+        suffix: &str,
+        extra: &[&FnArg],
+        out: TokenStream,
+    ) -> TokenStream {
+        let vis = &self.func.vis;
+        let name = self.ident(suffix);
+        let inputs = self.func.sig.inputs.iter().chain(extra.iter().copied());
+        let generics = &self.func.sig.generics.params;
+        let lt = quote!('__autodiff_call);
+        let bound = quote!(&#lt (): ::autodiff::__private::ForwardUnavailable);
+        let mut where_clause = self.func.sig.generics.where_clause.clone();
+        where_clause
+            .get_or_insert_with(|| syn::parse_quote!(where))
+            .predicates
+            .push(syn::parse_quote!(#bound));
+        let msg = format!(
+            "`{}` is not available: {}",
+            name,
+            if suffix == "jacobian" {
+                "the Jacobian of a function differentiating a struct is written for a float result only (it is the gradient); use `_vjp` per output"
+            } else {
+                "forward mode through a call of a differentiable function or method from a body differentiating a struct (and `_hvp` in a generic `impl` block) is not supported yet; use the reverse-mode items (`_grad`, `_vjp`)"
+            }
+        );
+        quote! {
+            #(#attrs)*
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            #vis fn #name<#lt, #generics>(#(#inputs),*) -> #out #where_clause {
+                ::core::unreachable!(#msg)
             }
         }
     }

@@ -874,6 +874,15 @@ pub fn leaf_add_at<D: crate::Differentiable, C: core::ops::IndexMut<usize, Outpu
 /// Whether a `#[differentiable]` method differentiates one of its parameters, as a type.
 pub struct Wrt<const D: bool>;
 
+/// Implemented by no type: the bound of a forward-mode item (`_jvp`, `_hvp`, `_jacobian`)
+/// that a struct model's body cannot have, so that calling it is a compile error.
+#[diagnostic::on_unimplemented(
+    message = "this forward-mode item is not available for this #[differentiable] method or function",
+    label = "not available here",
+    note = "a body differentiating a struct gets `_jvp`, `_hvp` and `_jacobian` when it calls no differentiable function or method with differentiated arguments (and `_jacobian` for a float result); use `_grad` or `_vjp`"
+)]
+pub trait ForwardUnavailable {}
+
 /// Implemented by `Wrt<true>` only.
 #[diagnostic::on_unimplemented(
     message = "this argument depends on a differentiated value, but the method called does not differentiate that parameter",

@@ -282,6 +282,19 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// A parameter standing for a struct leaf (`__leaf0`, see `method.rs`), also as a loop
+    /// input.
+    fn is_leaf_param(&self, id: Id) -> bool {
+        let Op::Param(i) = self.g[id].op else {
+            return false;
+        };
+        let Some((name, _)) = self.params.get(i as usize) else {
+            return false;
+        };
+        let name = name.to_string();
+        self.sig.params.iter().any(|p| p.leaf && p.ident == name)
+    }
+
     /// A node as a borrowed operand.
     fn by_ref(&self, id: Id) -> TokenStream {
         self.lexed(|out| self.ref_text(id, out))
@@ -1190,6 +1203,12 @@ impl<'a> Emitter<'a> {
                     quote!(::autodiff::__private::int_lit(#n))
                 }
                 (true, _) => self.by_ref(a),
+                // A struct leaf written by value (`self.l.fwd(x, self.c)`): a copy, as
+                // the field read is in the original body.
+                (false, _) if self.is_leaf_param(a) => {
+                    let v = self.operand(a);
+                    quote!(::core::clone::Clone::clone(#v))
+                }
                 // A reference passed on as it is (`sq_norm(v)` with `v: &Tensor<T>`).
                 (false, _) if self.is_ref(a) => self.operand(a),
                 (false, Kind::Scalar | Kind::Array | Kind::Int | Kind::Bool) => self.operand(a),

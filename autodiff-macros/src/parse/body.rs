@@ -1123,7 +1123,11 @@ impl Lower<'_> {
                 // as it is.
                 Expr::Path(p)
                     if p.path.get_ident().is_some_and(|id| {
-                        self.sig.params.iter().any(|q| q.by_ref && q.ident == *id)
+                        // A leaf written by value (`self.c`) is copied (see `call_args`).
+                        self.sig
+                            .params
+                            .iter()
+                            .any(|q| q.by_ref && !q.leaf && q.ident == *id)
                     }) =>
                 {
                     (a, true)
