@@ -166,8 +166,10 @@ impl Collect<'_> {
             let Some(root) = root.filter(|_| !after_sep && !constant_here) else {
                 out.push(match &trees[i] {
                     TokenTree::Group(g) => {
-                        let inner =
-                            constant_here || g.delimiter() == proc_macro2::Delimiter::Bracket;
+                        let inner = constant_here
+                            || g.delimiter() == proc_macro2::Delimiter::Bracket
+                            || (g.delimiter() == proc_macro2::Delimiter::Parenthesis
+                                && integer_arguments(&out));
                         let mut ng =
                             proc_macro2::Group::new(g.delimiter(), self.rewrite(g.stream(), inner));
                         ng.set_span(g.span());
@@ -275,6 +277,42 @@ impl Collect<'_> {
         }
         out.into_iter().collect()
     }
+}
+
+/// Methods whose arguments are integers (an exponent, an axis, a shape): a field read there
+/// (`x.powi(self.k)`, `t.sum_axis(self.axis)`) is a constant of the model.
+const INTEGER_METHODS: &[&str] = &[
+    "powi",
+    "sum_axis",
+    "mean_axis",
+    "max_axis",
+    "min_axis",
+    "logsumexp_axis",
+    "softmax",
+    "log_softmax",
+    "unsqueeze",
+    "reshape",
+];
+
+/// Whether the argument list that follows `out` takes integers only: a call of one of
+/// `INTEGER_METHODS`, or of a `Tensor` constructor (`Tensor::one_hot(y, self.classes)`,
+/// `Tensor::zeros(..)`), whose arguments are data and sizes, never differentiated.
+fn integer_arguments(out: &[TokenTree]) -> bool {
+    let n = out.len();
+    let Some(TokenTree::Ident(name)) = out.last() else {
+        return false;
+    };
+    let name = name.to_string();
+    let after_dot =
+        matches!(out.get(n.wrapping_sub(2)), Some(TokenTree::Punct(p)) if p.as_char() == '.');
+    if after_dot && INTEGER_METHODS.contains(&name.as_str()) {
+        return true;
+    }
+    // `Tensor :: name`
+    n >= 4
+        && matches!(&out[n - 2], TokenTree::Punct(p) if p.as_char() == ':')
+        && matches!(&out[n - 3], TokenTree::Punct(p) if p.as_char() == ':')
+        && matches!(&out[n - 4], TokenTree::Ident(t) if t == "Tensor")
 }
 
 /// After an element read `leaf[i]`, the field reads `.w` (`.l1.w`) become calls of the

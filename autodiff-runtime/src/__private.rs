@@ -900,7 +900,7 @@ pub fn require_differentiated<W: Differentiated>(_: W) {}
 /// A traced value of a type the macro does not know (in a body with struct leaves): a float or
 /// a tensor is recorded as usual, anything else (a struct) as a node with empty value and
 /// gradient. Called as `(&&TraceAny(value, grad)).node(..)` (autoref specialization).
-pub struct TraceAny<'a, V, G>(pub &'a V, pub Option<&'a G>);
+pub struct TraceAny<'a, V: ?Sized, G: ?Sized>(pub &'a V, pub Option<&'a G>);
 
 /// `TraceAny` of a float or a tensor.
 pub trait TraceTensor<T: Float> {
@@ -939,7 +939,7 @@ pub trait TraceOther<T: Float> {
     ) -> usize;
 }
 
-impl<T: Float, V, G> TraceOther<T> for TraceAny<'_, V, G> {
+impl<T: Float, V: ?Sized, G: ?Sized> TraceOther<T> for TraceAny<'_, V, G> {
     fn node(
         &self,
         trace: &mut crate::Trace<T>,
