@@ -10,14 +10,17 @@ struct Quad {
     b: f64,
     steps: usize,
     c: f64,
+    #[autodiff(skip)]
+    scale: f64,
 }
 
 impl Quad {
-    /// Reads `c` before `a`: the Hessian still follows field order.
+    /// Reads `c` before `a`: the Hessian still follows field order. `scale` is read but
+    /// constant: it has no row.
     #[rustfmt::skip]
     #[differentiable]
     fn f(&self, x: f64) -> f64 {
-        self.c * x + self.a * self.b**2 * x**2 + (self.a * x).sin()
+        self.c * x + self.a * self.b**2 * x**2 + (self.a * x).sin() + 0.0 * self.scale
     }
 
     #[differentiable(wrt(self))]
@@ -59,6 +62,7 @@ fn hessian_of_a_method_with_scalar_leaves() {
         b: -1.3,
         steps: 4,
         c: 2.0,
+        scale: 5.0,
     };
     let x = 0.9;
     // Flat parameters: a, b, c (to_flat order), then x.
@@ -117,6 +121,7 @@ fn hessian_with_respect_to_self_only() {
         b: 2.0,
         steps: 1,
         c: 0.0,
+        scale: 5.0,
     };
     // Only `a` is read: d²/da² (a² x) = 2x; b and c have zero rows.
     let h = q.g_hessian(3.0);

@@ -1119,13 +1119,14 @@ impl Rewrite<'_> {
                     }
                     let set = self.setter(l, quote!(__p), one.clone());
                     positions.extend(quote! {
-                        __pos.push(__off + {
+                        // A constant field (`#[autodiff(skip)]`) has no flat position.
+                        __pos.push({
                             let mut __p = ::autodiff::Differentiable::zeros_like(#r);
                             #set
                             ::autodiff::Differentiable::to_flat(&__p)
                                 .iter()
                                 .position(|v| *v == #one)
-                                .expect("a leaf of the struct")
+                                .map_or(usize::MAX, |k| __off + k)
                         });
                     });
                 }
@@ -1171,7 +1172,10 @@ impl Rewrite<'_> {
                 let mut __full = ::std::vec![::std::vec![::autodiff::__private::lit::<#float>(0.0); __off]; __off];
                 for (__a, __row) in __h.iter().enumerate() {
                     for (__b, __v) in __row.iter().enumerate() {
-                        __full[__pos[__a]][__pos[__b]] = __full[__pos[__a]][__pos[__b]] + *__v;
+                        let (__i, __j) = (__pos[__a], __pos[__b]);
+                        if __i != usize::MAX && __j != usize::MAX {
+                            __full[__i][__j] = __full[__i][__j] + *__v;
+                        }
                     }
                 }
                 __full
