@@ -1126,7 +1126,7 @@ impl Rewrite<'_> {
                             ::autodiff::Differentiable::to_flat(&__p)
                                 .iter()
                                 .position(|v| *v == #one)
-                                .map_or(usize::MAX, |k| __off + k)
+                                .map(|k| __off + k)
                         });
                     });
                 }
@@ -1140,7 +1140,8 @@ impl Rewrite<'_> {
             let name = &pi.ident;
             call.push(quote!(#name));
             if sig.params.iter().any(|p| p.ident == *name && p.diff) {
-                positions.extend(quote!(__pos.push(__off); __off += 1;));
+                positions
+                    .extend(quote!(__pos.push(::core::option::Option::Some(__off)); __off += 1;));
             }
         }
         let hessian = format_ident!("{}_hessian", inner);
@@ -1166,14 +1167,13 @@ impl Rewrite<'_> {
             #vis #s {
                 #(#[allow(dead_code, unused, clippy::all)] #items)*
                 let __h = #h;
-                let mut __pos: ::std::vec::Vec<usize> = ::std::vec::Vec::new();
+                let mut __pos: ::std::vec::Vec<::core::option::Option<usize>> = ::std::vec::Vec::new();
                 let mut __off = 0usize;
                 #positions
                 let mut __full = ::std::vec![::std::vec![::autodiff::__private::lit::<#float>(0.0); __off]; __off];
                 for (__a, __row) in __h.iter().enumerate() {
                     for (__b, __v) in __row.iter().enumerate() {
-                        let (__i, __j) = (__pos[__a], __pos[__b]);
-                        if __i != usize::MAX && __j != usize::MAX {
+                        if let (::core::option::Option::Some(__i), ::core::option::Option::Some(__j)) = (__pos[__a], __pos[__b]) {
                             __full[__i][__j] = __full[__i][__j] + *__v;
                         }
                     }
