@@ -206,3 +206,34 @@ fn loop_over_a_vec_of_floats() {
     assert_close(&g.w, &[1.0, 1.5, 2.25, 3.375], 1e-12);
     assert_close(&g.to_flat(), &central(&p, |p| p.eval(1.5)), 1e-6);
 }
+
+/// One collection read in two loops: each loop's gradient of it is added.
+#[derive(Clone, Debug, Differentiable)]
+struct Twice {
+    cells: Vec<Unit>,
+}
+
+impl Twice {
+    #[differentiable]
+    fn run(&self, x: f64) -> f64 {
+        let mut h = x;
+        for i in 0..self.cells.len() {
+            h = (self.cells[i].w * h).sin();
+        }
+        for i in 0..self.cells.len() {
+            h = h + self.cells[i].b * h;
+        }
+        h
+    }
+}
+
+#[test]
+fn one_collection_read_in_two_loops() {
+    let m = Twice {
+        cells: vec![Unit { w: 0.5, b: 0.1 }, Unit { w: 1.5, b: -0.2 }],
+    };
+    let (g, gx) = m.run_grad(0.3);
+    assert_close(&g.to_flat(), &central(&m, |m| m.run(0.3)), 1e-7);
+    let fd_x = (m.run(0.3 + 1e-6) - m.run(0.3 - 1e-6)) / 2e-6;
+    assert!((gx - fd_x).abs() < 1e-7);
+}

@@ -60,6 +60,10 @@ struct Root {
 struct Leaf {
     root: usize,
     path: Vec<Step>,
+    /// For a collection indexed in a loop (`self.layers[i]`), which `for` it was read after
+    /// (each loop accumulates its own gradient of the collection; they are added at the end);
+    /// 0 for any other read.
+    tag: usize,
     name: Ident,
     /// The path as written (`self.l1.w`), for formulas and traces.
     text: String,
@@ -106,14 +110,16 @@ fn member_name(m: &Member) -> String {
 struct Collect<'a> {
     roots: &'a [Root],
     leaves: Vec<Leaf>,
+    /// The `for` loops seen so far.
+    loops: usize,
 }
 
 impl Collect<'_> {
-    fn leaf(&mut self, tokens: TokenStream, root: usize, path: Vec<Step>) -> Ident {
+    fn leaf(&mut self, tokens: TokenStream, root: usize, path: Vec<Step>, tag: usize) -> Ident {
         if let Some(l) = self
             .leaves
             .iter()
-            .find(|l| l.root == root && l.path == path)
+            .find(|l| l.root == root && l.path == path && l.tag == tag)
         {
             return l.name.clone();
         }
@@ -131,6 +137,7 @@ impl Collect<'_> {
         self.leaves.push(Leaf {
             root,
             path,
+            tag,
             name: name.clone(),
             text,
             original: tokens,
@@ -150,7 +157,10 @@ impl Collect<'_> {
         let mut for_header = false;
         while i < trees.len() {
             match &trees[i] {
-                TokenTree::Ident(id) if id == "for" => for_header = true,
+                TokenTree::Ident(id) if id == "for" => {
+                    for_header = true;
+                    self.loops += 1;
+                }
                 TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
                     for_header = false
                 }
@@ -252,7 +262,8 @@ impl Collect<'_> {
                         // body (in a loop, whose backward pass accumulates into the element
                         // read); field reads of the element go through the derive's readers.
                         let original: TokenStream = trees[i..j].iter().cloned().collect();
-                        let name = self.leaf(original, root, path);
+                        let tag = self.loops + 1;
+                        let name = self.leaf(original, root, path, tag);
                         out.push(TokenTree::Ident(name));
                         let mut ng =
                             proc_macro2::Group::new(g.delimiter(), self.rewrite(g.stream(), true));
@@ -271,7 +282,7 @@ impl Collect<'_> {
                 continue;
             }
             let original: TokenStream = trees[i..j].iter().cloned().collect();
-            let name = self.leaf(original, root, path);
+            let name = self.leaf(original, root, path, 0);
             out.push(TokenTree::Ident(name));
             i = j;
         }
@@ -568,6 +579,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     let mut collect = Collect {
         roots: &roots,
         leaves: Vec::new(),
+        loops: 0,
     };
     let rewritten = collect.rewrite(func.block.to_token_stream(), false);
     let leaves = collect.leaves;
