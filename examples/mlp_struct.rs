@@ -1,6 +1,7 @@
 //! A multi-layer perceptron kept as a struct with a stack of layers in a `Vec<Layer>`: the
 //! gradient of its loss is an `Mlp` of the same shape (one `Layer` of gradients per layer),
-//! applied with `scaled_add`. Trained on y = sin(x) with a three-layer tanh network.
+//! applied with `scaled_add`. The loss loops over the layers (`self.layers[i].forward(&h)`),
+//! so the same code serves any depth. Trained on y = sin(x) with a three-layer tanh network.
 
 use autodiff::{differentiable, Differentiable, Tensor};
 
@@ -38,14 +39,21 @@ struct Mlp {
 }
 
 impl Mlp {
-    /// Mean squared error of the three-layer network `tanh → tanh → linear`.
+    /// Mean squared error of the network `tanh → .. → tanh → linear`, for any number of
+    /// layers: the loop reads `self.layers[i]`, and the gradient of each layer read is
+    /// accumulated into its place in the gradient's `layers`.
     #[rustfmt::skip]
     #[differentiable(wrt(self))]
     fn loss(&self, x: &Tensor<f64>, y: &Tensor<f64>) -> f64 {
-        let h1 = self.layers[0].forward(x).tanh();
-        let h2 = self.layers[1].forward(&h1).tanh();
-        let y_hat = self.layers[2].forward(&h2);
-        ((y_hat - y)**2).mean()
+        let n = self.layers.len();
+        let mut h = x.clone();
+        for i in 0..n {
+            h = self.layers[i].forward(&h);
+            if i + 1 < n {
+                h = h.tanh();
+            }
+        }
+        ((h - y)**2).mean()
     }
 
     /// The same loss for any depth, backpropagated by hand through each layer's generated
@@ -113,6 +121,19 @@ fn main() {
     println!("gradient: one Layer per layer, shapes {:?}", shapes(&g));
     println!("largest difference from the layer-by-layer backward pass: {diff:.1e}");
     assert!(diff < 1e-12);
+    // Central differences on the flat parameters (`to_flat` / `from_flat`), every 20th one.
+    let flat = model.to_flat();
+    let grad = g.to_flat();
+    let mut worst: f64 = 0.0;
+    for k in (0..flat.len()).step_by(20) {
+        let (mut up, mut down) = (flat.clone(), flat.clone());
+        up[k] += 1e-6;
+        down[k] -= 1e-6;
+        let fd = (model.from_flat(&up).loss(&x, &y) - model.from_flat(&down).loss(&x, &y)) / 2e-6;
+        worst = worst.max((fd - grad[k]).abs());
+    }
+    println!("largest difference from central differences: {worst:.1e}");
+    assert!(worst < 1e-7);
 
     let lr = 0.03;
     for step in 0..=3000 {

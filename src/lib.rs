@@ -218,7 +218,12 @@
 //! assert_eq!(m.to_flat(), vec![1.0, 0.0]);
 //! m.scaled_add(-0.1, &g);
 //! assert_eq!(m.to_flat(), vec![1.4, 0.4]);
+//! // Every leaf a float: the Hessian over the flat parameters (w, b), 2·scale²·[[x², x], [x, 1]].
+//! assert_eq!(m.loss_hessian(1.0, 3.0), vec![vec![8.0, 8.0], vec![8.0, 8.0]]);
 //! ```
+//!
+//! A stack of layers in a `Vec` field is read with a loop variable, `self.layers[i]`, in a
+//! `for` body; the gradient's `layers` holds one gradient per layer (`examples/mlp_struct.rs`).
 //!
 //! # Forward mode, Jacobians, Hessian-vector products
 //!

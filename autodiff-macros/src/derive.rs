@@ -150,6 +150,34 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 pub fn #add_at<V>(&mut self, _i: usize, _value: &V) {}
             }
         };
+        let field = quote::format_ident!("__autodiff_field_{}", member_name(m));
+        let field_pb = quote::format_ident!("____autodiff_field_{}_pullback", member_name(m));
+        // Readers for `self.layers[i].w` in a body: a call whose pullback puts the cotangent
+        // in this field of a zero struct.
+        let reader = if f.leaf {
+            quote! {
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #field(&self) -> #ty where #ty: ::core::clone::Clone {
+                    ::core::clone::Clone::clone(&self.#m)
+                }
+                #[doc(hidden)]
+                #[inline]
+                pub fn #field_pb(&self, cotangent: &#ty) -> (Self,) where Self: #rt, #ty: ::core::clone::Clone {
+                    let mut g = <Self as #rt>::zeros_like(self);
+                    g.#m = ::core::clone::Clone::clone(cotangent);
+                    (g,)
+                }
+            }
+        } else {
+            quote! {
+                #[doc(hidden)]
+                #[inline(always)]
+                pub fn #field(&self) -> #ty where #ty: ::core::clone::Clone {
+                    ::core::clone::Clone::clone(&self.#m)
+                }
+            }
+        };
         let one = if f.leaf {
             quote! {
                 #[doc(hidden)]
@@ -171,7 +199,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 pub fn #add<V>(&mut self, _value: &V) {}
             }
         };
-        quote!(#at #one)
+        quote!(#at #one #reader)
     });
     let inherent_where = where_clause;
     let span = Span::call_site();

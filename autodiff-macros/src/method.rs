@@ -61,6 +61,10 @@ struct Root {
 struct Leaf {
     root: usize,
     path: Vec<Step>,
+    /// For a collection indexed in a loop (`self.layers[i]`), which `for` it was read after
+    /// (each loop accumulates its own gradient of the collection; they are added at the end);
+    /// 0 for any other read.
+    tag: usize,
     name: Ident,
     /// The path as written (`self.l1.w`), for formulas and traces.
     text: String,
@@ -107,15 +111,16 @@ fn member_name(m: &Member) -> String {
 struct Collect<'a> {
     roots: &'a [Root],
     leaves: Vec<Leaf>,
-    errors: &'a Errors,
+    /// The `for` loops seen so far.
+    loops: usize,
 }
 
 impl Collect<'_> {
-    fn leaf(&mut self, tokens: TokenStream, root: usize, path: Vec<Step>) -> Ident {
+    fn leaf(&mut self, tokens: TokenStream, root: usize, path: Vec<Step>, tag: usize) -> Ident {
         if let Some(l) = self
             .leaves
             .iter()
-            .find(|l| l.root == root && l.path == path)
+            .find(|l| l.root == root && l.path == path && l.tag == tag)
         {
             return l.name.clone();
         }
@@ -133,6 +138,7 @@ impl Collect<'_> {
         self.leaves.push(Leaf {
             root,
             path,
+            tag,
             name: name.clone(),
             text,
             original: tokens,
@@ -152,7 +158,10 @@ impl Collect<'_> {
         let mut for_header = false;
         while i < trees.len() {
             match &trees[i] {
-                TokenTree::Ident(id) if id == "for" => for_header = true,
+                TokenTree::Ident(id) if id == "for" => {
+                    for_header = true;
+                    self.loops += 1;
+                }
                 TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
                     for_header = false
                 }
@@ -168,8 +177,10 @@ impl Collect<'_> {
             let Some(root) = root.filter(|_| !after_sep && !constant_here) else {
                 out.push(match &trees[i] {
                     TokenTree::Group(g) => {
-                        let inner =
-                            constant_here || g.delimiter() == proc_macro2::Delimiter::Bracket;
+                        let inner = constant_here
+                            || g.delimiter() == proc_macro2::Delimiter::Bracket
+                            || (g.delimiter() == proc_macro2::Delimiter::Parenthesis
+                                && integer_arguments(&out));
                         let mut ng =
                             proc_macro2::Group::new(g.delimiter(), self.rewrite(g.stream(), inner));
                         ng.set_span(g.span());
@@ -248,8 +259,21 @@ impl Collect<'_> {
             if !path.is_empty() {
                 if let Some(TokenTree::Group(g)) = trees.get(j) {
                     if g.delimiter() == proc_macro2::Delimiter::Bracket {
-                        let at: TokenStream = trees[i..=j].iter().cloned().collect();
-                        self.errors.at(at, "indexing a field of a differentiated struct is supported with an integer literal (`self.layers[0]`); for an index that varies, call a #[differentiable] method or function on the whole collection, or keep the elements in a tensor");
+                        // `self.layers[i]..`: the whole collection is the leaf, indexed in the
+                        // body (in a loop, whose backward pass accumulates into the element
+                        // read); field reads of the element go through the derive's readers.
+                        let original: TokenStream = trees[i..j].iter().cloned().collect();
+                        let tag = self.loops + 1;
+                        let name = self.leaf(original, root, path, tag);
+                        out.push(TokenTree::Ident(name));
+                        let mut ng =
+                            proc_macro2::Group::new(g.delimiter(), self.rewrite(g.stream(), true));
+                        ng.set_span(g.span());
+                        out.push(TokenTree::Group(ng));
+                        j += 1;
+                        j = element_fields(&trees, j, &mut out);
+                        i = j;
+                        continue;
                     }
                 }
             }
@@ -259,12 +283,86 @@ impl Collect<'_> {
                 continue;
             }
             let original: TokenStream = trees[i..j].iter().cloned().collect();
-            let name = self.leaf(original, root, path);
+            let name = self.leaf(original, root, path, 0);
             out.push(TokenTree::Ident(name));
             i = j;
         }
         out.into_iter().collect()
     }
+}
+
+/// Methods whose arguments are integers (an exponent, an axis, a shape): a field read there
+/// (`x.powi(self.k)`, `t.sum_axis(self.axis)`) is a constant of the model.
+const INTEGER_METHODS: &[&str] = &[
+    "powi",
+    "sum_axis",
+    "mean_axis",
+    "max_axis",
+    "min_axis",
+    "logsumexp_axis",
+    "softmax",
+    "log_softmax",
+    "unsqueeze",
+    "reshape",
+];
+
+/// Whether the argument list that follows `out` takes integers only: a call of one of
+/// `INTEGER_METHODS`, or of a `Tensor` constructor (`Tensor::one_hot(y, self.classes)`,
+/// `Tensor::zeros(..)`), whose arguments are data and sizes, never differentiated.
+fn integer_arguments(out: &[TokenTree]) -> bool {
+    let n = out.len();
+    let Some(TokenTree::Ident(name)) = out.last() else {
+        return false;
+    };
+    let name = name.to_string();
+    let after_dot =
+        matches!(out.get(n.wrapping_sub(2)), Some(TokenTree::Punct(p)) if p.as_char() == '.');
+    if after_dot && INTEGER_METHODS.contains(&name.as_str()) {
+        return true;
+    }
+    // `Tensor :: name`
+    n >= 4
+        && matches!(&out[n - 2], TokenTree::Punct(p) if p.as_char() == ':')
+        && matches!(&out[n - 3], TokenTree::Punct(p) if p.as_char() == ':')
+        && matches!(&out[n - 4], TokenTree::Ident(t) if t == "Tensor")
+}
+
+/// After an element read `leaf[i]`, the field reads `.w` (`.l1.w`) become calls of the
+/// derive's hidden readers, `.__autodiff_field_w()`: differentiable methods whose pullback puts
+/// the cotangent in that field of a zero element. A method call (`.forward(x)`) is left as it
+/// is. Returns the position after the last field read.
+fn element_fields(trees: &[TokenTree], mut j: usize, out: &mut Vec<TokenTree>) -> usize {
+    while j + 1 < trees.len() {
+        let TokenTree::Punct(dot) = &trees[j] else {
+            break;
+        };
+        if dot.as_char() != '.' || dot.spacing() != proc_macro2::Spacing::Alone {
+            break;
+        }
+        let (name, span) = match &trees[j + 1] {
+            TokenTree::Ident(id) => (id.to_string(), id.span()),
+            TokenTree::Literal(l) if l.to_string().parse::<u32>().is_ok() => {
+                (l.to_string(), l.span())
+            }
+            _ => break,
+        };
+        let call = matches!(trees.get(j + 2), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
+            || matches!(trees.get(j + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+        if call {
+            break;
+        }
+        out.push(trees[j].clone());
+        out.push(TokenTree::Ident(Ident::new(
+            &format!("__autodiff_field_{name}"),
+            span,
+        )));
+        out.push(TokenTree::Group(proc_macro2::Group::new(
+            proc_macro2::Delimiter::Parenthesis,
+            TokenStream::new(),
+        )));
+        j += 2;
+    }
+    j
 }
 
 /// The typed parameters: name and type.
@@ -482,7 +580,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     let mut collect = Collect {
         roots: &roots,
         leaves: Vec::new(),
-        errors: &errors,
+        loops: 0,
     };
     let rewritten = collect.rewrite(func.block.to_token_stream(), false);
     let leaves = collect.leaves;
@@ -541,6 +639,8 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         return fail(errors, &func);
     };
     let method_checks = method_call_checks(&lowered.graph, &sig);
+    let scalar = scalar_closed(&lowered.graph, &sig) && !mentions_roots(&flat.block, &roots);
+    let forward = !has_active_calls(&lowered.graph);
     let generated = match Items::new(&flat, &sig).generate(lowered) {
         Ok(t) => t,
         Err(e) => {
@@ -548,7 +648,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
             return fail(errors, &func);
         }
     };
-    let out = Rewrite {
+    let rewrite = Rewrite {
         func: &func,
         sig: &sig,
         roots: &roots,
@@ -556,10 +656,106 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         is_method,
         generic_impl: !added.is_empty(),
         method_checks,
+        forward,
+    };
+    let mut out = rewrite.items(generated);
+    // Not in a generic `impl<T: Float>` block: there `Self::Scalar` is not known to be `T`.
+    if scalar && added.is_empty() {
+        out.extend(rewrite.scalar_hessian(&flat, &flat_args));
     }
-    .items(generated);
     crate::expand::debug_print(&func.sig.ident, &out);
     out
+}
+
+/// Whether every differentiated value of the flat function is a float when its result is:
+/// only element-wise operations, comparisons and branches touch differentiated values (no
+/// calls, indexing, loops or reductions), and the result is a float. Then every leaf that
+/// reaches the result is a scalar float, and `f_hessian` is generated.
+fn scalar_closed(g: &crate::ir::Graph, sig: &Sig) -> bool {
+    use crate::ir::Op;
+    if sig.ret_kind != Kind::Scalar || !sig.params.iter().any(|p| p.leaf) {
+        return false;
+    }
+    // Other differentiated parameters must be floats too.
+    if sig
+        .diff_params()
+        .any(|(_, p)| !p.leaf && p.kind != Kind::Scalar)
+    {
+        return false;
+    }
+    g.ids().all(|id| {
+        if !g.is_active(id) {
+            return true;
+        }
+        !matches!(
+            g[id].op,
+            Op::Opaque(_)
+                | Op::Index(_)
+                | Op::Call(_)
+                | Op::Pullback(_)
+                | Op::Pullback2(_)
+                | Op::Pushforward(_)
+                | Op::PushforwardPullback(_)
+                | Op::Project(_)
+                | Op::Pack
+                | Op::IndexDyn
+                | Op::Loop(_)
+                | Op::OneHot
+                | Op::Fused(_)
+                | Op::FusedGrad(_)
+                | Op::FusedPart(_)
+                | Op::LoopOut(_)
+                | Op::LoopPullback(_)
+                | Op::LoopGrad(_)
+                | Op::Sum
+                | Op::Mean
+                | Op::SumAxis(_)
+                | Op::MeanAxis(_)
+                | Op::Matmul
+                | Op::Dot
+                | Op::Transpose
+                | Op::Reshape(_)
+                | Op::MaxAll
+                | Op::MinAll
+                | Op::Logsumexp
+                | Op::MaxAxis(_)
+                | Op::MinAxis(_)
+                | Op::LogsumexpAxis(_)
+                | Op::Softmax(_)
+                | Op::LogSoftmax(_)
+                | Op::Unsqueeze(_)
+        )
+    })
+}
+
+/// Whether a function or method is called with a differentiated argument: the forward
+/// items of the callee are not written as methods, so the body's are not either.
+fn has_active_calls(g: &crate::ir::Graph) -> bool {
+    let mut stack = vec![g];
+    while let Some(g) = stack.pop() {
+        for id in g.ids() {
+            if matches!(g[id].op, crate::ir::Op::Call(_)) && g.is_active(id) {
+                return true;
+            }
+        }
+        stack.extend(g.loops.iter().map(|l| &l.body));
+    }
+    false
+}
+
+/// Whether the flat body still names a root or `Self` (a constant field read as written,
+/// `self.n as f64`): then it cannot become a free function of floats.
+fn mentions_roots(block: &syn::Block, roots: &[Root]) -> bool {
+    fn walk(tokens: TokenStream, roots: &[Root]) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            TokenTree::Ident(id) => {
+                id == "Self" || id == "self" || roots.iter().any(|r| r.ident == id)
+            }
+            TokenTree::Group(g) => walk(g.stream(), roots),
+            _ => false,
+        })
+    }
+    walk(block.to_token_stream(), roots)
 }
 
 /// The errors, and the function with a stub body so that callers see no second error.
@@ -593,6 +789,9 @@ struct Rewrite<'a> {
     /// Statements checking that each method called differentiates its differentiated
     /// arguments.
     method_checks: TokenStream,
+    /// The body calls no function or method with differentiated arguments: the forward
+    /// items (`_jvp`, `_hvp`, `_jacobian`) are written (see `forward_item`).
+    forward: bool,
 }
 
 impl Rewrite<'_> {
@@ -828,8 +1027,12 @@ impl Rewrite<'_> {
                         };
                         let s = self.signature(&f.sig.ident, &[], out);
                         kept.push(quote!(#(#attrs)* #vis #s { #prelude #block }));
+                    } else if matches!(suffix, Some("jvp" | "hvp")) {
+                        let suffix = suffix.expect("matched");
+                        kept.push(self.forward_item(&f, suffix, &g_ty, &g_val, &pat));
+                    } else if suffix == Some("jacobian") {
+                        kept.push(self.jacobian_item(&f, &g_ty));
                     } else if suffix == Some("hessian")
-                        || matches!(suffix, Some("jvp" | "jacobian" | "hvp"))
                         || id.starts_with(&format!("__{name}_pushforward"))
                         || id == format!("__{name}_dual")
                         || pullback_ident(&self.func.sig.ident) == id
@@ -860,6 +1063,311 @@ impl Rewrite<'_> {
             out.extend(self.wrt_methods(&parts));
         }
         rename_strings(out, self.leaves)
+    }
+
+    /// `f_hessian` of a method whose leaves are all scalar floats (see `scalar_closed`): the
+    /// flat function again, with each leaf a float parameter, through the ordinary pipeline,
+    /// nested in the method; its Hessian is spread over the flat parameters of the inputs as
+    /// written, each differentiated struct as `to_flat` lays it out (constants and fields
+    /// the body does not read get zero rows), so the result is a `Vec<Vec<T>>`.
+    fn scalar_hessian(&self, flat: &ItemFn, flat_args: &Args) -> TokenStream {
+        let float = &self.sig.float;
+        let mut scalar = flat.clone();
+        let inner = format_ident!("__{}_scalar", self.func.sig.ident);
+        scalar.sig.ident = inner.clone();
+        scalar.attrs.clear();
+        scalar.vis = syn::Visibility::Inherited;
+        for input in scalar.sig.inputs.iter_mut() {
+            if let FnArg::Typed(t) = input {
+                if let Pat::Ident(p) = &*t.pat {
+                    if self.leaves.iter().any(|l| l.name == p.ident) {
+                        *t.ty = syn::parse_quote!(#float);
+                    }
+                }
+            }
+        }
+        let mut args = Args {
+            wrt: flat_args.wrt.clone(),
+            vjp: None,
+            jvp: None,
+            vjp_differentiable: false,
+            leaves: Vec::new(),
+        };
+        if let Some(w) = &mut args.wrt {
+            w.extend(self.leaves.iter().map(|l| l.name.clone()));
+        }
+        let errors = Errors::default();
+        let Some(sig) = Sig::from_syn(&scalar, &args, &errors) else {
+            return TokenStream::new();
+        };
+        let Some(lowered) = body::lower(&sig, &scalar.block, &errors) else {
+            return TokenStream::new();
+        };
+        if errors.finish().is_err() {
+            return TokenStream::new();
+        }
+        let Ok(generated) = Items::new(&scalar, &sig).generate(lowered) else {
+            return TokenStream::new();
+        };
+        let k = sig.diff_params().count();
+        // Where each flat parameter of the Hessian goes in the full one.
+        let one = quote!(::autodiff::__private::lit::<#float>(1.0));
+        let mut positions = TokenStream::new();
+        let mut call = Vec::new();
+        let mut typed = self.func.sig.inputs.iter().filter_map(|i| match i {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        });
+        for (pos, _) in self.func.sig.inputs.iter().enumerate() {
+            let is_receiver = self.is_method && pos == 0;
+            let arg = if is_receiver { None } else { typed.next() };
+            if let Some(ri) = self.roots.iter().position(|r| r.pos == pos) {
+                let root = &self.roots[ri];
+                let r = &root.by_ref;
+                for l in self.leaves.iter().filter(|l| l.root == ri) {
+                    let e = &l.original;
+                    call.push(quote!(::core::clone::Clone::clone(&#e)));
+                    if !root.diff {
+                        continue;
+                    }
+                    let set = self.setter(l, quote!(__p), one.clone());
+                    positions.extend(quote! {
+                        // A constant field (`#[autodiff(skip)]`) has no flat position.
+                        __pos.push({
+                            let mut __p = ::autodiff::Differentiable::zeros_like(#r);
+                            #set
+                            ::autodiff::Differentiable::to_flat(&__p)
+                                .iter()
+                                .position(|v| *v == #one)
+                                .map(|k| __off + k)
+                        });
+                    });
+                }
+                if root.diff {
+                    positions.extend(quote!(__off += ::autodiff::Differentiable::num_params(#r);));
+                }
+                continue;
+            }
+            let Some(t) = arg else { continue };
+            let Pat::Ident(pi) = &*t.pat else { continue };
+            let name = &pi.ident;
+            call.push(quote!(#name));
+            if sig.params.iter().any(|p| p.ident == *name && p.diff) {
+                positions
+                    .extend(quote!(__pos.push(::core::option::Option::Some(__off)); __off += 1;));
+            }
+        }
+        let hessian = format_ident!("{}_hessian", inner);
+        let h = if k == 1 {
+            quote!([[#hessian(#(#call),*)]])
+        } else {
+            quote!(#hessian(#(#call),*))
+        };
+        let name = self.ident("hessian");
+        let vis = &self.func.vis;
+        let s = self.signature(&name, &[], quote!(::std::vec::Vec<::std::vec::Vec<#float>>));
+        let doc = format!(
+            "The Hessian of [`{}`](Self::{0}) over its flat parameters: each differentiated struct as `to_flat` lays it out, each other differentiated float in its place; `n × n` for `n` flat parameters.",
+            self.func.sig.ident
+        );
+        let items: Vec<TokenStream> = match syn::parse2::<syn::File>(generated) {
+            Ok(f) => f.items.iter().map(|i| i.to_token_stream()).collect(),
+            Err(_) => return TokenStream::new(),
+        };
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables, clippy::too_many_arguments, clippy::assign_op_pattern)]
+            #vis #s {
+                #(#[allow(dead_code, unused, clippy::all)] #items)*
+                let __h = #h;
+                let mut __pos: ::std::vec::Vec<::core::option::Option<usize>> = ::std::vec::Vec::new();
+                let mut __off = 0usize;
+                #positions
+                let mut __full = ::std::vec![::std::vec![::autodiff::__private::lit::<#float>(0.0); __off]; __off];
+                for (__a, __row) in __h.iter().enumerate() {
+                    for (__b, __v) in __row.iter().enumerate() {
+                        if let (::core::option::Option::Some(__i), ::core::option::Option::Some(__j)) = (__pos[__a], __pos[__b]) {
+                            __full[__i][__j] = __full[__i][__j] + *__v;
+                        }
+                    }
+                }
+                __full
+            }
+        }
+    }
+
+    /// The tangent parameters as written: one per differentiated input, of its own type
+    /// (`self_tangent: &Self` for `&self`, `m_tangent: &Mlp` for `m: &Mlp`), after the
+    /// inputs; and the statements binding the flat function's tangent of each leaf to the
+    /// same field of the struct's tangent (`let __leaf0_tangent = &self_tangent.l1.w;`).
+    fn tangents(&self, flat: &ItemFn) -> (Vec<FnArg>, TokenStream) {
+        let n = self.sig.params.len();
+        let flat_tangent = |ident: &Ident| -> Option<&FnArg> {
+            let j = self
+                .sig
+                .diff_params()
+                .position(|(_, p)| p.ident == *ident)?;
+            flat.sig.inputs.iter().nth(n + j)
+        };
+        let arg_name = |a: &FnArg| match a {
+            FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(p) => Some(p.ident.clone()),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        };
+        let mut args = Vec::new();
+        let mut binds = TokenStream::new();
+        for (pos, input) in self.func.sig.inputs.iter().enumerate() {
+            if let Some(ri) = self.roots.iter().position(|r| r.pos == pos) {
+                let root = &self.roots[ri];
+                if !root.diff {
+                    continue;
+                }
+                let name = format_ident!(
+                    "{}_tangent",
+                    root.ident.to_string(),
+                    span = root.ident.span()
+                );
+                let (ty, by_ref) = match input {
+                    FnArg::Receiver(_) => (quote!(&Self), quote!(#name)),
+                    FnArg::Typed(t) => match &*t.ty {
+                        Type::Reference(_) => (t.ty.to_token_stream(), quote!(#name)),
+                        other => (other.to_token_stream(), quote!(&#name)),
+                    },
+                };
+                args.push(syn::parse_quote!(#name: #ty));
+                for l in self.leaves.iter().filter(|l| l.root == ri) {
+                    let Some(t) = flat_tangent(&l.name).and_then(arg_name) else {
+                        continue;
+                    };
+                    let path = &l.path;
+                    if path.is_empty() {
+                        binds.extend(quote!(let #t = #by_ref;));
+                    } else {
+                        binds.extend(quote!(let #t = &#by_ref #(#path)*;));
+                    }
+                }
+                continue;
+            }
+            let Some(id) = arg_name(input) else { continue };
+            if let Some(t) = flat_tangent(&id) {
+                args.push(t.clone());
+            }
+        }
+        (args, binds)
+    }
+
+    /// `f_jvp` and `f_hvp` as methods: tangents of the struct's own type (see `tangents`).
+    /// Written when the body calls no function with differentiated arguments; otherwise an
+    /// item that names the limitation when called.
+    fn forward_item(
+        &self,
+        f: &ItemFn,
+        suffix: &str,
+        g_ty: &TokenStream,
+        g_val: &TokenStream,
+        pat: &TokenStream,
+    ) -> TokenStream {
+        let attrs = &f.attrs;
+        let vis = &self.func.vis;
+        let (targs, binds) = self.tangents(f);
+        let extra: Vec<&FnArg> = targs.iter().collect();
+        let prelude = self.prelude();
+        let block = &f.block;
+        let r = match &self.func.sig.output {
+            ReturnType::Type(_, t) => t.to_token_stream(),
+            ReturnType::Default => quote!(()),
+        };
+        let (out, body) = if suffix == "jvp" {
+            (quote!((#r, #r)), quote!(#prelude #binds #block))
+        } else {
+            (
+                g_ty.clone(),
+                quote!(#prelude #binds let #pat = #block; #g_val),
+            )
+        };
+        // In a generic `impl<T: Float>` block a leaf with a zero second derivative cannot be
+        // told from a constant (`T: Differentiable` is not known there), so no `_hvp`.
+        if !self.forward || (suffix == "hvp" && self.generic_impl) {
+            return self.unavailable(attrs, suffix, &extra, out);
+        }
+        let s = self.signature(&f.sig.ident, &extra, out);
+        quote!(#(#attrs)* #vis #s { #body })
+    }
+
+    /// `f_jacobian` as a method: for a float result, the gradient (a struct for a struct).
+    fn jacobian_item(&self, f: &ItemFn, g_ty: &TokenStream) -> TokenStream {
+        let attrs = &f.attrs;
+        let vis = &self.func.vis;
+        if self.sig.ret_kind != Kind::Scalar {
+            return self.unavailable(attrs, "jacobian", &[], quote!(()));
+        }
+        let grad = self.ident("grad");
+        let names: Vec<Ident> = typed_inputs(self.func).map(|(id, _)| id.clone()).collect();
+        let call = if self.is_method {
+            quote!(self.#grad(#(#names),*))
+        } else {
+            quote!(#grad(#(#names),*))
+        };
+        let s = self.signature(&f.sig.ident, &[], g_ty.clone());
+        quote!(#(#attrs)* #vis #s { #call })
+    }
+
+    /// A forward item that cannot be written for this body: it exists, and a call is a
+    /// compile error naming why (`&'a (): ForwardUnavailable` holds for no type, and a
+    /// bound with the method's own lifetime is checked where it is called).
+    fn unavailable(
+        &self,
+        attrs: &[syn::Attribute],
+        suffix: &str,
+        extra: &[&FnArg],
+        out: TokenStream,
+    ) -> TokenStream {
+        let vis = &self.func.vis;
+        let name = self.ident(suffix);
+        let inputs = self.func.sig.inputs.iter().chain(extra.iter().copied());
+        let generics = &self.func.sig.generics.params;
+        let lt = quote!('__autodiff_call);
+        let bound = quote!(&#lt (): ::autodiff::__private::ForwardUnavailable);
+        let mut where_clause = self.func.sig.generics.where_clause.clone();
+        where_clause
+            .get_or_insert_with(|| syn::parse_quote!(where))
+            .predicates
+            .push(syn::parse_quote!(#bound));
+        let msg = format!(
+            "`{}` is not available: {}",
+            name,
+            if suffix == "jacobian" {
+                "the Jacobian of a function differentiating a struct is written for a float result only (it is the gradient); use `_vjp` per output"
+            } else {
+                "forward mode through a call of a differentiable function or method from a body differentiating a struct (and `_hvp` in a generic `impl` block) is not supported yet; use the reverse-mode items (`_grad`, `_vjp`)"
+            }
+        );
+        quote! {
+            #(#attrs)*
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            #vis fn #name<#lt, #generics>(#(#inputs),*) -> #out #where_clause {
+                ::core::unreachable!(#msg)
+            }
+        }
+    }
+
+    /// `acc.l1.__autodiff_set_w(value);`: the derive's setter of a leaf's field.
+    fn setter(&self, l: &Leaf, acc: TokenStream, value: TokenStream) -> TokenStream {
+        match &l.path[..] {
+            [] => quote!(#acc = #value;),
+            [init @ .., Step::Field(m)] => {
+                let f = format_ident!("__autodiff_set_{}", member_name(m));
+                quote!(#acc #(#init)* .#f(#value);)
+            }
+            [init @ .., Step::Field(m), Step::At(k)] => {
+                let f = format_ident!("__autodiff_set_{}_at", member_name(m));
+                let k = proc_macro2::Literal::usize_unsuffixed(*k);
+                quote!(#acc #(#init)* .#f(#k, #value);)
+            }
+            path => quote!(#acc #(#path)* = #value;),
+        }
     }
 
     /// `__f_pullback`: `f_vjp` with one slot per input as written; `__f_pullback2`: a stub

@@ -822,8 +822,66 @@ pub fn zip_leaves<D: crate::Differentiable>(
     a.from_flat(&z)
 }
 
+/// The zero gradient of a collection of struct leaves indexed in a loop (`self.layers[i]`):
+/// one zero element per element.
+pub fn leaf_zeros<D: crate::Differentiable>(x: &D) -> D {
+    x.zeros_like()
+}
+
+/// An element read `self.layers[i]` of a struct leaf in a loop: a float is copied
+/// (`ElemFloat`), anything else borrowed (`ElemRef`). Called as `(&&Elem(&x[i])).elem()`
+/// (autoref specialization: the impl on `&Elem` wins where it applies).
+pub struct Elem<'a, D>(pub &'a D);
+
+/// `Elem` of a float: the value.
+pub trait ElemFloat {
+    type Out;
+    fn elem(&self) -> Self::Out;
+}
+
+impl<T: Float> ElemFloat for &Elem<'_, T> {
+    type Out = T;
+    #[inline(always)]
+    fn elem(&self) -> T {
+        *self.0
+    }
+}
+
+/// `Elem` of any other value: a reference.
+pub trait ElemRef<'a> {
+    type Out;
+    fn elem(&self) -> Self::Out;
+}
+
+impl<'a, D> ElemRef<'a> for Elem<'a, D> {
+    type Out = &'a D;
+    #[inline(always)]
+    fn elem(&self) -> &'a D {
+        self.0
+    }
+}
+
+/// `acc[i] += g` for the gradient of an element read `self.layers[i]` in a loop.
+#[track_caller]
+pub fn leaf_add_at<D: crate::Differentiable, C: core::ops::IndexMut<usize, Output = D> + ?Sized>(
+    acc: &mut C,
+    i: usize,
+    g: &D,
+) {
+    acc[i].scaled_add(lit(1.0), g);
+}
+
 /// Whether a `#[differentiable]` method differentiates one of its parameters, as a type.
 pub struct Wrt<const D: bool>;
+
+/// Implemented by no type: the bound of a forward-mode item (`_jvp`, `_hvp`, `_jacobian`)
+/// that a struct model's body cannot have, so that calling it is a compile error.
+#[diagnostic::on_unimplemented(
+    message = "this forward-mode item is not available for this #[differentiable] method or function",
+    label = "not available here",
+    note = "a body differentiating a struct gets `_jvp`, `_hvp` and `_jacobian` when it calls no differentiable function or method with differentiated arguments (and `_jacobian` for a float result); use `_grad` or `_vjp`"
+)]
+pub trait ForwardUnavailable {}
 
 /// Implemented by `Wrt<true>` only.
 #[diagnostic::on_unimplemented(
@@ -842,7 +900,7 @@ pub fn require_differentiated<W: Differentiated>(_: W) {}
 /// A traced value of a type the macro does not know (in a body with struct leaves): a float or
 /// a tensor is recorded as usual, anything else (a struct) as a node with empty value and
 /// gradient. Called as `(&&TraceAny(value, grad)).node(..)` (autoref specialization).
-pub struct TraceAny<'a, V, G>(pub &'a V, pub Option<&'a G>);
+pub struct TraceAny<'a, V: ?Sized, G: ?Sized>(pub &'a V, pub Option<&'a G>);
 
 /// `TraceAny` of a float or a tensor.
 pub trait TraceTensor<T: Float> {
@@ -881,7 +939,7 @@ pub trait TraceOther<T: Float> {
     ) -> usize;
 }
 
-impl<T: Float, V, G> TraceOther<T> for TraceAny<'_, V, G> {
+impl<T: Float, V: ?Sized, G: ?Sized> TraceOther<T> for TraceAny<'_, V, G> {
     fn node(
         &self,
         trace: &mut crate::Trace<T>,

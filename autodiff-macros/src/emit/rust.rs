@@ -284,6 +284,19 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// A parameter standing for a struct leaf (`__leaf0`, see `method.rs`), also as a loop
+    /// input.
+    fn is_leaf_param(&self, id: Id) -> bool {
+        let Op::Param(i) = self.g[id].op else {
+            return false;
+        };
+        let Some((name, _)) = self.params.get(i as usize) else {
+            return false;
+        };
+        let name = name.to_string();
+        self.sig.params.iter().any(|p| p.leaf && p.ident == name)
+    }
+
     /// A node as a borrowed operand.
     fn by_ref(&self, id: Id) -> TokenStream {
         self.lexed(|out| self.ref_text(id, out))
@@ -618,6 +631,14 @@ impl<'a> Emitter<'a> {
             Op::IndexDyn => {
                 let seq = self.operand(node.args[0]);
                 let at = self.operand(node.args[1]);
+                if self.g.kind(id) == Kind::Unknown {
+                    // An element of a struct leaf (`self.layers[i]`): a float by value, a
+                    // struct by reference.
+                    return quote!({
+                        use ::autodiff::__private::{ElemFloat as _, ElemRef as _};
+                        (&&::autodiff::__private::Elem(&#seq[#at])).elem()
+                    });
+                }
                 self.lift(id, quote!(#seq[#at]))
             }
             Op::Fused(k) => self.fused(id, k, false),
@@ -688,6 +709,7 @@ impl<'a> Emitter<'a> {
                     .collect();
                 if site.method {
                     let (recv, rest) = args.split_first().expect("a receiver");
+                    let recv = paren_ref(recv);
                     return quote!(#recv.#path(#(#rest),*));
                 }
                 quote!(#path(#(#args),*))
@@ -700,6 +722,7 @@ impl<'a> Emitter<'a> {
                 let d = self.by_ref(d[0]);
                 if site.method {
                     let (recv, rest) = args.split_first().expect("a receiver");
+                    let recv = paren_ref(recv);
                     return quote!(#recv.#path(#(#rest,)* #d));
                 }
                 quote!(#path(#(#args,)* #d))
@@ -1060,13 +1083,20 @@ impl<'a> Emitter<'a> {
             let outer = args[2 + p];
             let kind = self.g.kind(outer);
             let outer_ref = self.by_ref(outer);
+            let param = param_of(p);
+            // A struct leaf indexed in the body (`self.layers[i]`): its gradient is a
+            // collection of the element type, accumulated with `Differentiable`.
+            let elements = kind == Kind::Unknown
+                && body
+                    .ids()
+                    .any(|b| body[b].op == Op::IndexDyn && Some(body[b].args[0]) == param);
             let zero = match kind {
+                _ if elements => quote!(::autodiff::__private::leaf_zeros(#outer_ref)),
                 Kind::Array | Kind::Slice => quote!(::autodiff::__private::seq_zeros(#outer_ref)),
                 Kind::Scalar => self.literal(0.0, true),
                 _ => quote!(::autodiff::__private::zeros_like(#outer_ref)),
             };
             pre.extend(quote!(let mut #acc = #zero;));
-            let param = param_of(p);
             if let Some(a) = param.and_then(adj_of) {
                 roots.push(a);
                 let a = node_ref(a);
@@ -1091,6 +1121,10 @@ impl<'a> Emitter<'a> {
                 roots.push(a);
                 roots.push(at);
                 let (a, at) = (node_ref(a), node_ref(at));
+                if elements {
+                    post.extend(quote!(::autodiff::__private::leaf_add_at(&mut #acc, #at, &#a);));
+                    continue;
+                }
                 post.extend(quote!(let __e = #acc[#at]; #acc[#at] = __e + #a;));
             }
             grads.push((2 + p, acc));
@@ -1186,6 +1220,12 @@ impl<'a> Emitter<'a> {
                     quote!(::autodiff::__private::int_lit(#n))
                 }
                 (true, _) => self.by_ref(a),
+                // A struct leaf written by value (`self.l.fwd(x, self.c)`): a copy, as
+                // the field read is in the original body.
+                (false, _) if self.is_leaf_param(a) => {
+                    let v = self.operand(a);
+                    quote!(::core::clone::Clone::clone(#v))
+                }
                 // A reference passed on as it is (`sq_norm(v)` with `v: &Tensor<T>`).
                 (false, _) if self.is_ref(a) => self.operand(a),
                 (false, Kind::Scalar | Kind::Array | Kind::Int | Kind::Bool) => self.operand(a),
@@ -1444,6 +1484,14 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
             tt
         })
         .collect()
+}
+
+/// A method receiver `&x` as `(&x)`: `&x.f()` would borrow the call's result.
+fn paren_ref(recv: &TokenStream) -> TokenStream {
+    match recv.clone().into_iter().next() {
+        Some(TokenTree::Punct(p)) if p.as_char() == '&' => quote!((#recv)),
+        _ => recv.clone(),
+    }
 }
 
 /// Appends the decimal digits of `n`.

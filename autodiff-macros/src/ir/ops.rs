@@ -339,6 +339,8 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
     let k = |i: usize| g.kind(args[i]);
     match op {
         Op::Param(i) => g.params[i as usize].kind,
+        // An element of a struct leaf (`self.layers[i]`) has the leaf's unknown kind.
+        Op::IndexDyn if k(0) == Kind::Unknown => Kind::Unknown,
         Op::Const(_) | Op::Index(_) | Op::IndexDyn => Kind::Scalar,
         Op::Loop(_) | Op::LoopPullback(_) => Kind::Unknown,
         Op::OneHot => k(1),

@@ -1101,6 +1101,11 @@ impl Lower<'_> {
                 .is_some_and(|id| self.sig.params.iter().any(|p| p.leaf && p.ident == *id)),
             Expr::Paren(p) => self.is_leaf(&p.expr),
             Expr::Reference(r) => self.is_leaf(&r.expr),
+            // `self.layers[i]` and its fields `self.layers[i].w` (see `method.rs`).
+            Expr::Index(ix) => self.is_leaf(&ix.expr),
+            Expr::MethodCall(m) => {
+                m.method.to_string().starts_with("__autodiff_field_") && self.is_leaf(&m.receiver)
+            }
             _ => false,
         }
     }
@@ -1118,7 +1123,11 @@ impl Lower<'_> {
                 // as it is.
                 Expr::Path(p)
                     if p.path.get_ident().is_some_and(|id| {
-                        self.sig.params.iter().any(|q| q.by_ref && q.ident == *id)
+                        // A leaf written by value (`self.c`) is copied (see `call_args`).
+                        self.sig
+                            .params
+                            .iter()
+                            .any(|q| q.by_ref && !q.leaf && q.ident == *id)
                     }) =>
                 {
                     (a, true)
@@ -1270,6 +1279,26 @@ impl Lower<'_> {
         };
         let base = match base {
             Some(b) if matches!(self.g.kind(b), Kind::Array | Kind::Slice) => b,
+            // `self.layers[i]`: an element of a struct leaf, read in a loop (see `method.rs`).
+            Some(b)
+                if self.g.kind(b) == Kind::Unknown
+                    && self.in_loop
+                    && self.g.current == ROOT
+                    && self.sig.params.iter().any(|p| p.leaf) =>
+            {
+                let at = self.expr(&ix.index)?;
+                if self.g.is_active(at) || !matches!(self.g.kind(at), Kind::Int | Kind::Unknown) {
+                    return self.error(&ix.index, "an index must be an integer that does not depend on a differentiated value, such as a loop variable `self.layers[i]`");
+                }
+                return Some(self.g.add_raw(Op::IndexDyn, vec![b, at]));
+            }
+            Some(b)
+                if self.g.kind(b) == Kind::Unknown
+                    && self.sig.params.iter().any(|p| p.leaf)
+                    && self.touches_active(whole) =>
+            {
+                return self.error(&ix.index, "an element of a differentiated struct's field (`self.layers[i]`) can be read with a loop variable directly in a `for` body (not inside an `if` or `match` there), or with an integer literal (`self.layers[0]`); outside a loop, pass the whole collection to a #[differentiable] method or function");
+            }
             _ if !self.touches_active(whole) => return Some(self.opaque(whole, Kind::Unknown)),
             _ => {
                 return self.error(
