@@ -288,6 +288,30 @@
 //! uses plain operators; values that may be tensors go through small runtime traits, so one
 //! generated body serves `f64`, `f32`, a generic `T: Float` and `Tensor<T>`.
 //!
+//! The macro crate (`autodiff-macros/src`) is a pipeline; every import points down it
+//! (`lib → entry → expand → items → {diff, emit} → ir ← parse`), and no file imports one that
+//! imports it:
+//!
+//! | module | job |
+//! |---|---|
+//! | `lib.rs` | the `proc_macro` shims only |
+//! | `entry.rs` | route: a method (`method.rs`) or a free function (`expand.rs`) |
+//! | `expand.rs` | drive the stages for one function; `AUTODIFF_TIMING`, `AUTODIFF_PRINT` |
+//! | `args.rs`, `parse/` | `wrt(..)`, `vjp = ..`; `**`; signature; body → graph (`parse/body.rs`) |
+//! | `ir/` | `graph.rs` (storage), `op.rs` (the op enum), `ops.rs` (THE op table: names, kinds, folding, reverse and forward rules), `build.rs` (every node goes in through the table's smart constructors), `horner.rs`, `poly.rs` |
+//! | `diff/` | `reverse.rs` (adjoints), `forward.rs` (tangents): graph to more graph, no tokens |
+//! | `fuse.rs` | fused tensor reductions |
+//! | `items/` | one file per generated item: `grad.rs` (`_grad`, `_value_and_grad`), `vjp.rs` (`_vjp`, `__f_pullback`, `__f_pullback2`), `hessian.rs`, `dual.rs` (`__f_dual`), `forward.rs` (`_jvp`, `__f_pushforward`, `_jacobian`, `_hvp`), `trace.rs`, `formulas.rs`, `wrt.rs`, `custom_rule.rs`, `fallback.rs` (stubs beside `compile_error!`); `ctx.rs` holds what they share, `mod.rs` differentiates once and lists the items |
+//! | `emit/` | graph → Rust tokens (`rust.rs`) and → formula text (`formula.rs`), blind to the item |
+//! | `names.rs` | every generated identifier (`f_grad`, `__f_pullback`, `__f_wrt`, `__cotangent`, ...) |
+//!
+//! The path of `#[differentiable] fn f(x: f64) -> f64 { x.sin() * x }`: `entry::differentiable`
+//! → `expand::prepare` (arguments, `**`, the function) → `expand::function` → `Sig::from_syn`
+//! and `parse::body::lower` (graph: `Param(0)`, `Sin`, `Mul`) → `items::generate`:
+//! `diff::reverse` seeded by 1 and by the cotangent (adjoints `x.cos()*x + x.sin()`), the Hessian
+//! by a second sweep, then each file of `items/` writes its item through `emit::rust::Emitter`
+//! (named `let`s, one per needed node) and the names of `names.rs`.
+//!
 //! To read the generated code, set `AUTODIFF_PRINT` to a function name (or `*`) while
 //! building: `AUTODIFF_PRINT=poly cargo build`. `AUTODIFF_TIMING=1` prints how long each
 //! expansion took.

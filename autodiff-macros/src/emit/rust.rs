@@ -46,6 +46,9 @@ pub(crate) struct Emitter<'a> {
     /// In hyper-dual code: constants of unknown type that differentiated arithmetic reads
     /// (`PI * x`), so floats, written as constant hyper-dual numbers.
     lifted: FxHashSet<Id>,
+    /// The needed nodes of each block, in id order (so each block's statements are found
+    /// without a scan of the whole graph).
+    members: Vec<Vec<Id>>,
 }
 
 impl<'a> Emitter<'a> {
@@ -94,9 +97,11 @@ impl<'a> Emitter<'a> {
         // build, and this runs over the whole graph once per generated item.
         let mut uses = vec![0u32; g.len()];
         let mut last_reader = vec![None; g.len()];
+        let mut members = vec![Vec::new(); g.blocks.len()];
         for (i, &need) in needed.iter().enumerate() {
             if need {
                 let id = g.id(i);
+                members[g.block_of(id).0 as usize].push(id);
                 for &a in &g[id].args {
                     uses[a.index()] += 1;
                     last_reader[a.index()] = Some(id);
@@ -122,6 +127,7 @@ impl<'a> Emitter<'a> {
             last_reader,
             dual: false,
             lifted: FxHashSet::default(),
+            members,
         }
     }
 
@@ -194,9 +200,9 @@ impl<'a> Emitter<'a> {
     /// and dominated expansion time); what cannot be text (user tokens, calls, loops, fused
     /// kernels) is spliced in as tokens.
     fn block(&mut self, block: BlockId, code: &mut Code) {
-        for id in self.g.ids() {
-            if !self.needed[id.index()] || self.g.block_of(id) != block || self.inline.contains(&id)
-            {
+        let members = std::mem::take(&mut self.members[block.0 as usize]);
+        for &id in &members {
+            if self.inline.contains(&id) {
                 continue;
             }
             match self.g[id].op {
@@ -204,7 +210,7 @@ impl<'a> Emitter<'a> {
                 Op::Param(_) | Op::Const(_) | Op::Cotangent | Op::NoGrad => {}
                 Op::Phi(b) => {
                     if self.done_branches.insert(b) {
-                        self.branch(b, code);
+                        self.branch(b, &members, code);
                     }
                 }
                 _ => {
@@ -218,15 +224,16 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
+        self.members[block.0 as usize] = members;
     }
 
     /// `let (__tA, __tB) = if c { ..; (a1, b1) } else { ..; (a2, b2) };` for every needed Phi
-    /// of branch `b`.
-    fn branch(&mut self, b: u32, code: &mut Code) {
-        let phis: Vec<Id> = self
-            .g
-            .ids()
-            .filter(|&id| self.needed[id.index()] && self.g[id].op == Op::Phi(b))
+    /// of branch `b`; the Phis are among `members`, the needed nodes of the parent block.
+    fn branch(&mut self, b: u32, members: &[Id], code: &mut Code) {
+        let phis: Vec<Id> = members
+            .iter()
+            .copied()
+            .filter(|&id| self.g[id].op == Op::Phi(b))
             .collect();
         let br = self.g.branches[b as usize].clone();
         let tuple = |out: &mut String, items: &mut dyn FnMut(&mut String, Id)| {

@@ -8,7 +8,7 @@ use syn::{Ident, ItemFn};
 use crate::ir::Kind;
 use crate::names;
 
-use super::ctx::*;
+use super::ctx::Items;
 
 impl Items<'_> {
     /// The items for `#[differentiable(vjp = rule)]`: the body is not differentiated; every

@@ -6,7 +6,7 @@ use quote::quote;
 use crate::emit::formula::Formula;
 use crate::ir::{Graph, Id, Kind};
 
-use super::ctx::*;
+use super::ctx::{adj_of, elements, At, Items};
 
 impl Items<'_> {
     /// `f_grad_formulas()`: each differentiated parameter's partial derivative as text.

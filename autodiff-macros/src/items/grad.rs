@@ -7,7 +7,7 @@ use quote::{quote, ToTokens};
 use crate::emit::rust::Emitter;
 use crate::ir::{Graph, Id, Kind};
 
-use super::ctx::*;
+use super::ctx::{adj_of, elements, At, Items};
 
 impl Items<'_> {
     /// The nodes a gradient needs, and a writer of the gradient expression.

@@ -7,7 +7,7 @@ use crate::diff;
 use crate::emit::rust::Emitter;
 use crate::ir::{Graph, Id, Kind};
 
-use super::ctx::*;
+use super::ctx::{adj_of, Items};
 
 impl Items<'_> {
     /// Second derivatives when every differentiated parameter is a scalar: each gradient

@@ -10,7 +10,7 @@ use crate::ir::graph::ROOT;
 use crate::ir::{Graph, Id, Kind, Op};
 use crate::names;
 
-use super::ctx::*;
+use super::ctx::{adj_of, Items};
 
 impl Items<'_> {
     /// `f_trace(..)`: every node of the body's top level (parameters, `let` bindings,

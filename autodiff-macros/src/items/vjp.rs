@@ -8,7 +8,7 @@ use crate::diff;
 use crate::emit::rust::Emitter;
 use crate::ir::{Graph, Id, Kind};
 
-use super::ctx::*;
+use super::ctx::{adj_of, Items};
 
 impl Items<'_> {
     /// `__f_pullback2`: the vjp of the pullback, so that callers can take second derivatives

@@ -5,7 +5,7 @@ use quote::quote;
 
 use crate::names;
 
-use super::ctx::*;
+use super::ctx::Items;
 
 impl Items<'_> {
     /// `__f_wrt`: which parameters `f` differentiates, checked at compile time by callers.
