@@ -275,22 +275,8 @@ fn is_constant_type(ty: &Type) -> bool {
     let Some(id) = p.path.get_ident() else {
         return false;
     };
-    matches!(
-        id.to_string().as_str(),
-        "usize"
-            | "isize"
-            | "u8"
-            | "u16"
-            | "u32"
-            | "u64"
-            | "u128"
-            | "i8"
-            | "i16"
-            | "i32"
-            | "i64"
-            | "i128"
-            | "bool"
-    )
+    let name = id.to_string();
+    name == "bool" || crate::parse::sig::is_integer_name(&name)
 }
 
 /// The name of a type known to have no gradient (text, maps, options, pointers).

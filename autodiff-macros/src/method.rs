@@ -387,26 +387,8 @@ fn is_struct_type(ty: &Type, func: &ItemFn) -> bool {
         return false;
     };
     let name = last.ident.to_string();
-    let known = matches!(
-        name.as_str(),
-        "f32"
-            | "f64"
-            | "Tensor"
-            | "Vec"
-            | "usize"
-            | "isize"
-            | "u8"
-            | "u16"
-            | "u32"
-            | "u64"
-            | "u128"
-            | "i8"
-            | "i16"
-            | "i32"
-            | "i64"
-            | "i128"
-            | "bool"
-    );
+    let known = matches!(name.as_str(), "f32" | "f64" | "Tensor" | "Vec" | "bool")
+        || crate::parse::sig::is_integer_name(&name);
     // A generic of the function, or (a short all-capital name such as `T`) of the `impl`.
     let generic = p.path.segments.len() == 1
         && last.arguments.is_empty()

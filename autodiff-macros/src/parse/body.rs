@@ -285,7 +285,7 @@ impl Lower<'_> {
             || local
                 .init
                 .as_ref()
-                .is_some_and(|i| matches!(strip(&i.expr), Expr::Lit(l) if matches!(&l.lit, Lit::Int(n) if is_int_suffix(n.suffix()))));
+                .is_some_and(|i| matches!(strip(&i.expr), Expr::Lit(l) if matches!(&l.lit, Lit::Int(n) if super::sig::is_integer_name(n.suffix()))));
         let value = match &local.init {
             Some(init) if int_typed && !self.touches_active(&init.expr) => {
                 Some(self.opaque(&init.expr, Kind::Int))
@@ -1720,25 +1720,7 @@ fn mentions(tokens: &TokenStream, name: &str) -> bool {
 
 /// An integer type: `usize`, `i32`, ...
 fn is_int_type(t: &syn::Type) -> bool {
-    matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(|id| is_int_suffix(&id.to_string())))
-}
-
-fn is_int_suffix(s: &str) -> bool {
-    matches!(
-        s,
-        "usize"
-            | "isize"
-            | "u8"
-            | "u16"
-            | "u32"
-            | "u64"
-            | "u128"
-            | "i8"
-            | "i16"
-            | "i32"
-            | "i64"
-            | "i128"
-    )
+    matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(|id| super::sig::is_integer_name(&id.to_string())))
 }
 
 /// Whether a `let` binds a closure.

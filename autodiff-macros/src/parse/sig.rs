@@ -227,6 +227,25 @@ fn float_generics(item: &ItemFn) -> Vec<Ident> {
 }
 
 /// `f64`, `f32` or a Float generic, by name.
+/// Rust's integer types, by name.
+pub(crate) fn is_integer_name(name: &str) -> bool {
+    matches!(
+        name,
+        "usize"
+            | "isize"
+            | "u8"
+            | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+    )
+}
+
 /// A type without the invisible groups a `macro_rules!` fragment (`$t:ty`) puts around it,
 /// also behind `&`.
 fn ungroup(ty: &Type) -> Type {
@@ -300,8 +319,7 @@ fn classify(ty: &Type, is_float: &dyn Fn(&Type) -> bool) -> (Kind, Option<syn::E
             match name.as_str() {
                 "Tensor" => (Kind::Tensor, None),
                 "Vec" if float_arg() => (Kind::Slice, None),
-                "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "i8" | "i16"
-                | "i32" | "i64" | "i128" => (Kind::Int, None),
+                n if is_integer_name(n) => (Kind::Int, None),
                 "bool" => (Kind::Bool, None),
                 _ => (Kind::Unknown, None),
             }
