@@ -71,12 +71,18 @@ impl Items<'_> {
     }
 
     /// All forward-mode items, from the body as lowered (before any sweep).
-    pub(super) fn forward_items(&self, g0: &Graph, output: Id, params: &[Id]) -> TokenStream {
+    /// The forward-mode items; `pushforward_pullback` is `pushforward_pullback_body`'s result
+    /// (computed by the caller, which also decides `__f_pullback2` from it).
+    pub(super) fn forward_items(
+        &self,
+        g0: &Graph,
+        output: Id,
+        params: &[Id],
+        pushforward_pullback: Result<TokenStream, String>,
+    ) -> TokenStream {
         let mut out = TokenStream::new();
         out.extend(self.jvp_items(g0, output, params));
-        let body = self
-            .pushforward_pullback_body(g0, output, params)
-            .unwrap_or_else(|why| self.unsupported("hvp", &why));
+        let body = pushforward_pullback.unwrap_or_else(|why| self.unsupported("hvp", &why));
         out.extend(self.pushforward_pullback_item(body));
         out.extend(self.jacobian_item());
         if self.sig.ret_kind == Kind::Scalar {
@@ -320,7 +326,7 @@ impl Items<'_> {
         self.forward_item(name, None, &extra, quote!((#(#slots,)* #(#slots,)*)), body)
     }
 
-    fn pushforward_pullback_body(
+    pub(super) fn pushforward_pullback_body(
         &self,
         g0: &Graph,
         output: Id,
@@ -405,7 +411,7 @@ impl Items<'_> {
 
     /// A parameter passed on to another generated item: by reference, copied (floats,
     /// integers, booleans) or cloned.
-    fn pass(p: &Param) -> TokenStream {
+    pub(super) fn pass(p: &Param) -> TokenStream {
         let x = &p.ident;
         if p.by_ref || matches!(p.kind, Kind::Scalar | Kind::Int | Kind::Bool) {
             quote!(#x)

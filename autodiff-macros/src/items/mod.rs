@@ -69,8 +69,16 @@ impl Items<'_> {
             .and_then(|adj| self.hessian(&mut g, adj, &params, one, output));
         let mut headers = self.headers();
         let pullback2_header = headers.pop().expect("pullback2 header");
-        let pullback2 =
-            self.emit_pullback2(&mut g, &adj_cot, &params, cot, output, pullback2_header);
+        let pushforward_pullback = self.pushforward_pullback_body(&g0, output, &params);
+        // Without calls, the pushforward's pullback has no runtime obstacle (a called
+        // function may have no forward rule) and `__f_pullback2` can call it.
+        let pullback2 = match pushforward_pullback.is_ok() && !has_calls(&g0) {
+            true => self.pullback2_by_pushforward_pullback(&pullback2_header),
+            false => None,
+        }
+        .unwrap_or_else(|| {
+            self.emit_pullback2(&mut g, &adj_cot, &params, cot, output, pullback2_header)
+        });
         fg.current = ROOT;
         let (main_g, adj_one_main, adj_cot_main) = (&fg, &adj_one_f, &adj_cot_f);
 
@@ -148,7 +156,7 @@ impl Items<'_> {
             out.extend(self.emit_trace(&g, adj, output));
         }
         out.extend(pullback2);
-        out.extend(self.forward_items(&g0, output, &params));
+        out.extend(self.forward_items(&g0, output, &params, pushforward_pullback));
         out.extend(self.wrt_const());
         out.extend(call_checks(main_g));
         Ok(out)
@@ -187,4 +195,9 @@ impl Items<'_> {
         let adj_cot = sweep(g, cot);
         (adj_one, cot, adj_cot, one)
     }
+}
+
+/// Whether the body (or a loop's body in it) calls another function.
+fn has_calls(g: &Graph) -> bool {
+    !g.calls.is_empty() || g.loops.iter().any(|l| has_calls(&l.body))
 }
