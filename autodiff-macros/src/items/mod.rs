@@ -121,8 +121,12 @@ impl Items<'_> {
             let header = headers.next().expect("value_and_grad header");
             out.extend(quote!(#[allow(unused_variables)] #header { #stmts (#value, #grads) }));
         }
-        let (roots, grad) = self.gradient(main_g, adj_cot_main, &params);
-        {
+        let vjp_by_grad = adj_one_main.as_ref().and_then(|_| self.vjp_by_grad());
+        if let Some(body) = vjp_by_grad {
+            let header = headers.next().expect("vjp header");
+            out.extend(quote!(#[allow(unused_variables)] #header { #body }));
+        } else {
+            let (roots, grad) = self.gradient(main_g, adj_cot_main, &params);
             let mut e = Emitter::new(main_g, self.sig, &roots);
             if let [only] = roots[..] {
                 e.tail(only);
