@@ -69,7 +69,12 @@ impl Items<'_> {
             .and_then(|adj| self.hessian(&mut g, adj, &params, one, output));
         let mut headers = self.headers();
         let pullback2_header = headers.pop().expect("pullback2 header");
-        let pushforward_pullback = self.pushforward_pullback_body(&g0, output, &params);
+        let symbolic_hessian = matches!(&hessian, Some(h) if !h.is_empty() && !h[0].is_empty());
+        let pushforward_pullback = match symbolic_hessian && !has_calls(&g0) {
+            true => self.pushforward_pullback_by_hessian().map(Ok),
+            false => None,
+        }
+        .unwrap_or_else(|| self.pushforward_pullback_body(&g0, output, &params));
         // Without calls, the pushforward's pullback has no runtime obstacle (a called
         // function may have no forward rule) and `__f_pullback2` can call it.
         let pullback2 = match pushforward_pullback.is_ok() && !has_calls(&g0) {
