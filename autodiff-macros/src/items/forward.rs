@@ -141,6 +141,37 @@ impl Items<'_> {
         Ok(quote!(#stmts (#value, #t)))
     }
 
+    /// When every parameter with a gradient is a float and the result is a float, `f_jvp`
+    /// is the value and the gradient's dot product with the tangents: a call of
+    /// `f_value_and_grad` (inlined) instead of a forward sweep emitted again. `None`
+    /// otherwise.
+    fn jvp_by_value_and_grad(&self) -> Option<TokenStream> {
+        let floats = self
+            .sig
+            .params
+            .iter()
+            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar);
+        let k = self.sig.diff_params().count();
+        if !floats || self.sig.ret_kind != Kind::Scalar || k == 0 {
+            return None;
+        }
+        let args = self.sig.params.iter().map(|p| &p.ident);
+        let vag = self.ident("value_and_grad");
+        let terms = self.sig.diff_params().enumerate().map(|(a, (_, p))| {
+            let t = names::tangent(&p.ident);
+            if k == 1 {
+                quote!(__g * #t)
+            } else {
+                let a = syn::Index::from(a);
+                quote!(__g.#a * #t)
+            }
+        });
+        Some(quote! {
+            let (__v, __g) = #vag(#(#args),*);
+            (__v, #(#terms)+*)
+        })
+    }
+
     /// `f_jvp(params.., tangents..) -> (R, R)` and `__f_pushforward`, its form with one
     /// tangent slot per parameter for callers.
     fn jvp_items(&self, g0: &Graph, output: Id, params: &[Id]) -> TokenStream {
@@ -156,9 +187,12 @@ impl Items<'_> {
                     .then(|| (names::tangent(&p.ident).into_token_stream(), p.by_ref))
             })
             .collect();
-        let body = self
-            .jvp_body(g0, output, params, &tangents)
-            .unwrap_or_else(|why| self.unsupported("jvp", &why));
+        let body = match super::has_calls(g0) {
+            false => self.jvp_by_value_and_grad().map(Ok),
+            true => None,
+        }
+        .unwrap_or_else(|| self.jvp_body(g0, output, params, &tangents))
+        .unwrap_or_else(|why| self.unsupported("jvp", &why));
         let extra: Vec<TokenStream> = self
             .sig
             .diff_params()

@@ -1,6 +1,6 @@
 //! `f_hessian`: a second reverse sweep over each gradient component.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use crate::diff;
@@ -118,6 +118,7 @@ impl Items<'_> {
             }
             let terms = diff.iter().enumerate().map(|(b, &j)| {
                 let t = names::tangent_local(j);
+                let (a, b) = (Literal::usize_unsuffixed(a), Literal::usize_unsuffixed(b));
                 if one {
                     quote!(__h * #t)
                 } else {
