@@ -8,6 +8,12 @@
 //! an array read only at constant indices is unrolled: one symbolic forward-and-reverse sweep
 //! per element, all in one function, with the zeros folded away; otherwise it calls `f_hvp`
 //! once per element.
+//!
+//! When the result and every parameter with a gradient are floats and the body calls no
+//! other function, the scalar items are calls instead of sweeps written out again: `f_jvp`
+//! is `f_value_and_grad` and the gradient's dot product with the tangents, and (for at most
+//! four differentiated parameters) `__f_pushforward_pullback` is `(c·H t, c·∇f)` from
+//! `f_hessian` and `f_grad`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
