@@ -85,7 +85,9 @@ impl Items<'_> {
             });
             (quote!([[#float; #k]; #k]), quote!([#(#rows),*]))
         };
-        self.hessian_item(ty, quote!(#stmts #value))
+        // Inlined into `__f_pushforward_pullback`, which may call it, also across crates.
+        let item = self.hessian_item(ty, quote!(#stmts #value));
+        quote!(#[inline] #item)
     }
 
     /// `__f_pushforward_pullback` at tangents t and cotangent c is `(c·H t, c·∇f)`. With a

@@ -115,7 +115,9 @@ impl Items<'_> {
             let stmts = e.statements();
             let value = grad(&e);
             let header = headers.next().expect("grad header");
-            out.extend(quote!(#[allow(unused_variables)] #header { #stmts #value }));
+            // Inlined into the items written as its calls (`f_vjp`, `f_jvp`, ..), also
+            // across crates.
+            out.extend(quote!(#[allow(unused_variables)] #[inline] #header { #stmts #value }));
 
             let mut with_value = roots.clone();
             with_value.push(vag_value);
@@ -124,7 +126,9 @@ impl Items<'_> {
             let grads = grad(&e);
             let value = e.value(vag_value);
             let header = headers.next().expect("value_and_grad header");
-            out.extend(quote!(#[allow(unused_variables)] #header { #stmts (#value, #grads) }));
+            out.extend(
+                quote!(#[allow(unused_variables)] #[inline] #header { #stmts (#value, #grads) }),
+            );
         }
         let vjp_by_grad = adj_one_main.as_ref().and_then(|_| self.vjp_by_grad());
         if let Some(body) = vjp_by_grad {
