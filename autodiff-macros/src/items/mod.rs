@@ -108,16 +108,23 @@ impl Items<'_> {
         let mut headers = headers.into_iter();
         if let Some(adj) = adj_one_main {
             let (roots, grad) = self.gradient(main_g, adj, &params);
-            let mut e = Emitter::new(main_g, self.sig, &roots);
-            if let [only] = roots[..] {
-                e.tail(only);
-            }
-            let stmts = e.statements();
-            let value = grad(&e);
             let header = headers.next().expect("grad header");
-            // Inlined into the items written as its calls (`f_vjp`, `f_jvp`, ..), also
-            // across crates.
-            out.extend(quote!(#[allow(unused_variables)] #[inline] #header { #stmts #value }));
+            if self.grad_by_value_and_grad(&g0) {
+                // Pure float code: once inlined, the unused value is dead code.
+                let vag = self.ident("value_and_grad");
+                let args = self.sig.params.iter().map(|p| &p.ident);
+                out.extend(quote!(#[inline] #header { #vag(#(#args),*).1 }));
+            } else {
+                let mut e = Emitter::new(main_g, self.sig, &roots);
+                if let [only] = roots[..] {
+                    e.tail(only);
+                }
+                let stmts = e.statements();
+                let value = grad(&e);
+                // Inlined into the items written as its calls (`f_vjp`, `f_jvp`, ..), also
+                // across crates.
+                out.extend(quote!(#[allow(unused_variables)] #[inline] #header { #stmts #value }));
+            }
 
             let mut with_value = roots.clone();
             with_value.push(vag_value);
@@ -213,4 +220,22 @@ impl Items<'_> {
 /// Whether the body (or a loop's body in it) calls another function.
 fn has_calls(g: &Graph) -> bool {
     !g.calls.is_empty() || g.loops.iter().any(|l| has_calls(&l.body))
+}
+
+impl Items<'_> {
+    /// Whether `f_grad` can be `f_value_and_grad(..).1`: float parameters, and a body of
+    /// float arithmetic only (no calls, no expressions kept as written), whose value the
+    /// optimiser drops once inlined.
+    fn grad_by_value_and_grad(&self, g0: &Graph) -> bool {
+        let floats = self
+            .sig
+            .params
+            .iter()
+            .all(|p| !ctx::has_grad_type(p) || p.kind == Kind::Scalar);
+        floats
+            && self.sig.ret_kind == Kind::Scalar
+            && !has_calls(g0)
+            && g0.opaques.is_empty()
+            && g0.loops.is_empty()
+    }
 }
