@@ -8,6 +8,12 @@
 //! an array read only at constant indices is unrolled: one symbolic forward-and-reverse sweep
 //! per element, all in one function, with the zeros folded away; otherwise it calls `f_hvp`
 //! once per element.
+//!
+//! When the result and every parameter with a gradient are floats and the body calls no
+//! other function, the scalar items are calls instead of sweeps written out again: `f_jvp`
+//! is `f_value_and_grad` and the gradient's dot product with the tangents, and (for at most
+//! four differentiated parameters) `__f_pushforward_pullback` is `(c·H t, c·∇f)` from
+//! `f_hessian` and `f_grad`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
@@ -71,12 +77,18 @@ impl Items<'_> {
     }
 
     /// All forward-mode items, from the body as lowered (before any sweep).
-    pub(super) fn forward_items(&self, g0: &Graph, output: Id, params: &[Id]) -> TokenStream {
+    /// The forward-mode items; `pushforward_pullback` is `pushforward_pullback_body`'s result
+    /// (computed by the caller, which also decides `__f_pullback2` from it).
+    pub(super) fn forward_items(
+        &self,
+        g0: &Graph,
+        output: Id,
+        params: &[Id],
+        pushforward_pullback: Result<TokenStream, String>,
+    ) -> TokenStream {
         let mut out = TokenStream::new();
         out.extend(self.jvp_items(g0, output, params));
-        let body = self
-            .pushforward_pullback_body(g0, output, params)
-            .unwrap_or_else(|why| self.unsupported("hvp", &why));
+        let body = pushforward_pullback.unwrap_or_else(|why| self.unsupported("hvp", &why));
         out.extend(self.pushforward_pullback_item(body));
         out.extend(self.jacobian_item());
         if self.sig.ret_kind == Kind::Scalar {
@@ -135,6 +147,37 @@ impl Items<'_> {
         Ok(quote!(#stmts (#value, #t)))
     }
 
+    /// When every parameter with a gradient is a float and the result is a float, `f_jvp`
+    /// is the value and the gradient's dot product with the tangents: a call of
+    /// `f_value_and_grad` (inlined) instead of a forward sweep emitted again. `None`
+    /// otherwise.
+    fn jvp_by_value_and_grad(&self) -> Option<TokenStream> {
+        let floats = self
+            .sig
+            .params
+            .iter()
+            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar);
+        let k = self.sig.diff_params().count();
+        if !floats || self.sig.ret_kind != Kind::Scalar || k == 0 {
+            return None;
+        }
+        let args = self.sig.params.iter().map(|p| &p.ident);
+        let vag = self.ident("value_and_grad");
+        let terms = self.sig.diff_params().enumerate().map(|(a, (_, p))| {
+            let t = names::tangent(&p.ident);
+            if k == 1 {
+                quote!(__g * #t)
+            } else {
+                let a = syn::Index::from(a);
+                quote!(__g.#a * #t)
+            }
+        });
+        Some(quote! {
+            let (__v, __g) = #vag(#(#args),*);
+            (__v, #(#terms)+*)
+        })
+    }
+
     /// `f_jvp(params.., tangents..) -> (R, R)` and `__f_pushforward`, its form with one
     /// tangent slot per parameter for callers.
     fn jvp_items(&self, g0: &Graph, output: Id, params: &[Id]) -> TokenStream {
@@ -150,9 +193,12 @@ impl Items<'_> {
                     .then(|| (names::tangent(&p.ident).into_token_stream(), p.by_ref))
             })
             .collect();
-        let body = self
-            .jvp_body(g0, output, params, &tangents)
-            .unwrap_or_else(|why| self.unsupported("jvp", &why));
+        let body = match super::has_calls(g0) {
+            false => self.jvp_by_value_and_grad().map(Ok),
+            true => None,
+        }
+        .unwrap_or_else(|| self.jvp_body(g0, output, params, &tangents))
+        .unwrap_or_else(|why| self.unsupported("jvp", &why));
         let extra: Vec<TokenStream> = self
             .sig
             .diff_params()
@@ -320,7 +366,7 @@ impl Items<'_> {
         self.forward_item(name, None, &extra, quote!((#(#slots,)* #(#slots,)*)), body)
     }
 
-    fn pushforward_pullback_body(
+    pub(super) fn pushforward_pullback_body(
         &self,
         g0: &Graph,
         output: Id,
@@ -405,7 +451,7 @@ impl Items<'_> {
 
     /// A parameter passed on to another generated item: by reference, copied (floats,
     /// integers, booleans) or cloned.
-    fn pass(p: &Param) -> TokenStream {
+    pub(super) fn pass(p: &Param) -> TokenStream {
         let x = &p.ident;
         if p.by_ref || matches!(p.kind, Kind::Scalar | Kind::Int | Kind::Bool) {
             quote!(#x)

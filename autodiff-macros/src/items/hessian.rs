@@ -1,13 +1,14 @@
 //! `f_hessian`: a second reverse sweep over each gradient component.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use crate::diff;
 use crate::emit::rust::Emitter;
 use crate::ir::{Graph, Id, Kind};
 
-use super::ctx::{adj_of, Items};
+use super::ctx::{adj_of, has_grad_type, Items};
+use crate::names;
 
 impl Items<'_> {
     /// Second derivatives when every differentiated parameter is a scalar: each gradient
@@ -84,6 +85,62 @@ impl Items<'_> {
             });
             (quote!([[#float; #k]; #k]), quote!([#(#rows),*]))
         };
-        self.hessian_item(ty, quote!(#stmts #value))
+        // Inlined into `__f_pushforward_pullback`, which may call it, also across crates.
+        let item = self.hessian_item(ty, quote!(#stmts #value));
+        quote!(#[inline] #item)
+    }
+
+    /// `__f_pushforward_pullback` at tangents t and cotangent c is `(c·H t, c·∇f)`. With a
+    /// symbolic Hessian, float parameters and a float result, and at most four differentiated
+    /// parameters (at most ten distinct second derivatives, no more work than a sweep over
+    /// the forward sweep), its body calls `f_hessian` and `f_grad` (inlined) instead of
+    /// emitting a forward-and-reverse sweep. `None` otherwise.
+    pub(crate) fn pushforward_pullback_by_hessian(&self) -> Option<TokenStream> {
+        let diff: Vec<usize> = self.sig.diff_params().map(|(i, _)| i).collect();
+        let floats = self
+            .sig
+            .params
+            .iter()
+            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar);
+        if !floats || self.sig.ret_kind != Kind::Scalar || diff.is_empty() || diff.len() > 4 {
+            return None;
+        }
+        let first = self.sig.params.iter().map(Self::pass);
+        let args = self.sig.params.iter().map(|p| &p.ident);
+        let (hessian, grad) = (self.ident("hessian"), self.ident("grad"));
+        let one = diff.len() == 1;
+        let mut hv = Vec::new();
+        let mut g = Vec::new();
+        let mut a = 0;
+        for p in &self.sig.params {
+            if !p.diff {
+                hv.push(self.constant_slot(p));
+                g.push(self.constant_slot(p));
+                continue;
+            }
+            let terms = diff.iter().enumerate().map(|(b, &j)| {
+                let t = names::tangent_local(j);
+                let (a, b) = (Literal::usize_unsuffixed(a), Literal::usize_unsuffixed(b));
+                if one {
+                    quote!(__h * #t)
+                } else {
+                    quote!(__h[#a][#b] * #t)
+                }
+            });
+            hv.push(quote!(__cotangent * (#(#terms)+*)));
+            let ga = syn::Index::from(a);
+            g.push(if one {
+                quote!(__cotangent * __g)
+            } else {
+                quote!(__cotangent * __g.#ga)
+            });
+            a += 1;
+        }
+        Some(quote! {
+            let __cotangent = *__cotangent;
+            let __h = #hessian(#(#first,)*);
+            let __g = #grad(#(#args,)*);
+            (#(#hv,)* #(#g,)*)
+        })
     }
 }

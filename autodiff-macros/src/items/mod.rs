@@ -69,8 +69,21 @@ impl Items<'_> {
             .and_then(|adj| self.hessian(&mut g, adj, &params, one, output));
         let mut headers = self.headers();
         let pullback2_header = headers.pop().expect("pullback2 header");
-        let pullback2 =
-            self.emit_pullback2(&mut g, &adj_cot, &params, cot, output, pullback2_header);
+        let symbolic_hessian = matches!(&hessian, Some(h) if !h.is_empty() && !h[0].is_empty());
+        let pushforward_pullback = match symbolic_hessian && !has_calls(&g0) {
+            true => self.pushforward_pullback_by_hessian().map(Ok),
+            false => None,
+        }
+        .unwrap_or_else(|| self.pushforward_pullback_body(&g0, output, &params));
+        // Without calls, the pushforward's pullback has no runtime obstacle (a called
+        // function may have no forward rule) and `__f_pullback2` can call it.
+        let pullback2 = match pushforward_pullback.is_ok() && !has_calls(&g0) {
+            true => self.pullback2_by_pushforward_pullback(&pullback2_header),
+            false => None,
+        }
+        .unwrap_or_else(|| {
+            self.emit_pullback2(&mut g, &adj_cot, &params, cot, output, pullback2_header)
+        });
         fg.current = ROOT;
         let (main_g, adj_one_main, adj_cot_main) = (&fg, &adj_one_f, &adj_cot_f);
 
@@ -95,14 +108,23 @@ impl Items<'_> {
         let mut headers = headers.into_iter();
         if let Some(adj) = adj_one_main {
             let (roots, grad) = self.gradient(main_g, adj, &params);
-            let mut e = Emitter::new(main_g, self.sig, &roots);
-            if let [only] = roots[..] {
-                e.tail(only);
-            }
-            let stmts = e.statements();
-            let value = grad(&e);
             let header = headers.next().expect("grad header");
-            out.extend(quote!(#[allow(unused_variables)] #header { #stmts #value }));
+            if self.grad_by_value_and_grad(&g0) {
+                // Pure float code: once inlined, the unused value is dead code.
+                let vag = self.ident("value_and_grad");
+                let args = self.sig.params.iter().map(|p| &p.ident);
+                out.extend(quote!(#[inline] #header { #vag(#(#args),*).1 }));
+            } else {
+                let mut e = Emitter::new(main_g, self.sig, &roots);
+                if let [only] = roots[..] {
+                    e.tail(only);
+                }
+                let stmts = e.statements();
+                let value = grad(&e);
+                // Inlined into the items written as its calls (`f_vjp`, `f_jvp`, ..), also
+                // across crates.
+                out.extend(quote!(#[allow(unused_variables)] #[inline] #header { #stmts #value }));
+            }
 
             let mut with_value = roots.clone();
             with_value.push(vag_value);
@@ -111,10 +133,16 @@ impl Items<'_> {
             let grads = grad(&e);
             let value = e.value(vag_value);
             let header = headers.next().expect("value_and_grad header");
-            out.extend(quote!(#[allow(unused_variables)] #header { #stmts (#value, #grads) }));
+            out.extend(
+                quote!(#[allow(unused_variables)] #[inline] #header { #stmts (#value, #grads) }),
+            );
         }
-        let (roots, grad) = self.gradient(main_g, adj_cot_main, &params);
-        {
+        let vjp_by_grad = adj_one_main.as_ref().and_then(|_| self.vjp_by_grad());
+        if let Some(body) = vjp_by_grad {
+            let header = headers.next().expect("vjp header");
+            out.extend(quote!(#[allow(unused_variables)] #header { #body }));
+        } else {
+            let (roots, grad) = self.gradient(main_g, adj_cot_main, &params);
             let mut e = Emitter::new(main_g, self.sig, &roots);
             if let [only] = roots[..] {
                 e.tail(only);
@@ -148,7 +176,7 @@ impl Items<'_> {
             out.extend(self.emit_trace(&g, adj, output));
         }
         out.extend(pullback2);
-        out.extend(self.forward_items(&g0, output, &params));
+        out.extend(self.forward_items(&g0, output, &params, pushforward_pullback));
         out.extend(self.wrt_const());
         out.extend(call_checks(main_g));
         Ok(out)
@@ -186,5 +214,28 @@ impl Items<'_> {
         let cot = g.add_raw(Op::Cotangent, vec![]);
         let adj_cot = sweep(g, cot);
         (adj_one, cot, adj_cot, one)
+    }
+}
+
+/// Whether the body (or a loop's body in it) calls another function.
+fn has_calls(g: &Graph) -> bool {
+    !g.calls.is_empty() || g.loops.iter().any(|l| has_calls(&l.body))
+}
+
+impl Items<'_> {
+    /// Whether `f_grad` can be `f_value_and_grad(..).1`: float parameters, and a body of
+    /// float arithmetic only (no calls, no expressions kept as written), whose value the
+    /// optimiser drops once inlined.
+    fn grad_by_value_and_grad(&self, g0: &Graph) -> bool {
+        let floats = self
+            .sig
+            .params
+            .iter()
+            .all(|p| !ctx::has_grad_type(p) || p.kind == Kind::Scalar);
+        floats
+            && self.sig.ret_kind == Kind::Scalar
+            && !has_calls(g0)
+            && g0.opaques.is_empty()
+            && g0.loops.is_empty()
     }
 }

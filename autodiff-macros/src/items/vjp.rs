@@ -8,7 +8,8 @@ use crate::diff;
 use crate::emit::rust::Emitter;
 use crate::ir::{Graph, Id, Kind};
 
-use super::ctx::{adj_of, Items};
+use super::ctx::{adj_of, has_grad_type, Items};
+use crate::names;
 
 impl Items<'_> {
     /// `__f_pullback2`: the vjp of the pullback, so that callers can take second derivatives
@@ -103,6 +104,82 @@ impl Items<'_> {
             #stmts
             (#(#parts,)* #dcot,)
         })
+    }
+
+    /// When every parameter with a gradient is a float and the result is a float, `f_vjp` at
+    /// cotangent c is c times `f_grad` (inlined): one emitted sweep fewer per function.
+    pub(crate) fn vjp_by_grad(&self) -> Option<TokenStream> {
+        if !self.float_params() || self.sig.ret_kind != Kind::Scalar {
+            return None;
+        }
+        let args = self.sig.params.iter().map(|p| &p.ident);
+        let grad = self.ident("grad");
+        let parts: Vec<TokenStream> = (0..self.sig.diff_params().count())
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(__cotangent * __g.#i)
+            })
+            .collect();
+        let value = match &parts[..] {
+            [_] => quote!(__cotangent * __g),
+            _ => quote!((#(#parts),*)),
+        };
+        Some(quote! {
+            let __g = #grad(#(#args),*);
+            #value
+        })
+    }
+
+    /// Whether every parameter with a gradient type is a float.
+    fn float_params(&self) -> bool {
+        self.sig
+            .params
+            .iter()
+            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar)
+    }
+
+    /// When every parameter with a gradient is a float and the result is a float,
+    /// `__f_pullback2` at cotangent c and seeds s is `(c·H s, ∇f·s)`: the first half of
+    /// `__f_pushforward_pullback` along the tangents s at cotangent c, and the tangent of
+    /// `f_jvp` along s. Both are calls (inlined), which saves a second-order sweep and its
+    /// emission per function. `None` when the sweep must be written out.
+    pub(crate) fn pullback2_by_pushforward_pullback(
+        &self,
+        header: &TokenStream,
+    ) -> Option<TokenStream> {
+        if !self.float_params() || self.sig.ret_kind != Kind::Scalar {
+            return None;
+        }
+        let seed = |i: usize| {
+            let field = syn::Index::from(i);
+            quote!(__seeds.#field)
+        };
+        let args: Vec<TokenStream> = self.sig.params.iter().map(Self::pass).collect();
+        let tangents = self.sig.params.iter().enumerate().map(|(i, p)| {
+            if p.diff {
+                seed(i)
+            } else if has_grad_type(p) {
+                self.constant_slot(p)
+            } else {
+                quote!(::autodiff::__private::NoGrad)
+            }
+        });
+        let pp = names::pushforward_pullback(&self.func.sig.ident);
+        let jvp = self.ident("jvp");
+        let jvp_tangents = self.sig.diff_params().map(|(i, _)| seed(i));
+        let parts = self.sig.params.iter().enumerate().map(|(i, p)| {
+            if p.diff {
+                let i = syn::Index::from(i);
+                quote!(__h.#i)
+            } else {
+                self.constant_slot(p)
+            }
+        });
+        Some(quote!(#[allow(unused_variables)] #header {
+            let __h = #pp(#(#args,)* #(#tangents,)* __cotangent);
+            let (_, __d) = #jvp(#(#args,)* #(#jvp_tangents),*);
+            (#(#parts,)* __d,)
+        }))
     }
 
     /// `__f_pullback`: calls `vjp(params.., cotangent)` and returns one slot per parameter, the
