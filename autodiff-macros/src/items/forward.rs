@@ -199,15 +199,7 @@ impl Items<'_> {
         }
         .unwrap_or_else(|| self.jvp_body(g0, output, params, &tangents))
         .unwrap_or_else(|why| self.unsupported("jvp", &why));
-        let extra: Vec<TokenStream> = self
-            .sig
-            .diff_params()
-            .map(|(_, p)| {
-                let t = names::tangent(&p.ident);
-                let ty = Self::tangent_type(p);
-                quote!(#t: #ty)
-            })
-            .collect();
+        let extra = self.tangent_params();
         let doc = format!(
             "Forward mode: the value of [`{name}`] and its directional derivative along the \
              tangents (one per differentiated parameter, of the parameter's type)."
@@ -268,34 +260,12 @@ impl Items<'_> {
                 quote!(::core::panic!(#msg))
             }
         };
-        let extra: Vec<TokenStream> = self
-            .sig
-            .diff_params()
-            .map(|(_, p)| {
-                let t = names::tangent(&p.ident);
-                let ty = Self::tangent_type(p);
-                quote!(#t: #ty)
-            })
-            .collect();
+        let extra = self.tangent_params();
         let doc = format!(
             "Forward mode: the value of [`{f}`] and its directional derivative (from its custom rule)."
         );
         let mut out = self.forward_item(self.ident("jvp"), Some(&doc), &extra, ty.clone(), body);
-        let slots: Vec<TokenStream> = self
-            .sig
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let t = names::tangent_local(i);
-                if has_grad_type(p) {
-                    let ty = Self::tangent_type(p);
-                    quote!(#t: #ty)
-                } else {
-                    quote!(#t: ::autodiff::__private::NoGrad)
-                }
-            })
-            .collect();
+        let slots = self.tangent_slots();
         let jvp_name = self.ident("jvp");
         let pass: Vec<Ident> = self
             .sig
@@ -333,13 +303,22 @@ impl Items<'_> {
         out
     }
 
-    /// `__f_pushforward_pullback(params.., tangent slots.., cotangent: &R) -> (slots.., slots..)`:
-    /// the vjp of the pushforward's tangent, for callers' Hessian-vector products (their
-    /// reverse sweep over their own forward sweep goes through this function's).
-    fn pushforward_pullback_item(&self, body: TokenStream) -> TokenStream {
-        let slots = self.pullback_slots();
-        let tangents: Vec<TokenStream> = self
-            .sig
+    /// The tangent parameters of the public forward items: `t_w: W` per differentiated `w`.
+    fn tangent_params(&self) -> Vec<TokenStream> {
+        self.sig
+            .diff_params()
+            .map(|(_, p)| {
+                let t = names::tangent(&p.ident);
+                let ty = Self::tangent_type(p);
+                quote!(#t: #ty)
+            })
+            .collect()
+    }
+
+    /// The tangent slots of the hidden forward items: one per parameter, `NoGrad` for a type
+    /// without gradients.
+    fn tangent_slots(&self) -> Vec<TokenStream> {
+        self.sig
             .params
             .iter()
             .enumerate()
@@ -352,7 +331,15 @@ impl Items<'_> {
                     quote!(#t: ::autodiff::__private::NoGrad)
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// `__f_pushforward_pullback(params.., tangent slots.., cotangent: &R) -> (slots.., slots..)`:
+    /// the vjp of the pushforward's tangent, for callers' Hessian-vector products (their
+    /// reverse sweep over their own forward sweep goes through this function's).
+    fn pushforward_pullback_item(&self, body: TokenStream) -> TokenStream {
+        let slots = self.pullback_slots();
+        let tangents = self.tangent_slots();
         let r = &self.sig.ret_ty;
         let cot = if self.sig.ret_kind == Kind::Slice {
             let float = &self.sig.float;
@@ -506,15 +493,7 @@ impl Items<'_> {
     /// Stubs of the forward-mode items for a failed expansion.
     pub(super) fn forward_stubs(&self, stub: &TokenStream) -> TokenStream {
         let r = &self.sig.ret_ty;
-        let tangents: Vec<TokenStream> = self
-            .sig
-            .diff_params()
-            .map(|(_, p)| {
-                let t = names::tangent(&p.ident);
-                let ty = Self::tangent_type(p);
-                quote!(#t: #ty)
-            })
-            .collect();
+        let tangents = self.tangent_params();
         let mut out = self.forward_item(
             self.ident("jvp"),
             None,
@@ -716,15 +695,7 @@ impl Items<'_> {
             "The Hessian of [`{name}`] times the direction `v` (one per differentiated \
              parameter, of its type), at the cost of a few gradients (reverse over forward)."
         );
-        let extra: Vec<TokenStream> = self
-            .sig
-            .diff_params()
-            .map(|(_, p)| {
-                let t = names::tangent(&p.ident);
-                let ty = Self::tangent_type(p);
-                quote!(#t: #ty)
-            })
-            .collect();
+        let extra = self.tangent_params();
         let ty = self.grad_type();
         let body = match self.hvp_by_pushforward_pullback() {
             Some(body) => body,
