@@ -1,8 +1,8 @@
 //! The call matrix: callee signature × argument form × generated item × context.
 //!
 //! Each cell is one caller, written by a `macro_rules!` from a context (plain, `if` arm, `for`
-//! body, generic `T` at f32 and f64) and an argument form (a parameter passed straight
-//! through, a computed value, a `let` binding, a reference to a computed value, a call's
+//! body, `while` body, `match` arm, generic `T` at f32 and f64) and an argument form (a
+//! parameter passed straight through, a computed value, a `let` binding, a reference to a computed value, a call's
 //! result, a literal, a constant; callees with their own `wrt(..)`, custom rules, every
 //! parameter kind and both result kinds). Every cell also gets a second caller that calls
 //! the first (the "call" context). Each generated item of each caller is checked against
@@ -383,6 +383,30 @@ macro_rules! scalar_context {
             }
         });
     };
+    (while_body, $name:ident, $fo:expr, $nf:expr, { $($form:tt)* }) => {
+        scalar_cell!($name, $fo, $nf, {
+            let mut s = 0.0;
+            let mut i: usize = 0;
+            while i < 2 {
+                let r = { $($form)* };
+                s += r * (i as f64 + 0.5);
+                i += 1;
+            }
+            s
+        });
+    };
+    (match_arm, $name:ident, $fo:expr, $nf:expr, { $($form:tt)* }) => {
+        scalar_cell!($name, $fo, $nf, {
+            let mode: usize = 1;
+            match mode {
+                0 => x,
+                _ => {
+                    let r = { $($form)* };
+                    r * 1.5
+                }
+            }
+        });
+    };
     (for_body, $name:ident, $fo:expr, $nf:expr, { $($form:tt)* }) => {
         scalar_cell!($name, $fo, $nf, {
             let mut s = 0.0;
@@ -398,6 +422,8 @@ macro_rules! scalar_context {
 scalar_forms!(plain);
 scalar_forms!(if_arm);
 scalar_forms!(for_body);
+scalar_forms!(while_body);
+scalar_forms!(match_arm);
 
 // ---- Generic callers, at f32 and f64 ----------------------------------------------------
 
