@@ -3,8 +3,9 @@
 //! Each cell is one caller, written by a `macro_rules!` from a context (plain, `if` arm, `for`
 //! body, `while` body, `match` arm, generic `T` at f32 and f64) and an argument form (a
 //! parameter passed straight through, a computed value, a `let` binding, a reference to a
-//! computed value, a call's result, a literal, a constant; callees with their own `wrt(..)`, custom rules, every
-//! parameter kind and both result kinds). Every cell also gets a second caller that calls
+//! computed value, a call's result, a literal, a constant; callees with their own `wrt(..)`,
+//! custom rules, every parameter kind and both result kinds). Every cell also gets a second
+//! caller that calls
 //! the first (the "call" context). Each generated item of each caller is checked against
 //! central differences of the function itself: `_grad`, `_value_and_grad`, `_vjp`,
 //! `_hessian` (central differences of `_grad`), `_trace` (the parameters' gradients) and
