@@ -5,7 +5,8 @@
 //! parameter passed straight through, a computed value, a `let` binding, a reference to a
 //! computed value, a call's result, a literal, a constant; callees with their own `wrt(..)`,
 //! custom rules, every parameter kind and both result kinds). Every cell also gets a second
-//! caller that calls the first (the "call" context). Each generated item of each caller is checked against
+//! caller that calls the first (the "call" context). Each generated item of each caller is
+//! checked against
 //! central differences of the function itself: `_grad`, `_value_and_grad`, `_vjp`,
 //! `_hessian` (central differences of `_grad`), `_trace` (the parameters' gradients) and
 //! `_grad_formulas` (no internal item names), and the forward items `_jvp`, `_jacobian` and
