@@ -43,28 +43,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     };
     let errors = Errors::default();
-    let mut model = Vec::new();
-    for (i, f) in fields.iter().enumerate() {
-        let member = match &f.ident {
-            Some(id) => Member::Named(id.clone()),
-            None => Member::Unnamed(syn::Index {
-                index: i as u32,
-                span: f.ty.span(),
-            }),
-        };
-        let skip = skip_attr(&f.attrs, &errors);
-        let leaf = !skip && !is_constant_type(&f.ty);
-        if leaf {
-            if let Some(name) = not_differentiable(&f.ty) {
-                errors.at(&f.ty, format!("a field of type `{name}` cannot be differentiated; mark it `#[autodiff(skip)]` to keep it as a constant, or use floats, arrays, `Vec`s, tensors or `Differentiable` structs"));
-            }
-        }
-        model.push(Field {
-            member,
-            ty: &f.ty,
-            leaf,
-        });
-    }
+    let model = classify(fields, &errors);
     let Some(first) = model.iter().find(|f| f.leaf) else {
         errors.at(&input.ident, "this struct has no field to differentiate; give it a float, array, `Vec`, tensor or `Differentiable` struct field that is not `#[autodiff(skip)]`");
         return errors.finish().map(|_| TokenStream::new());
@@ -76,28 +55,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let scalar = quote!(<#first_ty as #rt>::Scalar);
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let mut preds: Vec<TokenStream> = where_clause
-        .map(|w| w.predicates.iter().map(|p| p.to_token_stream()).collect())
-        .unwrap_or_default();
-    let first_text = first.ty.to_token_stream().to_string();
-    let mut seen = std::collections::HashSet::new();
-    // A concrete struct needs no bounds (a field type without the trait is reported at the
-    // field by the calls below); a generic one states them.
-    let generic = !input.generics.params.is_empty();
-    for f in model.iter().filter(|_| generic) {
-        let ty = f.ty;
-        let text = ty.to_token_stream().to_string();
-        if !seen.insert((text.clone(), f.leaf)) {
-            continue;
-        }
-        preds.push(if !f.leaf {
-            quote_spanned!(ty.span()=> #ty: ::core::clone::Clone)
-        } else if text == first_text {
-            quote_spanned!(ty.span()=> #ty: #rt)
-        } else {
-            quote_spanned!(ty.span()=> #ty: #rt<Scalar = #scalar>)
-        });
-    }
+    let preds = bounds(input, &model, first.ty, &scalar);
     let zeros = model.iter().map(|f| {
         let (m, ty) = (&f.member, f.ty);
         if f.leaf {
@@ -118,89 +76,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let tys: Vec<&Type> = model.iter().filter(|f| f.leaf).map(|f| f.ty).collect();
     // Setters for the gradient a `#[differentiable]` method assembles: a constant field keeps
     // the value copied from the input.
-    let setters = model.iter().map(|f| {
-        let (m, ty) = (&f.member, f.ty);
-        let set = quote::format_ident!("__autodiff_set_{}", member_name(m));
-        let add = quote::format_ident!("__autodiff_add_{}", member_name(m));
-        let set_at = quote::format_ident!("__autodiff_set_{}_at", member_name(m));
-        let add_at = quote::format_ident!("__autodiff_add_{}_at", member_name(m));
-        let index = quote!(::core::ops::IndexMut<usize, Output = V>);
-        let indexable = matches!(ty, Type::Array(_))
-            || matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"));
-        let at = if !indexable {
-            TokenStream::new()
-        } else if f.leaf {
-            quote! {
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #set_at<V>(&mut self, i: usize, value: V) where #ty: #index { self.#m[i] = value; }
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #add_at<V: #rt>(&mut self, i: usize, value: &V) where #ty: #index {
-                    <V as #rt>::scaled_add(&mut self.#m[i], ::autodiff::__private::lit(1.0), value);
-                }
-            }
-        } else {
-            quote! {
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #set_at<V>(&mut self, _i: usize, _value: V) {}
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #add_at<V>(&mut self, _i: usize, _value: &V) {}
-            }
-        };
-        let field = quote::format_ident!("__autodiff_field_{}", member_name(m));
-        let field_pb = quote::format_ident!("____autodiff_field_{}_pullback", member_name(m));
-        // Readers for `self.layers[i].w` in a body: a call whose pullback puts the cotangent
-        // in this field of a zero struct.
-        let reader = if f.leaf {
-            quote! {
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #field(&self) -> #ty where #ty: ::core::clone::Clone {
-                    ::core::clone::Clone::clone(&self.#m)
-                }
-                #[doc(hidden)]
-                #[inline]
-                pub fn #field_pb(&self, cotangent: &#ty) -> (Self,) where Self: #rt, #ty: ::core::clone::Clone {
-                    let mut g = <Self as #rt>::zeros_like(self);
-                    g.#m = ::core::clone::Clone::clone(cotangent);
-                    (g,)
-                }
-            }
-        } else {
-            quote! {
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #field(&self) -> #ty where #ty: ::core::clone::Clone {
-                    ::core::clone::Clone::clone(&self.#m)
-                }
-            }
-        };
-        let one = if f.leaf {
-            quote! {
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #set(&mut self, value: #ty) { self.#m = value; }
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #add(&mut self, value: &#ty) where #ty: #rt {
-                    <#ty as #rt>::scaled_add(&mut self.#m, ::autodiff::__private::lit(1.0), value);
-                }
-            }
-        } else {
-            quote! {
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #set<V>(&mut self, _value: V) {}
-                #[doc(hidden)]
-                #[inline(always)]
-                pub fn #add<V>(&mut self, _value: &V) {}
-            }
-        };
-        quote!(#at #one #reader)
-    });
+    let setters = model.iter().map(accessors);
     let inherent_where = where_clause;
     let span = Span::call_site();
     Ok(quote_spanned! {span=>
@@ -246,6 +122,155 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
+}
+
+/// Each field of the struct, leaf or constant; a leaf of a type with no gradient is an error.
+fn classify<'a>(fields: &'a syn::Fields, errors: &Errors) -> Vec<Field<'a>> {
+    let mut model = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let member = match &f.ident {
+            Some(id) => Member::Named(id.clone()),
+            None => Member::Unnamed(syn::Index {
+                index: i as u32,
+                span: f.ty.span(),
+            }),
+        };
+        let skip = skip_attr(&f.attrs, errors);
+        let leaf = !skip && !is_constant_type(&f.ty);
+        if leaf {
+            if let Some(name) = not_differentiable(&f.ty) {
+                errors.at(&f.ty, format!("a field of type `{name}` cannot be differentiated; mark it `#[autodiff(skip)]` to keep it as a constant, or use floats, arrays, `Vec`s, tensors or `Differentiable` structs"));
+            }
+        }
+        model.push(Field {
+            member,
+            ty: &f.ty,
+            leaf,
+        });
+    }
+    model
+}
+
+/// The where-clause of the trait impls: the struct's own predicates and, for a generic struct,
+/// `Differentiable` with one `Scalar` for every leaf type and `Clone` for every constant one.
+fn bounds(
+    input: &DeriveInput,
+    model: &[Field],
+    first: &Type,
+    scalar: &TokenStream,
+) -> Vec<TokenStream> {
+    let rt = quote!(::autodiff::Differentiable);
+    let where_clause = input.generics.where_clause.as_ref();
+    let mut preds: Vec<TokenStream> = where_clause
+        .map(|w| w.predicates.iter().map(|p| p.to_token_stream()).collect())
+        .unwrap_or_default();
+    let first_text = first.to_token_stream().to_string();
+    let mut seen = std::collections::HashSet::new();
+    // A concrete struct needs no bounds (a field type without the trait is reported at the
+    // field by the calls below); a generic one states them.
+    let generic = !input.generics.params.is_empty();
+    for f in model.iter().filter(|_| generic) {
+        let ty = f.ty;
+        let text = ty.to_token_stream().to_string();
+        if !seen.insert((text.clone(), f.leaf)) {
+            continue;
+        }
+        preds.push(if !f.leaf {
+            quote_spanned!(ty.span()=> #ty: ::core::clone::Clone)
+        } else if text == first_text {
+            quote_spanned!(ty.span()=> #ty: #rt)
+        } else {
+            quote_spanned!(ty.span()=> #ty: #rt<Scalar = #scalar>)
+        });
+    }
+    preds
+}
+
+/// The hidden inherent methods a generated gradient uses on one field: setters and adders
+/// (also at an index for `Vec`/array fields) and the reader of `self.field` with its pullback.
+fn accessors(f: &Field) -> TokenStream {
+    let rt = quote!(::autodiff::Differentiable);
+    let (m, ty) = (&f.member, f.ty);
+    let set = quote::format_ident!("__autodiff_set_{}", member_name(m));
+    let add = quote::format_ident!("__autodiff_add_{}", member_name(m));
+    let set_at = quote::format_ident!("__autodiff_set_{}_at", member_name(m));
+    let add_at = quote::format_ident!("__autodiff_add_{}_at", member_name(m));
+    let index = quote!(::core::ops::IndexMut<usize, Output = V>);
+    let indexable = matches!(ty, Type::Array(_))
+        || matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"));
+    let at = if !indexable {
+        TokenStream::new()
+    } else if f.leaf {
+        quote! {
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #set_at<V>(&mut self, i: usize, value: V) where #ty: #index { self.#m[i] = value; }
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #add_at<V: #rt>(&mut self, i: usize, value: &V) where #ty: #index {
+                <V as #rt>::scaled_add(&mut self.#m[i], ::autodiff::__private::lit(1.0), value);
+            }
+        }
+    } else {
+        quote! {
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #set_at<V>(&mut self, _i: usize, _value: V) {}
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #add_at<V>(&mut self, _i: usize, _value: &V) {}
+        }
+    };
+    let field = quote::format_ident!("__autodiff_field_{}", member_name(m));
+    let field_pb = quote::format_ident!("____autodiff_field_{}_pullback", member_name(m));
+    // Readers for `self.layers[i].w` in a body: a call whose pullback puts the cotangent
+    // in this field of a zero struct.
+    let reader = if f.leaf {
+        quote! {
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #field(&self) -> #ty where #ty: ::core::clone::Clone {
+                ::core::clone::Clone::clone(&self.#m)
+            }
+            #[doc(hidden)]
+            #[inline]
+            pub fn #field_pb(&self, cotangent: &#ty) -> (Self,) where Self: #rt, #ty: ::core::clone::Clone {
+                let mut g = <Self as #rt>::zeros_like(self);
+                g.#m = ::core::clone::Clone::clone(cotangent);
+                (g,)
+            }
+        }
+    } else {
+        quote! {
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #field(&self) -> #ty where #ty: ::core::clone::Clone {
+                ::core::clone::Clone::clone(&self.#m)
+            }
+        }
+    };
+    let one = if f.leaf {
+        quote! {
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #set(&mut self, value: #ty) { self.#m = value; }
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #add(&mut self, value: &#ty) where #ty: #rt {
+                <#ty as #rt>::scaled_add(&mut self.#m, ::autodiff::__private::lit(1.0), value);
+            }
+        }
+    } else {
+        quote! {
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #set<V>(&mut self, _value: V) {}
+            #[doc(hidden)]
+            #[inline(always)]
+            pub fn #add<V>(&mut self, _value: &V) {}
+        }
+    };
+    quote!(#at #one #reader)
 }
 
 /// `#[autodiff(skip)]` on a field; anything else inside `#[autodiff(..)]` is an error.
