@@ -130,6 +130,80 @@ fn map_into<I: Copy, O>(xs: &[I], out: &mut [O], f: impl Fn(I) -> O) {
     }
 }
 
+/// Dependent calls, as in an optimiser's iterations: each call's input is computed from the
+/// previous call's value (`x ← 0.5 − 10⁻³·value`, which stays in [0.49, 0.5]), so the timing is
+/// the latency of one call on that path, not the throughput of independent calls. The gradient
+/// `f` also returns is summed beside the chain (`acc`) so that it is computed and kept.
+#[inline(always)]
+fn chain<O, A: Copy>(
+    ys: &[f64],
+    acc0: A,
+    f: impl Fn(f64, f64) -> O,
+    step: impl Fn(O, A) -> (f64, A),
+) -> (f64, A) {
+    let (mut x, mut acc) = (0.7, acc0);
+    for &y in ys {
+        (x, acc) = step(f(x, y), acc);
+    }
+    (x, acc)
+}
+
+/// The next input of [`chain`] from a value.
+#[inline(always)]
+fn next(v: f64) -> f64 {
+    0.5 - 1e-3 * v
+}
+
+fn bench_chain(c: &mut Criterion) {
+    let ys: Vec<f64> = inputs2().iter().map(|p| p.1).collect();
+    let mut g = c.benchmark_group("poly_chain1024");
+    g.bench_function("primal poly", |b| {
+        b.iter(|| chain(black_box(&ys), (), |x, _| poly(x), |v, a| (next(v), a)))
+    });
+    g.bench_function("generated poly_value_and_grad", |b| {
+        b.iter(|| {
+            chain(
+                black_box(&ys),
+                0.0,
+                |x, _| poly_value_and_grad(x),
+                |(v, d), a| (next(v), a + d),
+            )
+        })
+    });
+    g.bench_function("hand value_and_grad (Horner)", |b| {
+        b.iter(|| {
+            chain(
+                black_box(&ys),
+                0.0,
+                |x, _| poly_value_and_grad_horner(x),
+                |(v, d), a| (next(v), a + d),
+            )
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("rosenbrock_chain1024");
+    g.bench_function("primal rosenbrock", |b| {
+        b.iter(|| chain(black_box(&ys), (), rosenbrock, |v, a| (next(v), a)))
+    });
+    let add =
+        |(v, (dx, dy)): (f64, (f64, f64)), (ax, ay): (f64, f64)| (next(v), (ax + dx, ay + dy));
+    g.bench_function("generated rosenbrock_value_and_grad", |b| {
+        b.iter(|| chain(black_box(&ys), (0.0, 0.0), rosenbrock_value_and_grad, add))
+    });
+    g.bench_function("hand value_and_grad", |b| {
+        b.iter(|| {
+            chain(
+                black_box(&ys),
+                (0.0, 0.0),
+                rosenbrock_value_and_grad_hand,
+                add,
+            )
+        })
+    });
+    g.finish();
+}
+
 fn bench_poly(c: &mut Criterion) {
     let xs = inputs();
     let ps = inputs2();
@@ -214,6 +288,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_poly
+    targets = bench_poly, bench_chain
 }
 criterion_main!(benches);
