@@ -10,6 +10,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Member, Type};
 
 use crate::errors::Errors;
+use crate::names::{self, member_name};
 
 /// The entry point: `#[derive(Differentiable)] struct S { .. }`.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
@@ -191,10 +192,11 @@ fn bounds(
 fn accessors(f: &Field) -> TokenStream {
     let rt = quote!(::autodiff::Differentiable);
     let (m, ty) = (&f.member, f.ty);
-    let set = quote::format_ident!("__autodiff_set_{}", member_name(m));
-    let add = quote::format_ident!("__autodiff_add_{}", member_name(m));
-    let set_at = quote::format_ident!("__autodiff_set_{}_at", member_name(m));
-    let add_at = quote::format_ident!("__autodiff_add_{}_at", member_name(m));
+    let name = member_name(m);
+    let set = names::field_accessor("set", &name, false);
+    let add = names::field_accessor("add", &name, false);
+    let set_at = names::field_accessor("set", &name, true);
+    let add_at = names::field_accessor("add", &name, true);
     let index = quote!(::core::ops::IndexMut<usize, Output = V>);
     let indexable = matches!(ty, Type::Array(_))
         || matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"));
@@ -221,8 +223,8 @@ fn accessors(f: &Field) -> TokenStream {
             pub fn #add_at<V>(&mut self, _i: usize, _value: &V) {}
         }
     };
-    let field = quote::format_ident!("__autodiff_field_{}", member_name(m));
-    let field_pb = quote::format_ident!("____autodiff_field_{}_pullback", member_name(m));
+    let field = names::field_reader(&name);
+    let field_pb = names::pullback(&field);
     // Readers for `self.layers[i].w` in a body: a call whose pullback puts the cotangent
     // in this field of a zero struct.
     let reader = if f.leaf {
@@ -347,12 +349,5 @@ fn not_differentiable(ty: &Type) -> Option<String> {
             Some(ty.to_token_stream().to_string())
         }
         _ => None,
-    }
-}
-
-fn member_name(m: &Member) -> String {
-    match m {
-        Member::Named(id) => id.to_string(),
-        Member::Unnamed(i) => i.index.to_string(),
     }
 }

@@ -22,6 +22,7 @@ use crate::args::Args;
 use crate::errors::Errors;
 use crate::ir::Kind;
 use crate::items::Items;
+use crate::names::member_name;
 use crate::names::pullback as pullback_ident;
 use crate::names::wrt as wrt_ident;
 use crate::parse::body;
@@ -98,13 +99,6 @@ impl ToTokens for Step {
                 out.extend(quote!([#i]));
             }
         }
-    }
-}
-
-fn member_name(m: &Member) -> String {
-    match m {
-        Member::Named(id) => id.to_string(),
-        Member::Unnamed(i) => i.index.to_string(),
     }
 }
 
@@ -353,7 +347,7 @@ fn element_fields(trees: &[TokenTree], mut j: usize, out: &mut Vec<TokenTree>) -
         }
         out.push(trees[j].clone());
         out.push(TokenTree::Ident(Ident::new(
-            &format!("__autodiff_field_{name}"),
+            &format!("{}{name}", crate::names::FIELD_READER),
             span,
         )));
         out.push(TokenTree::Group(proc_macro2::Group::new(
@@ -903,11 +897,11 @@ impl Rewrite<'_> {
             match &l.path[..] {
                 [] => steps.extend(quote!(::autodiff::Differentiable::scaled_add(&mut #acc, ::autodiff::__private::lit(1.0), &#g);)),
                 [init @ .., Step::Field(m)] => {
-                    let f = format_ident!("__autodiff_{}_{}", verb, member_name(m));
+                    let f = crate::names::field_accessor(verb, &member_name(m), false);
                     steps.extend(quote!(#acc #(#init)* .#f(#amp #g);));
                 }
                 [init @ .., Step::Field(m), Step::At(k)] => {
-                    let f = format_ident!("__autodiff_{}_{}_at", verb, member_name(m));
+                    let f = crate::names::field_accessor(verb, &member_name(m), true);
                     let k = proc_macro2::Literal::usize_unsuffixed(*k);
                     steps.extend(quote!(#acc #(#init)* .#f(#k, #amp #g);));
                 }
@@ -1340,11 +1334,11 @@ impl Rewrite<'_> {
         match &l.path[..] {
             [] => quote!(#acc = #value;),
             [init @ .., Step::Field(m)] => {
-                let f = format_ident!("__autodiff_set_{}", member_name(m));
+                let f = crate::names::field_accessor("set", &member_name(m), false);
                 quote!(#acc #(#init)* .#f(#value);)
             }
             [init @ .., Step::Field(m), Step::At(k)] => {
-                let f = format_ident!("__autodiff_set_{}_at", member_name(m));
+                let f = crate::names::field_accessor("set", &member_name(m), true);
                 let k = proc_macro2::Literal::usize_unsuffixed(*k);
                 quote!(#acc #(#init)* .#f(#k, #value);)
             }

@@ -18,6 +18,10 @@
 //! second-order seeds of `__f_pullback2`, in the header `items` writes), [`TRACE`] (the trace
 //! being built by `f_trace`),
 //! [`tangent_local`] (`__tan0`, the tangent of parameter 0).
+//!
+//! Hidden methods `#[derive(Differentiable)]` writes on a model struct, called by the gradient
+//! assembly of `method.rs`: [`field_accessor`] (`__autodiff_set_w`, `__autodiff_add_w_at`) and
+//! [`field_reader`] (`__autodiff_field_w` and its pullback).
 
 use proc_macro2::Ident;
 use quote::format_ident;
@@ -85,4 +89,34 @@ pub(crate) fn path_to(path: &syn::Path, item: fn(&Ident) -> Ident) -> syn::Path 
         last.ident = item(&last.ident);
     }
     p
+}
+
+/// The name of a struct field as it appears in the derive's hidden methods: `w`, or `0` for a
+/// tuple field.
+pub(crate) fn member_name(m: &syn::Member) -> String {
+    match m {
+        syn::Member::Named(id) => id.to_string(),
+        syn::Member::Unnamed(i) => i.index.to_string(),
+    }
+}
+
+/// The derive's hidden accessor of field `field` that a gradient assembly calls: `verb` is
+/// `set` or `add`, and `at` the form taking an index (a `Vec`/array field):
+/// `__autodiff_set_w`, `__autodiff_add_layers_at`.
+pub(crate) fn field_accessor(verb: &str, field: &str, at: bool) -> Ident {
+    if at {
+        format_ident!("__autodiff_{}_{}_at", verb, field)
+    } else {
+        format_ident!("__autodiff_{}_{}", verb, field)
+    }
+}
+
+/// The prefix of the derive's reader of a field, `self.__autodiff_field_w()`, which a method
+/// body calls for `self.layers[i].w` in a loop (a call with a pullback).
+pub(crate) const FIELD_READER: &str = "__autodiff_field_";
+
+/// The derive's reader of field `field`: `__autodiff_field_w`, with its pullback beside it
+/// (the [`pullback`] of the reader).
+pub(crate) fn field_reader(field: &str) -> Ident {
+    format_ident!("{}{}", FIELD_READER, field)
 }

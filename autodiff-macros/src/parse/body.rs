@@ -1104,7 +1104,8 @@ impl Lower<'_> {
             // `self.layers[i]` and its fields `self.layers[i].w` (see `method.rs`).
             Expr::Index(ix) => self.is_leaf(&ix.expr),
             Expr::MethodCall(m) => {
-                m.method.to_string().starts_with("__autodiff_field_") && self.is_leaf(&m.receiver)
+                m.method.to_string().starts_with(crate::names::FIELD_READER)
+                    && self.is_leaf(&m.receiver)
             }
             _ => false,
         }
