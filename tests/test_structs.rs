@@ -617,3 +617,32 @@ fn generic_impl_block_with_tensors() {
     let t = (0.75f32).tanh();
     assert!((g32.b.item() - (1.0 - t * t)).abs() < 1e-6);
 }
+
+#[derive(Clone, Debug, Differentiable)]
+struct Copied {
+    w: Tensor<f64>,
+    s: f64,
+}
+
+impl Copied {
+    /// A field copied with `clone` before use: the gradient passes through the copy.
+    #[differentiable(wrt(self))]
+    fn loss(&self, x: &Tensor<f64>) -> f64 {
+        let h = self.w.clone();
+        let k = self.s.clone();
+        (h * x).sum() * k
+    }
+}
+
+#[test]
+fn clone_of_a_field_is_the_field() {
+    let m = Copied {
+        w: tensor![1.0, 2.0],
+        s: 1.5,
+    };
+    let x = tensor![3.0, 4.0];
+    let g = m.loss_grad(&x);
+    // loss = s * (w · x): ∂/∂w = s x, ∂/∂s = w · x.
+    assert_eq!(g.w.to_vec(), vec![4.5, 6.0]);
+    assert_eq!(g.s, 11.0);
+}

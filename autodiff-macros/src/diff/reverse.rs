@@ -195,7 +195,16 @@ impl Sweep {
                 // A `bool` or integer carried value (a `break` flag) has no adjoint.
                 (None, Some(o)) if !matches!(g.kind(o), Kind::Bool | Kind::Int) => zero_like(g, o),
                 (None, Some(_)) => g.constant(0.0),
-                (None, None) => g.constant(0.0),
+                // Not read after the loop: a zero of the initial value's type.
+                (None, None) => {
+                    let p = g.loops[k as usize].carried[j as usize].0;
+                    let init = g[id].args[2 + p];
+                    if matches!(g.kind(init), Kind::Bool | Kind::Int) {
+                        g.constant(0.0)
+                    } else {
+                        zero_like(g, init)
+                    }
+                }
             };
             args.push(seed);
         }

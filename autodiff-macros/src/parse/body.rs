@@ -960,6 +960,14 @@ impl Lower<'_> {
             }
             return self.error(&m.method, format!("an iterator chain must end in `sum::<T>()`, `product::<T>()` or `fold(init, |acc, x| ..)`, or be looped over with `for`, in a #[differentiable] body; `{name}` does not end one"));
         }
+        // A copy is the value itself in the graph: its gradient passes straight through.
+        if matches!(name.as_str(), "clone" | "to_owned")
+            && m.args.is_empty()
+            && m.turbofish.is_none()
+            && self.touches_active(whole)
+        {
+            return self.expr(&m.receiver);
+        }
         let known = ops::from_method(&name).is_some()
             || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape")
             || ops::axis_method(&name, 0).is_some();
