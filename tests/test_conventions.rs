@@ -156,6 +156,39 @@ fn pow_xy_at_x_zero_has_zero_y_derivative() {
     assert_eq!(pow_xy_grad(0.0, 1.0).0, 1.0);
 }
 
+#[test]
+fn pow_xy_at_x_zero_in_forward_mode_and_second_order() {
+    // A direction along y alone at x = 0 is d/dy = 0, although d/dx is infinite there for
+    // y < 1 (the zero tangent along x adds nothing).
+    assert_eq!(pow_xy_jvp(0.0, 0.5, 0.0, 1.0), (0.0, 0.0));
+    assert_eq!(pow_xy_jvp(-3.0, 0.0, 1.0, 0.0), (1.0, 0.0));
+    // The Hessian keeps the same convention: at (0, 2), x**y = x² along x and 0 along y.
+    assert_eq!(pow_xy_hessian(0.0, 2.0), [[2.0, 0.0], [0.0, 0.0]]);
+    assert_eq!(pow_xy_hessian(0.0, 3.0), [[0.0, 0.0], [0.0, 0.0]]);
+    assert_eq!(pow_xy_hvp(0.0, 2.0, 1.0, 0.0), (2.0, 0.0));
+    // Away from 0 the helpers are the ordinary second derivatives: against central
+    // differences of the gradient.
+    let (x, y, h) = (1.3, 2.1, 1e-6);
+    let hess = pow_xy_hessian(x, y);
+    let (gp, gm) = (pow_xy_grad(x + h, y), pow_xy_grad(x - h, y));
+    let (gq, gn) = (pow_xy_grad(x, y + h), pow_xy_grad(x, y - h));
+    let fd = [
+        [(gp.0 - gm.0) / (2.0 * h), (gp.1 - gm.1) / (2.0 * h)],
+        [(gq.0 - gn.0) / (2.0 * h), (gq.1 - gn.1) / (2.0 * h)],
+    ];
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(
+                (hess[i][j] - fd[i][j]).abs() < 1e-7,
+                "H[{i}][{j}] {hess:?} vs {fd:?}"
+            );
+        }
+    }
+    // By hand: H_xy = x^(y-1)(1 + y ln x), H_yy = x^y (ln x)².
+    assert!((hess[0][1] - x.powf(y - 1.0) * (1.0 + y * x.ln())).abs() < 1e-12);
+    assert!((hess[1][1] - x.powf(y) * x.ln().powi(2)).abs() < 1e-12);
+}
+
 // `a.max(b)`, `a.min(b)` at a = b: 0.5 each (PyTorch's evenly split gradient).
 #[differentiable]
 fn max(a: f64, b: f64) -> f64 {

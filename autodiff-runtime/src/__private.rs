@@ -257,6 +257,18 @@ binary! {
     };
     powf_grad_x => |x, y| if y == A::Elem::zero() { A::Elem::zero() } else { y * x.powf(y - A::Elem::one()) };
     powf_grad_y => |x, y| if x == A::Elem::zero() && y >= A::Elem::zero() { A::Elem::zero() } else { x.powf(y) * x.ln() };
+    powf_grad_yy => |x, y| if x == A::Elem::zero() && y > A::Elem::zero() { A::Elem::zero() } else { x.powf(y) * x.ln() * x.ln() };
+}
+
+/// One term `∂f/∂x · t` of a directional derivative: a zero tangent contributes nothing, also
+/// where the partial derivative is infinite or NaN (the direction does not move along x).
+#[inline(always)]
+pub fn tangent_term<T: Float>(partial: T, t: T) -> T {
+    if t == T::zero() {
+        T::zero()
+    } else {
+        partial * t
+    }
 }
 
 #[inline(always)]

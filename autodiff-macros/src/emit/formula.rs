@@ -239,6 +239,12 @@ impl<'a> Formula<'a> {
                 self.operand(args[1]),
                 self.operand(args[0])
             ),
+            Op::PowfGradYY => format!(
+                "{}**{}*{}.ln()**2",
+                self.operand(args[0]),
+                self.operand(args[1]),
+                self.operand(args[0])
+            ),
             Op::Sgn => format!("{}.signum()", self.operand(args[0])),
             Op::Step => format!("(if {} > 0 {{ 1 }} else {{ 0 }})", self.operand(args[0])),
             Op::MaxWeight => format!(

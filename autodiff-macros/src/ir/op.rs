@@ -159,6 +159,8 @@ pub(crate) enum Op {
     PowfGradX,
     /// ∂(x^y)/∂y = x^y·ln x, and 0 where x = 0 and y >= 0.
     PowfGradY,
+    /// ∂²(x^y)/∂y² = x^y·(ln x)², and 0 where x = 0 and y > 0 (the limit).
+    PowfGradYY,
     /// Sum a contribution back to the shape of its operand (undo a broadcast).
     SumTo,
     /// Broadcast a value to the shape of the second operand.

@@ -114,6 +114,7 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::ClampWeight => "clamp_weight",
         Op::PowfGradX => "powf_grad_x",
         Op::PowfGradY => "powf_grad_y",
+        Op::PowfGradYY => "powf_grad_yy",
         Op::SumTo => "sum_to",
         Op::BroadcastLike => "broadcast_like",
         Op::Numel => "numel",
@@ -212,7 +213,12 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Step
         | Op::MaxWeight
         | Op::ClampWeight => Style::Runtime,
-        Op::PowfGradX | Op::PowfGradY | Op::SumTo | Op::BroadcastLike | Op::Numel => Style::Runtime,
+        Op::PowfGradX
+        | Op::PowfGradY
+        | Op::PowfGradYY
+        | Op::SumTo
+        | Op::BroadcastLike
+        | Op::Numel => Style::Runtime,
         Op::MatmulGradLhs | Op::MatmulGradRhs | Op::ReshapeLike | Op::ZerosLike => Style::Runtime,
         Op::MaxAll | Op::MinAll | Op::Logsumexp | Op::ExtremumGrad => Style::Runtime,
         Op::MaxAxis(_) | Op::MinAxis(_) | Op::LogsumexpAxis(_) | Op::Softmax(_) => Style::Special,
@@ -406,7 +412,9 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Powf | Op::Log | Op::Atan2 | Op::Hypot => {
             k(0).join(k(1))
         }
-        Op::Max | Op::Min | Op::MaxWeight | Op::PowfGradX | Op::PowfGradY => k(0).join(k(1)),
+        Op::Max | Op::Min | Op::MaxWeight | Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
+            k(0).join(k(1))
+        }
         Op::MulAdd => k(0).join(k(1)).join(k(2)),
         Op::Sum | Op::Mean | Op::Dot | Op::Numel => Kind::Scalar,
         Op::SumAxis(_) | Op::MeanAxis(_) | Op::Matmul | Op::Transpose | Op::Reshape(_) => {
@@ -652,6 +660,44 @@ fn over(g: &mut Graph, d: Id, f: Id) -> Id {
     g.div(d, f)
 }
 
+/// The two partial derivatives of a derivative helper of `x^y` (`PowfGradX`, `PowfGradY`,
+/// `PowfGradYY`), written with the helpers again so that their values at x = 0 follow the same
+/// convention as the first derivatives (`0^y·ln 0` is 0 for y >= 0), and a Hessian of `x**y`
+/// is finite where its gradient is:
+/// - y·x^(y-1): ∂x = y·(y-1)·x^(y-2) = y·PowfGradX(x, y-1), ∂y = x^(y-1) + y·PowfGradY(x, y-1);
+/// - x^y·ln x: ∂x = x^(y-1) + y·PowfGradY(x, y-1), ∂y = PowfGradYY(x, y);
+/// - x^y·(ln x)²: ∂x = 2·PowfGradY(x, y-1) + y·PowfGradYY(x, y-1), ∂y = PowfGradYY(x, y)·ln x.
+fn powf_partials(g: &mut Graph, op: Op, x: Id, y: Id) -> (Id, Id) {
+    let o = g.constant(1.0);
+    let y1 = g.minus(y, o);
+    match op {
+        Op::PowfGradX => {
+            let w = g.binary(Op::PowfGradX, x, y1);
+            let dx = g.mul(y, w);
+            let p = g.binary(Op::Powf, x, y1);
+            let q = g.binary(Op::PowfGradY, x, y1);
+            let yq = g.mul(y, q);
+            (dx, g.plus(p, yq))
+        }
+        Op::PowfGradY => {
+            let p = g.binary(Op::Powf, x, y1);
+            let q = g.binary(Op::PowfGradY, x, y1);
+            let yq = g.mul(y, q);
+            (g.plus(p, yq), g.binary(Op::PowfGradYY, x, y))
+        }
+        _ => {
+            let two = g.constant(2.0);
+            let q = g.binary(Op::PowfGradY, x, y1);
+            let q2 = g.mul(two, q);
+            let r = g.binary(Op::PowfGradYY, x, y1);
+            let yr = g.mul(y, r);
+            let w = g.binary(Op::PowfGradYY, x, y);
+            let lx = g.unary(Op::Ln, x);
+            (g.plus(q2, yr), g.mul(w, lx))
+        }
+    }
+}
+
 /// The vector-Jacobian product of one node: given `d`, the adjoint of `out`, the
 /// contribution to each operand's adjoint. Contributions to the same operand are summed by
 /// the caller. Rules at non-differentiable points follow PyTorch (see `Sgn`, `Step`,
@@ -782,36 +828,10 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             }
             res
         }
-        Op::PowfGradX => {
-            // y·x^(y-1): ∂x = y·(y-1)·x^(y-2), ∂y = x^(y-1)·(1 + y ln x).
+        Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
             let (x, y) = (a(0), a(1));
-            let o = one(g);
-            let y1 = g.minus(y, o);
-            let w = g.binary(Op::PowfGradX, x, y1);
-            let dx = g.mul(y, w);
+            let (dx, dy) = powf_partials(g, node.op, x, y);
             let dx = g.mul(d, dx);
-            let p = g.binary(Op::Powf, x, y1);
-            let lx = g.unary(Op::Ln, x);
-            let yl = g.mul(y, lx);
-            let s = g.plus(o, yl);
-            let dy = g.mul(p, s);
-            let dy = g.mul(d, dy);
-            vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
-        }
-        Op::PowfGradY => {
-            // x^y·ln x: ∂x = x^(y-1)·(y ln x + 1), ∂y = x^y·(ln x)².
-            let (x, y) = (a(0), a(1));
-            let o = one(g);
-            let y1 = g.minus(y, o);
-            let p1 = g.binary(Op::Powf, x, y1);
-            let lx = g.unary(Op::Ln, x);
-            let yl = g.mul(y, lx);
-            let s = g.plus(yl, o);
-            let dx = g.mul(p1, s);
-            let dx = g.mul(d, dx);
-            let p = g.binary(Op::Powf, x, y);
-            let l2 = square(g, lx);
-            let dy = g.mul(p, l2);
             let dy = g.mul(d, dy);
             vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
         }
@@ -1224,55 +1244,15 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
                 tsum(g, l, r)
             }
         }
-        Op::PowfGradX => {
-            // y·x^(y-1): ∂x = y·(y-1)·x^(y-2), ∂y = x^(y-1)·(1 + y ln x).
+        Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
             let (x, y) = (a(0), a(1));
-            let o = g.constant(1.0);
-            let y1 = g.minus(y, o);
+            let (wx, wy) = powf_partials(g, node.op, x, y);
             let l = match ta(0) {
-                Some(tx) => {
-                    let w = g.binary(Op::PowfGradX, x, y1);
-                    let w = g.mul(y, w);
-                    Some(g.mul(tx, w))
-                }
+                Some(tx) => Some(g.mul(tx, wx)),
                 None => None,
             };
             let r = match ta(1) {
-                Some(ty) => {
-                    let p = g.binary(Op::Powf, x, y1);
-                    let lx = g.unary(Op::Ln, x);
-                    let yl = g.mul(y, lx);
-                    let s = g.plus(o, yl);
-                    let w = g.mul(p, s);
-                    Some(g.mul(ty, w))
-                }
-                None => None,
-            };
-            tsum(g, l, r)
-        }
-        Op::PowfGradY => {
-            // x^y·ln x: ∂x = x^(y-1)·(y ln x + 1), ∂y = x^y·(ln x)².
-            let (x, y) = (a(0), a(1));
-            let o = g.constant(1.0);
-            let lx = g.unary(Op::Ln, x);
-            let l = match ta(0) {
-                Some(tx) => {
-                    let y1 = g.minus(y, o);
-                    let p1 = g.binary(Op::Powf, x, y1);
-                    let yl = g.mul(y, lx);
-                    let s = g.plus(yl, o);
-                    let w = g.mul(p1, s);
-                    Some(g.mul(tx, w))
-                }
-                None => None,
-            };
-            let r = match ta(1) {
-                Some(ty) => {
-                    let p = g.binary(Op::Powf, x, y);
-                    let l2 = square(g, lx);
-                    let w = g.mul(p, l2);
-                    Some(g.mul(ty, w))
-                }
+                Some(ty) => Some(g.mul(ty, wy)),
                 None => None,
             };
             tsum(g, l, r)
