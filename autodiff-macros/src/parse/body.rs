@@ -858,10 +858,35 @@ impl Lower<'_> {
                 Some(self.g.binary(op, l, r))
             }
             BinOp::Rem(_) => {
-                if !self.touches_active(whole) {
-                    return Some(self.opaque(whole, Kind::Unknown));
+                // A remainder of values that carry no gradient (counters, sizes) is kept as
+                // written; of integers it is an integer (`i % 2 == 0` compares integers).
+                let l = self.expr(&b.left)?;
+                let r = self.expr(&b.right)?;
+                if !self.g.is_active(l) && !self.g.is_active(r) {
+                    let (lk, rk) = (self.g.kind(l), self.g.kind(r));
+                    let kind = if lk == Kind::Int || rk == Kind::Int {
+                        Kind::Int
+                    } else {
+                        Kind::Unknown
+                    };
+                    return Some(self.opaque(whole, kind));
                 }
-                self.error(b.op, "`%` is not supported on differentiated values; write `x - m * (x / m).trunc()`")
+                // A counter started from an untyped literal is a float here, and carried
+                // through the loop it may depend on a differentiated value.
+                let counter = self.in_loop
+                    && [&b.left, &b.right].iter().any(|e| match strip(e) {
+                        Expr::Path(p) => p
+                            .path
+                            .get_ident()
+                            .is_some_and(|id| !self.sig.params.iter().any(|q| q.ident == *id)),
+                        _ => false,
+                    });
+                let hint = if counter {
+                    " (an integer counter is declared with its type, `let mut k: usize = 0;`: integer literals are floats here)"
+                } else {
+                    ""
+                };
+                self.error(b.op, format!("`%` is not supported on differentiated values; write `x - m * (x / m).trunc()`{hint}"))
             }
             _ if compound(&b.op).is_some() || matches!(b.op, BinOp::RemAssign(_)) => self.error(
                 b.op,
