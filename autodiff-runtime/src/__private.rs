@@ -29,9 +29,27 @@ pub fn lit<T: Float>(v: f64) -> T {
     <T as NumCast>::from(v).expect("every f64 converts to a float type")
 }
 
-/// `v` in the float type of `like` (a run-time `powi` exponent).
+/// The float type of a value: the value's own for a float (also hyper-dual), the element
+/// type for a tensor.
+pub trait FloatOf {
+    type Float: Float;
+}
+
+impl<T: Float> FloatOf for T {
+    type Float = T;
+}
+
+impl<T: Float> FloatOf for Tensor<T> {
+    type Float = T;
+}
+
+impl<T: Float> FloatOf for &Tensor<T> {
+    type Float = T;
+}
+
+/// `v` in the float type of `like` (a run-time `powi` exponent, a scalar also for a tensor).
 #[inline(always)]
-pub fn lit_like<T: Float>(like: T, v: f64) -> T {
+pub fn lit_like<V: FloatOf>(like: &V, v: f64) -> V::Float {
     let _ = like;
     lit(v)
 }

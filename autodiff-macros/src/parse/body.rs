@@ -1056,7 +1056,7 @@ impl Lower<'_> {
                     let mut deps = vec![receiver];
                     let exponent = self.substitute(a.to_token_stream(), &mut deps);
                     self.g.opaques.push(Opaque {
-                        tokens: quote!(::autodiff::__private::lit_like(__ad_ref0, ((#exponent) as f64))),
+                        tokens: quote!(::autodiff::__private::lit_like(&__ad_ref0, ((#exponent) as f64))),
                         span: a.span(),
                         kind: Kind::Scalar,
                     });
