@@ -228,6 +228,55 @@ fn clamp_at_bounds_is_zero() {
     assert_eq!(clamp_grad(5.0), 0.0);
 }
 
+// Differentiated bounds: the gradient goes to the bound that is active; at a tie, to none.
+#[differentiable]
+fn clamp_bounds(x: f64, lo: f64, hi: f64) -> f64 {
+    x.clamp(lo, hi) * hi
+}
+
+#[test]
+fn clamp_with_differentiated_bounds() {
+    // Inside: x·hi. Below: lo·hi. Above: hi². At a bound: the bound's own factor only.
+    assert_eq!(clamp_bounds_grad(0.5, -1.0, 2.0), (2.0, 0.0, 0.5));
+    assert_eq!(clamp_bounds_grad(-3.0, -1.0, 2.0), (0.0, 2.0, -1.0));
+    assert_eq!(clamp_bounds_grad(5.0, -1.0, 2.0), (0.0, 0.0, 4.0));
+    assert_eq!(clamp_bounds_grad(-1.0, -1.0, 2.0), (0.0, 0.0, -1.0));
+    // Against central differences away from the ties, in every item that has a gradient.
+    let h = 1e-6;
+    for &(x, lo, hi) in &[(0.3, -1.0, 2.0), (-2.5, -1.0, 1.5), (3.0, 0.0, 2.5)] {
+        let g = clamp_bounds_grad(x, lo, hi);
+        let fd = [
+            (clamp_bounds(x + h, lo, hi) - clamp_bounds(x - h, lo, hi)) / (2.0 * h),
+            (clamp_bounds(x, lo + h, hi) - clamp_bounds(x, lo - h, hi)) / (2.0 * h),
+            (clamp_bounds(x, lo, hi + h) - clamp_bounds(x, lo, hi - h)) / (2.0 * h),
+        ];
+        for (got, want) in [g.0, g.1, g.2].into_iter().zip(fd) {
+            assert!(
+                (got - want).abs() < 1e-8,
+                "{g:?} vs {fd:?} at ({x}, {lo}, {hi})"
+            );
+        }
+        let (_, d) = clamp_bounds_jvp(x, lo, hi, 0.3, -0.7, 1.1);
+        assert!((d - (0.3 * g.0 - 0.7 * g.1 + 1.1 * g.2)).abs() < 1e-12);
+        let hess = clamp_bounds_hessian(x, lo, hi);
+        let (gp, gm) = (
+            clamp_bounds_grad(x, lo, hi + h),
+            clamp_bounds_grad(x, lo, hi - h),
+        );
+        let col = [
+            (gp.0 - gm.0) / (2.0 * h),
+            (gp.1 - gm.1) / (2.0 * h),
+            (gp.2 - gm.2) / (2.0 * h),
+        ];
+        for i in 0..3 {
+            assert!(
+                (hess[i][2] - col[i]).abs() < 1e-6,
+                "{hess:?} column 2 vs {col:?}"
+            );
+        }
+    }
+}
+
 // Out of the domain the gradient is NaN, and NaN flows through the chain rule.
 #[differentiable]
 fn sqrt_chain(x: f64) -> f64 {

@@ -302,9 +302,6 @@ fn describe(g: &Graph, id: Id, why: NoRule) -> SweepError {
              function with `#[differentiable(vjp = rule)]`"
                 .to_string()
         }
-        NoRule::ClampBound => "the bounds of `clamp` depend on a differentiated value; \
-             use `x.max(lo).min(hi)` to differentiate through the bounds"
-            .to_string(),
         NoRule::Loop => unreachable!("loops are handled by the sweep"),
         NoRule::SecondOrder => format!(
             "second derivatives through `{}` are not supported; compute this Hessian another way",

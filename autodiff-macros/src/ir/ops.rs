@@ -565,8 +565,6 @@ pub(crate) fn simplify(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
 pub(crate) enum NoRule {
     /// An expression kept as written depends on a differentiated value.
     Opaque,
-    /// A `clamp` bound depends on a differentiated value.
-    ClampBound,
     /// A second derivative through a call, a loop or a matrix product.
     SecondOrder,
     /// A loop: the sweep builds its pullback from the adjoints of all its outputs.
@@ -998,13 +996,21 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             let dy = g.mul(d, wb);
             vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
         }
-        // clamp(x, lo, hi): 1 strictly inside, 0 at and beyond the bounds.
+        // clamp(x, lo, hi): to x 1 strictly inside, 0 at and beyond the bounds; to lo where
+        // x < lo, to hi where x > hi (so at a tie, 0 to all three).
         Op::Clamp => {
-            if g.is_active(a(1)) || g.is_active(a(2)) {
-                return Err(NoRule::ClampBound);
+            let (x, lo, hi) = (a(0), a(1), a(2));
+            let w = g.add(Op::ClampWeight, vec![x, lo, hi]);
+            let mut res = vec![(x, g.mul(d, w))];
+            for (bound, below, above) in [(lo, lo, x), (hi, x, hi)] {
+                if g.is_active(bound) {
+                    let gap = g.minus(below, above);
+                    let s = g.unary(Op::Step, gap);
+                    let c = g.mul(d, s);
+                    res.push((bound, sum_to(g, c, bound)));
+                }
             }
-            let w = g.add(Op::ClampWeight, vec![a(0), a(1), a(2)]);
-            vec![(a(0), g.mul(d, w))]
+            res
         }
         Op::MulAdd => {
             let da = g.mul(d, a(1));
@@ -1321,16 +1327,23 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
             tsum(g, l, r)
         }
         Op::Clamp => {
-            if ta(1).is_some() || ta(2).is_some() {
-                return Err(NoRule::ClampBound);
-            }
-            match ta(0) {
+            let (x, lo, hi) = (a(0), a(1), a(2));
+            let mut t = match ta(0) {
                 Some(tx) => {
-                    let w = g.add(Op::ClampWeight, vec![a(0), a(1), a(2)]);
+                    let w = g.add(Op::ClampWeight, vec![x, lo, hi]);
                     Some(g.mul(tx, w))
                 }
                 None => None,
+            };
+            for (tb, below, above) in [(ta(1), lo, x), (ta(2), x, hi)] {
+                if let Some(tb) = tb {
+                    let gap = g.minus(below, above);
+                    let s = g.unary(Op::Step, gap);
+                    let c = g.mul(tb, s);
+                    t = tsum(g, t, Some(c));
+                }
             }
+            t
         }
         Op::MulAdd => {
             let l = tmul(g, ta(0), a(1));
