@@ -622,9 +622,9 @@ impl<'a> Emitter<'a> {
             | Op::Pushforward(_)
             | Op::PushforwardPullback(_) => self.call(id),
             Op::NoGrad => quote!(::core::default::Default::default()),
-            Op::Pack => {
+            Op::Pack | Op::ArrayLit => {
                 let parts: Vec<TokenStream> = node.args.iter().map(|&a| self.owned(a)).collect();
-                if self.sig.ret_kind == Kind::Slice {
+                if node.op == Op::Pack && self.sig.ret_kind == Kind::Slice {
                     quote!(::std::vec![#(#parts),*])
                 } else {
                     quote!([#(#parts),*])

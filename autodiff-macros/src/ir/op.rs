@@ -41,6 +41,9 @@ pub(crate) enum Op {
     PushforwardPullback(u32),
     /// An array literal `[a, b, ..]` (or `vec![..]`): a function's `[T; M]` / `Vec<T>` result.
     Pack,
+    /// An array literal `[a, b, ..]` elsewhere in a body: a `[T; M]` value (a call's argument,
+    /// a `let`).
+    ArrayLit,
     /// The value of an `if`: `Graph::branches[b]`; operands are the `then` and `else` values.
     Phi(u32),
     /// `x[i]` for an index computed at run time; operands: the sequence, the index.

@@ -33,7 +33,7 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::Pullback2(_) => "pullback2",
         Op::NoGrad => "no_grad",
         Op::Project(_) => "project",
-        Op::Pack => "array",
+        Op::Pack | Op::ArrayLit => "array",
         Op::Pushforward(_) => "pushforward",
         Op::PushforwardPullback(_) => "pushforward_pullback",
         Op::Phi(_) => "if",
@@ -147,7 +147,9 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Index(_)
         | Op::Call(_) => Style::Special,
         Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
-        Op::Pullback2(_) | Op::NoGrad | Op::Pack | Op::Pushforward(_) => Style::Special,
+        Op::Pullback2(_) | Op::NoGrad | Op::Pack | Op::ArrayLit | Op::Pushforward(_) => {
+            Style::Special
+        }
         Op::PushforwardPullback(_) => Style::Special,
         Op::IndexDyn | Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) => {
             Style::Special
@@ -372,6 +374,7 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
             Kind::Slice => Kind::Slice,
             _ => Kind::Array,
         },
+        Op::ArrayLit => Kind::Array,
         Op::Phi(_) => {
             if k(0) == k(1) {
                 k(0)
@@ -567,6 +570,8 @@ pub(crate) enum NoRule {
     Opaque,
     /// A second derivative through a call, a loop or a matrix product.
     SecondOrder,
+    /// An element read (`v[0]`) of an array that is not a parameter.
+    Element,
     /// A loop: the sweep builds its pullback from the adjoints of all its outputs.
     Loop,
 }
@@ -710,7 +715,9 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or => vec![],
         Op::Opaque(_) => return Err(NoRule::Opaque),
         // The array gradient is assembled from its elements' adjoints by the emitter.
-        Op::Index(_) => vec![],
+        // A parameter's elements: its gradient is assembled from theirs where it is written.
+        Op::Index(_) if matches!(g[a(0)].op, Op::Param(_)) => vec![],
+        Op::Index(_) => return Err(NoRule::Element),
         Op::Call(k) => {
             let mut pb_args = node.args.clone();
             pb_args.push(d);
@@ -734,8 +741,8 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         }
         Op::Project(_) | Op::Pullback2(_) | Op::Pushforward(_) => return Err(NoRule::SecondOrder),
         Op::PushforwardPullback(_) => return Err(NoRule::SecondOrder),
-        // Element i of the result takes element i of the cotangent.
-        Op::Pack => node
+        // Element i of the array takes element i of the cotangent.
+        Op::Pack | Op::ArrayLit => node
             .args
             .iter()
             .enumerate()
@@ -1133,14 +1140,14 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
         Op::Index(k) => ta(0).map(|s| g.add_raw(Op::Index(k), vec![s])),
         Op::IndexDyn => ta(0).map(|s| g.add_raw(Op::IndexDyn, vec![s, a(1)])),
         Op::OneHot => ta(0).map(|d| g.add_raw(Op::OneHot, vec![d, a(1), a(2)])),
-        Op::Pack => {
+        Op::Pack | Op::ArrayLit => {
             if t.iter().all(Option::is_none) {
                 None
             } else {
                 let parts: Vec<Id> = (0..node.args.len())
                     .map(|i| ta(i).unwrap_or_else(|| g.constant(0.0)))
                     .collect();
-                Some(g.add_raw(Op::Pack, parts))
+                Some(g.add_raw(node.op, parts))
             }
         }
         // A call: the callee's pushforward, fed a tangent for every argument (a zero of the

@@ -776,6 +776,17 @@ impl Lower<'_> {
                 self.expr(&ifx)
             }
             Expr::Index(ix) => self.index(e, ix),
+            // `[a, b]` of differentiated values: a `[T; M]` value (a call's argument).
+            Expr::Array(a) if self.touches_active(e) => {
+                let mut parts = Vec::with_capacity(a.elems.len());
+                for el in &a.elems {
+                    parts.push(self.expr(el)?);
+                }
+                if parts.iter().any(|&p| !matches!(self.g.kind(p), Kind::Scalar | Kind::Unknown)) {
+                    return self.error(e, "an array literal of differentiated values holds floats; use a `Tensor` for arrays of arrays or tensors");
+                }
+                Some(self.g.add_raw(Op::ArrayLit, parts))
+            }
             _ => self.unsupported(e),
         }
     }
@@ -1344,6 +1355,12 @@ impl Lower<'_> {
         // In a loop body, `w[0]` is read like `w[i]` (the loop's backward pass accumulates
         // the gradients of such reads).
         let literal = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok());
+        // An element of an array literal (`let v = [a, b]; v[0]`) is the element itself.
+        if let (Some(k), Op::ArrayLit) = (literal, self.g[base].op) {
+            if let Some(&el) = self.g[base].args.get(k as usize) {
+                return Some(el);
+            }
+        }
         if let (Some(_), true) = (literal, self.in_loop) {
             let at = self.opaque(&ix.index, Kind::Int);
             return Some(self.g.add_raw(Op::IndexDyn, vec![base, at]));
