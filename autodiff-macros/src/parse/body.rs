@@ -1014,6 +1014,9 @@ impl Lower<'_> {
             if !self.touches_active(whole) {
                 return Some(self.opaque(whole, Kind::Unknown));
             }
+            if known {
+                return self.error(&m.method, format!("`{name}` of a differentiated value takes no type arguments (`::<..>` is for iterator chains): write `{name}()`"));
+            }
             return self.error(&m.method, format!("unknown method `{name}` on a differentiated value; the methods with a derivative rule are: {}", ops::method_names()));
         }
         let receiver = self.expr(&m.receiver)?;
@@ -1223,6 +1226,13 @@ impl Lower<'_> {
         }
         if !self.touches_active(whole) {
             return Some(self.opaque(whole, Kind::Unknown));
+        }
+        // `Tensor::scalar(x)`, `Tensor::from_vec(..)`: the runtime's constructors have no
+        // generated pullback; only a `#[differentiable]` function can be called with a
+        // differentiated value.
+        if path.segments.len() >= 2 && path.segments[path.segments.len() - 2].ident == "Tensor" {
+            let name = &path.segments[path.segments.len() - 1].ident;
+            return self.error(name, format!("`Tensor::{name}` of a differentiated value is not differentiated; take the value as a `Tensor` parameter, compute with it as a float, or build the tensor outside the function"));
         }
         let mut args = Vec::new();
         let mut by_ref = Vec::new();
