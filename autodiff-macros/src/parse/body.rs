@@ -753,6 +753,17 @@ impl Lower<'_> {
             }
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
+            // `&m.w` of a constant struct's field: a copy of the field (it may be a tensor,
+            // which cannot be moved out of the struct).
+            Expr::Reference(r)
+                if r.mutability.is_none()
+                    && matches!(strip(&r.expr), Expr::Field(_))
+                    && !self.touches_active(&r.expr) =>
+            {
+                let inner = &r.expr;
+                let copy: Expr = syn::parse_quote!(::core::clone::Clone::clone(&#inner));
+                Some(self.opaque(&copy, Kind::Unknown))
+            }
             Expr::Reference(r) if r.mutability.is_none() => self.expr(&r.expr),
             Expr::Binary(b) => self.binary(e, b),
             Expr::Unary(u) => self.unary(e, u),
