@@ -1289,8 +1289,15 @@ pub(crate) fn call_checks(g: &Graph) -> TokenStream {
     for id in g.ids() {
         let Op::Call(k) = g[id].op else { continue };
         let site = &g.calls[k as usize];
-        if site.method {
-            // A method's `__f_wrt` is an associated constant of a type the macro cannot name.
+        // A method's `__f_wrt` is an associated constant of a type the macro cannot name, and
+        // `Self::f` cannot be named inside a `const` item.
+        if site.method
+            || site
+                .path
+                .segments
+                .first()
+                .is_some_and(|s| s.ident == "Self")
+        {
             continue;
         }
         let callee = site
