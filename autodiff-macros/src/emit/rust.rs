@@ -1101,6 +1101,9 @@ impl<'a> Emitter<'a> {
                 _ if elements => quote!(::autodiff::__private::leaf_zeros(#outer_ref)),
                 Kind::Array | Kind::Slice => quote!(::autodiff::__private::seq_zeros(#outer_ref)),
                 Kind::Scalar => self.literal(0.0, true),
+                // A value of a type the macro does not know (a struct leaf, `self.cell`, or a
+                // call's result): its `Differentiable` zero.
+                Kind::Unknown => quote!(::autodiff::Differentiable::zeros_like(#outer_ref)),
                 _ => quote!(::autodiff::__private::zeros_like(#outer_ref)),
             };
             pre.extend(quote!(let mut #acc = #zero;));
