@@ -34,6 +34,9 @@ pub(crate) fn prepare(
     };
     let mut func: ItemFn = match syn::parse2(rewrite_body(item.clone())) {
         Ok(f) => f,
+        // A function with a syntax error in it (`y **= 2`): rustc's own parse error says
+        // what is wrong, at the token.
+        Err(_) if is_fn_item(item) => return Err(item.clone()),
         Err(_) => return Err(not_a_function(item.clone())),
     };
     crate::parse::sig::rebind_params(&mut func.sig);
@@ -162,6 +165,14 @@ fn rewrite_body(item: TokenStream) -> TokenStream {
         }
     }
     trees.into_iter().collect()
+}
+
+/// `[attributes] [pub] fn name ..`: a function, whatever its body holds.
+fn is_fn_item(item: &TokenStream) -> bool {
+    item.clone()
+        .into_iter()
+        .take_while(|t| !matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace))
+        .any(|t| matches!(&t, TokenTree::Ident(id) if id == "fn"))
 }
 
 fn not_a_function(item: TokenStream) -> TokenStream {
