@@ -382,3 +382,33 @@ fn nodes_after_a_call_are_traced() {
         .lines()
         .any(|l| l.contains("sin") && l.trim_end().ends_with('1')));
 }
+
+#[differentiable]
+fn of_an_array(x: [f64; 2]) -> f64 {
+    let a = x[0] * x[1];
+    a.exp()
+}
+
+#[differentiable]
+fn of_a_slice(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i] * (i as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn sequence_parameters_are_nodes() {
+    let t = of_an_array_trace([0.5, 2.0]);
+    assert_eq!(t.value("x").shape(), &[2]);
+    assert_eq!(t.value("x").to_vec(), vec![0.5, 2.0]);
+    let g = of_an_array_grad([0.5, 2.0]);
+    assert_eq!(t.grad("x").to_vec(), g.to_vec());
+    // ∂/∂x₀ exp(x₀x₁) = x₁ e^(x₀x₁).
+    assert!((g[0] - 2.0 * 1f64.exp()).abs() < 1e-15);
+    let xs = [1.0, -2.0, 0.5];
+    let t = of_a_slice_trace(&xs);
+    assert_eq!(t.grad("x").to_vec(), of_a_slice_grad(&xs));
+    assert_eq!(t.grad("x").to_vec(), vec![2.0, -8.0, 3.0]);
+}

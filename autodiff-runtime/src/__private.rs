@@ -646,6 +646,11 @@ impl<T: Float> ToTensor for Tensor<T> {
     }
 }
 
+/// A sequence parameter (`[T; N]`, `&[T]`, `Vec<T>`) as the 1-d tensor a trace shows.
+pub fn seq_tensor<T: Float>(s: &[T]) -> Tensor<T> {
+    Tensor::from_vec(s.to_vec(), &[s.len()])
+}
+
 /// Appends a node to a trace; `grad` is `None` where no gradient reaches the node (zero).
 pub fn trace_node<V: ToTensor, G: ToTensor<Elem = V::Elem>>(
     trace: &mut crate::Trace<V::Elem>,

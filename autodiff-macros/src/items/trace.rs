@@ -38,6 +38,9 @@ impl Items<'_> {
                     && g.block_of(id) == ROOT
                     && (matches!(g.kind(id), Kind::Scalar | Kind::Tensor)
                         || matches!(g[id].op, Op::Call(_))
+                        // `[T; N]`, `&[T]`, `Vec<T>` parameters, as 1-d tensors.
+                        || (matches!(g[id].op, Op::Param(_))
+                            && matches!(g.kind(id), Kind::Array | Kind::Slice))
                         || (any
                             && g.kind(id) == Kind::Unknown
                             && !matches!(
@@ -97,6 +100,28 @@ impl Items<'_> {
             } else {
                 "Op"
             };
+            if let (Op::Param(i), Kind::Array | Kind::Slice) = (g[id].op, g.kind(id)) {
+                let i = i as usize;
+                let ident = &self.sig.params[i].ident;
+                let param_ids: Vec<Id> = (0..self.sig.params.len())
+                    .map(|j| {
+                        g.ids()
+                            .find(|&x| g[x].op == Op::Param(j as u16))
+                            .unwrap_or(id)
+                    })
+                    .collect();
+                let grad = if self.sig.params[i].diff {
+                    self.param_grad(&e, g, adj, &param_ids, i).to_string()
+                } else {
+                    format!("::autodiff::__private::seq_zeros(&{ident}[..])")
+                };
+                let _ = write!(
+                    text,
+                    "let __n{} = ::autodiff::__private::trace_node(&mut __trace, {name:?}, {op:?}, &[], ::autodiff::NodeKind::{kind}, &::autodiff::__private::seq_tensor(&{ident}[..]), ::core::option::Option::Some(&::autodiff::__private::seq_tensor(&({grad})[..])));",
+                    id.index()
+                );
+                continue;
+            }
             if any && g.kind(id) == Kind::Unknown {
                 let _ = write!(
                     text,
