@@ -217,7 +217,7 @@ case!(text relu(x) { (x - 1).relu() * x } => ["(if (x - 1) > 0 { 1 } else { 0 })
 // σ(2x) → 2σ(2x)(1 − σ(2x))
 case!(sigmoid(x) { (2*x).sigmoid() } => ["-2*(2*x).sigmoid()**2 + 2*(2*x).sigmoid()"]);
 // max(x, 2x − 1) → 1 where x > 2x − 1, else 2; the weights print as `if`s (text only).
-case!(text max(x) { x.max(2*x - 1) } => ["2*(if (2*x - 1) > x { 1 } else { 0 }) + (if x > (2*x - 1) { 1 } else { 0 })"]);
+case!(text max(x) { x.max(2*x - 1) } => ["2*(if (2*x - 1) > x { 1 } else if (2*x - 1) == x { 0.5 } else { 0 }) + (if x > (2*x - 1) { 1 } else if x == (2*x - 1) { 0.5 } else { 0 })"]);
 // clamp(3x, 1, 4) → 3 inside (1, 4), else 0 (text only).
 case!(text clamp(x) { (3*x).clamp(1.0, 4.0) } => ["3*(if 1 < (3*x) && (3*x) < 4 { 1 } else { 0 })"]);
 // if x > 1 { x² } else { 3x } → if x > 1 { 2x } else { 3 }

@@ -106,7 +106,9 @@ impl<T: Float> Trace<T> {
         self.find(name).map(|n| &n.value)
     }
 
-    /// The gradient of the node bound to `name`.
+    /// The gradient of the node bound to `name`. A name bound more than once (`let y = ..;`
+    /// then `let y = ..;` again) reads its last binding, as the name reads at the end of the
+    /// body; [`Trace::nodes`] lists every binding.
     ///
     /// # Panics
     ///

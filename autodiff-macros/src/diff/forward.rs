@@ -323,7 +323,7 @@ mod tests {
             "-v*x/y**2",
             "u/y - v*x/y**2",
             "u*y/(x**2 + y**2) - v*x/(x**2 + y**2)",
-            "(if x > y { 1 } else { 0 })*u + (if y > x { 1 } else { 0 })*v",
+            "(if x > y { 1 } else if x == y { 0.5 } else { 0 })*u + (if y > x { 1 } else if y == x { 0.5 } else { 0 })*v",
             "u*x/x.hypot(y)",
             "0",
             "0",

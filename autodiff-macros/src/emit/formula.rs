@@ -252,9 +252,9 @@ impl<'a> Formula<'a> {
             Op::Sgn => format!("{}.signum()", self.operand(args[0])),
             Op::Step => format!("(if {} > 0 {{ 1 }} else {{ 0 }})", self.operand(args[0])),
             Op::MaxWeight => format!(
-                "(if {} > {} {{ 1 }} else {{ 0 }})",
-                self.operand(args[0]),
-                self.operand(args[1])
+                "(if {a} > {b} {{ 1 }} else if {a} == {b} {{ 0.5 }} else {{ 0 }})",
+                a = self.operand(args[0]),
+                b = self.operand(args[1])
             ),
             Op::ClampWeight => format!(
                 "(if {lo} < {x} && {x} < {hi} {{ 1 }} else {{ 0 }})",
