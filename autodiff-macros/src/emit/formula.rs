@@ -239,6 +239,17 @@ impl<'a> Formula<'a> {
                 self.operand(args[1]),
                 self.operand(args[0])
             ),
+            // The gradients of `a.matmul(b)`, in the body's syntax (2-d operands).
+            Op::MatmulGradLhs => format!(
+                "{}.matmul({}.transpose())",
+                self.operand(args[0]),
+                self.operand(args[2])
+            ),
+            Op::MatmulGradRhs => format!(
+                "{}.transpose().matmul({})",
+                self.operand(args[1]),
+                self.text(Some(args[0]))
+            ),
             Op::Pack | Op::ArrayLit => {
                 let parts: Vec<String> = args.iter().map(|&x| self.text(Some(x))).collect();
                 format!("[{}]", parts.join(", "))
