@@ -2,6 +2,8 @@
 //! stack of layers is written: every generated item, against hand formulas and central
 //! differences.
 
+#![allow(clippy::needless_range_loop)]
+
 use autodiff::{differentiable, tensor, Tensor};
 
 const H: f64 = 1e-6;

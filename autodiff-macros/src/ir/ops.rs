@@ -1260,14 +1260,8 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
         Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
             let (x, y) = (a(0), a(1));
             let (wx, wy) = powf_partials(g, node.op, x, y);
-            let l = match ta(0) {
-                Some(tx) => Some(g.mul(tx, wx)),
-                None => None,
-            };
-            let r = match ta(1) {
-                Some(ty) => Some(g.mul(ty, wy)),
-                None => None,
-            };
+            let l = ta(0).map(|tx| g.mul(tx, wx));
+            let r = ta(1).map(|ty| g.mul(ty, wy));
             tsum(g, l, r)
         }
         Op::Log => {
