@@ -8,7 +8,10 @@ const H: f64 = 1e-6;
 
 #[track_caller]
 fn assert_close(a: f64, b: f64, tol: f64) {
-    assert!((a - b).abs() <= tol * (1.0 + a.abs().max(b.abs())), "{a} vs {b}");
+    assert!(
+        (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs())),
+        "{a} vs {b}"
+    );
 }
 
 /// Two `tanh` layers from a borrowed tensor, copied with `clone`.
@@ -110,12 +113,18 @@ fn forward_items_through_a_carried_tensor() {
     // Hessian-vector product against central differences of the gradient along t.
     let hv = layers_ref_hvp(&x, &t);
     let shift = |s: f64| {
-        let v: Vec<f64> = (0..3).map(|i| x.as_slice()[i] + s * t.as_slice()[i]).collect();
+        let v: Vec<f64> = (0..3)
+            .map(|i| x.as_slice()[i] + s * t.as_slice()[i])
+            .collect();
         layers_ref_grad(&Tensor::from_vec(v, &[3]))
     };
     let (gp, gm) = (shift(H), shift(-H));
     for i in 0..3 {
-        assert_close(hv.as_slice()[i], (gp.as_slice()[i] - gm.as_slice()[i]) / (2.0 * H), 1e-6);
+        assert_close(
+            hv.as_slice()[i],
+            (gp.as_slice()[i] - gm.as_slice()[i]) / (2.0 * H),
+            1e-6,
+        );
     }
     let hv2 = layers_owned_hvp(x.clone(), t.clone());
     for i in 0..3 {
@@ -145,7 +154,11 @@ fn a_while_loop_carrying_a_tensor() {
     };
     let ((px, pw), (mx, mw)) = (step(H), step(-H));
     for i in 0..2 {
-        assert_close(hx.as_slice()[i], (px.as_slice()[i] - mx.as_slice()[i]) / (2.0 * H), 1e-6);
+        assert_close(
+            hx.as_slice()[i],
+            (px.as_slice()[i] - mx.as_slice()[i]) / (2.0 * H),
+            1e-6,
+        );
     }
     assert_close(hw, (pw - mw) / (2.0 * H), 1e-6);
 }
