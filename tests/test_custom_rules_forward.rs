@@ -50,11 +50,6 @@ fn erf_d(x: f64) -> f64 {
     2.0 / PI.sqrt() * (-x * x).exp()
 }
 
-/// erf''(x) = -2x erf'(x).
-fn erf_dd(x: f64) -> f64 {
-    -2.0 * x * erf_d(x)
-}
-
 #[differentiable(vjp = erf_rule)]
 fn erf(x: f64) -> f64 {
     erf_series(x)

@@ -634,11 +634,16 @@ impl Items<'_> {
         let float = &self.sig.float;
         let rt = quote!(::autodiff::__private);
         let name = self.func.sig.ident.to_string();
+        let passes = if reverse_only {
+            "from one reverse pass per output float (its custom rule has no forward form)"
+        } else {
+            "from one forward pass per input float or one reverse pass per output float, \
+             whichever is fewer"
+        };
         let doc = format!(
             "Every partial derivative of [`{name}`]: for each differentiated parameter, the \
              block of shape `shape(result) ++ shape(parameter)` (JAX's `jacobian` layout), \
-             from one forward pass per input float or one reverse pass per output float, \
-             whichever is fewer."
+             {passes}."
         );
         let diff: Vec<(usize, &Param)> = self.sig.diff_params().collect();
         let k = diff.len();
