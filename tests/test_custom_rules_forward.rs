@@ -486,3 +486,27 @@ fn array_result_rule_jvp_panics() {
 fn first_order_rule_hvp_panics() {
     at_hvp(0.6, -1.4, 1.0, 0.0);
 }
+
+// A tensor by value: `squares_jvp` clones it for the call of `squares`, then moves it into the rule.
+fn sum_of_squares(w: Tensor<f64>) -> f64 {
+    w.as_slice().iter().map(|v| v * v).sum()
+}
+
+#[differentiable(vjp = squares_rule)]
+fn squares(w: Tensor<f64>) -> f64 {
+    sum_of_squares(w)
+}
+
+fn squares_rule(w: Tensor<f64>, cotangent: f64) -> Tensor<f64> {
+    &w * (2.0 * cotangent)
+}
+
+#[test]
+fn tensor_by_value_parameter() {
+    let w: Tensor<f64> = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3]);
+    let tw = Tensor::from_vec(vec![1.0, 2.0, -0.5], &[3]);
+    let (v, t) = squares_jvp(w.clone(), tw.clone());
+    assert_eq!(v, 5.25);
+    assert_close(t, 2.0 * (0.5 - 2.0 - 1.0), 1e-15);
+    assert_close(t, fd(|h| squares(&w + &(&tw * h)), 0.0), FD);
+}

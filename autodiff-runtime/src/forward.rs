@@ -254,13 +254,3 @@ impl<T: Float> TangentDot<Tensor<T>> for Tensor<T> {
 pub fn tangent_dot<G: TangentDot<U>, U: ?Sized>(g: &G, t: &U) -> G::Elem {
     g.tangent_dot(t)
 }
-
-/// `<g, t>` for a gradient of a `#[derive(Differentiable)]` value: the sum over its leaves
-/// ([`to_flat`](crate::Differentiable::to_flat) order) of the products.
-///
-/// # Panics
-///
-/// If the two values have different numbers of leaves.
-pub fn leaf_dot<D: crate::Differentiable>(g: &D, t: &D) -> D::Scalar {
-    dot_slices(&g.to_flat(), &t.to_flat())
-}

@@ -370,13 +370,11 @@ impl Items<'_> {
                 };
                 let t = names::tangent(&p.ident);
                 let t_ref = if p.by_ref { quote!(#t) } else { quote!(&#t) };
+                // Arrays, sequences and tensors (a rule takes no struct parameter).
                 match p.kind {
                     Kind::Scalar if p.by_ref => quote!(#g * *#t),
                     Kind::Scalar => quote!(#g * #t),
-                    Kind::Array | Kind::Slice | Kind::Tensor => {
-                        quote!(#rt::tangent_dot(&#g, #t_ref))
-                    }
-                    _ => quote!(#rt::leaf_dot(&#g, #t_ref)),
+                    _ => quote!(#rt::tangent_dot(&#g, #t_ref)),
                 }
             })
             .collect();
