@@ -510,3 +510,41 @@ fn tensor_by_value_parameter() {
     assert_close(t, 2.0 * (0.5 - 2.0 - 1.0), 1e-15);
     assert_close(t, fd(|h| squares(&w + &(&tw * h)), 0.0), FD);
 }
+
+// A generic function of `T: Float` with a generic rule.
+fn softsign_impl<T: autodiff::Float>(x: T) -> T {
+    x / (T::one() + x.abs())
+}
+
+#[differentiable(vjp = softsign_rule)]
+fn softsign<T: autodiff::Float>(x: T) -> T {
+    softsign_impl(x)
+}
+
+fn softsign_rule<T: autodiff::Float>(x: T, cotangent: T) -> T {
+    cotangent / (T::one() + x.abs()).powi(2)
+}
+
+#[differentiable]
+fn uses_softsign<T: autodiff::Float>(x: T, y: T) -> T {
+    softsign(x * y) + y
+}
+
+#[test]
+fn generic_rule_forward_items() {
+    let (x, y) = (0.8f64, -1.5);
+    let d = |u: f64| 1.0 / (1.0 + u.abs()).powi(2);
+    let (v, t) = softsign_jvp(x, 2.0);
+    assert_eq!(v, softsign(x));
+    assert_close(t, 2.0 * d(x), 1e-15);
+    assert_close(t, 2.0 * fd(softsign, x), FD);
+    let (v, t) = uses_softsign_jvp(x, y, 1.0, 0.5);
+    assert_eq!(v, uses_softsign(x, y));
+    let want = d(x * y) * y + 0.5 * (d(x * y) * x + 1.0);
+    assert_close(t, want, 1e-15);
+    let fdt = (uses_softsign(x + H, y + 0.5 * H) - uses_softsign(x - H, y - 0.5 * H)) / (2.0 * H);
+    assert_close(t, fdt, FD);
+    let (v32, t32) = softsign_jvp(0.5f32, 1.0f32);
+    assert_eq!(v32, softsign(0.5f32));
+    assert!((t32 - 1.0 / 2.25).abs() < 1e-6);
+}
