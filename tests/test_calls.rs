@@ -3,7 +3,7 @@
 //! Each cell is one caller, written by a `macro_rules!` from a context (plain, `if` arm, `for`
 //! body, `while` body, `match` arm, generic `T` at f32 and f64) and an argument form (a
 //! parameter passed straight through, a computed value, a `let` binding, a reference to a
-//! computed value, a call's result, a literal, a constant; callees with their own `wrt(..)`,
+//! computed value, a call's result, a literal, a constant, an array literal; callees with their own `wrt(..)`,
 //! custom rules, every parameter kind and both result kinds). Every cell also gets a second
 //! caller that calls the first (the "call" context). Each generated item of each caller is
 //! checked against
@@ -359,6 +359,11 @@ macro_rules! scalar_forms {
             });
             scalar_context!($ctx, custom_rule_second_order, None, None, {
                 c_rule2(x * y) + x
+            });
+            // An array built in place: first-order and forward items; no Hessian (the
+            // callee's hyper-dual form takes scalars only), a panic saying so.
+            scalar_context!($ctx, array_literal, Some("passes an array"), None, {
+                c_arr([x, x * y, 2.0]) * y
             });
         }
     };

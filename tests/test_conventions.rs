@@ -156,6 +156,39 @@ fn pow_xy_at_x_zero_has_zero_y_derivative() {
     assert_eq!(pow_xy_grad(0.0, 1.0).0, 1.0);
 }
 
+#[test]
+fn pow_xy_at_x_zero_in_forward_mode_and_second_order() {
+    // A direction along y alone at x = 0 is d/dy = 0, although d/dx is infinite there for
+    // y < 1 (the zero tangent along x adds nothing).
+    assert_eq!(pow_xy_jvp(0.0, 0.5, 0.0, 1.0), (0.0, 0.0));
+    assert_eq!(pow_xy_jvp(-3.0, 0.0, 1.0, 0.0), (1.0, 0.0));
+    // The Hessian keeps the same convention: at (0, 2), x**y = x² along x and 0 along y.
+    assert_eq!(pow_xy_hessian(0.0, 2.0), [[2.0, 0.0], [0.0, 0.0]]);
+    assert_eq!(pow_xy_hessian(0.0, 3.0), [[0.0, 0.0], [0.0, 0.0]]);
+    assert_eq!(pow_xy_hvp(0.0, 2.0, 1.0, 0.0), (2.0, 0.0));
+    // Away from 0 the helpers are the ordinary second derivatives: against central
+    // differences of the gradient.
+    let (x, y, h) = (1.3, 2.1, 1e-6);
+    let hess = pow_xy_hessian(x, y);
+    let (gp, gm) = (pow_xy_grad(x + h, y), pow_xy_grad(x - h, y));
+    let (gq, gn) = (pow_xy_grad(x, y + h), pow_xy_grad(x, y - h));
+    let fd = [
+        [(gp.0 - gm.0) / (2.0 * h), (gp.1 - gm.1) / (2.0 * h)],
+        [(gq.0 - gn.0) / (2.0 * h), (gq.1 - gn.1) / (2.0 * h)],
+    ];
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(
+                (hess[i][j] - fd[i][j]).abs() < 1e-7,
+                "H[{i}][{j}] {hess:?} vs {fd:?}"
+            );
+        }
+    }
+    // By hand: H_xy = x^(y-1)(1 + y ln x), H_yy = x^y (ln x)².
+    assert!((hess[0][1] - x.powf(y - 1.0) * (1.0 + y * x.ln())).abs() < 1e-12);
+    assert!((hess[1][1] - x.powf(y) * x.ln().powi(2)).abs() < 1e-12);
+}
+
 // `a.max(b)`, `a.min(b)` at a = b: 0.5 each (PyTorch's evenly split gradient).
 #[differentiable]
 fn max(a: f64, b: f64) -> f64 {
@@ -193,6 +226,55 @@ fn clamp_at_bounds_is_zero() {
     assert_eq!(clamp_grad(0.5), 1.0);
     assert_eq!(clamp_grad(-3.0), 0.0);
     assert_eq!(clamp_grad(5.0), 0.0);
+}
+
+// Differentiated bounds: the gradient goes to the bound that is active; at a tie, to none.
+#[differentiable]
+fn clamp_bounds(x: f64, lo: f64, hi: f64) -> f64 {
+    x.clamp(lo, hi) * hi
+}
+
+#[test]
+fn clamp_with_differentiated_bounds() {
+    // Inside: x·hi. Below: lo·hi. Above: hi². At a bound: the bound's own factor only.
+    assert_eq!(clamp_bounds_grad(0.5, -1.0, 2.0), (2.0, 0.0, 0.5));
+    assert_eq!(clamp_bounds_grad(-3.0, -1.0, 2.0), (0.0, 2.0, -1.0));
+    assert_eq!(clamp_bounds_grad(5.0, -1.0, 2.0), (0.0, 0.0, 4.0));
+    assert_eq!(clamp_bounds_grad(-1.0, -1.0, 2.0), (0.0, 0.0, -1.0));
+    // Against central differences away from the ties, in every item that has a gradient.
+    let h = 1e-6;
+    for &(x, lo, hi) in &[(0.3, -1.0, 2.0), (-2.5, -1.0, 1.5), (3.0, 0.0, 2.5)] {
+        let g = clamp_bounds_grad(x, lo, hi);
+        let fd = [
+            (clamp_bounds(x + h, lo, hi) - clamp_bounds(x - h, lo, hi)) / (2.0 * h),
+            (clamp_bounds(x, lo + h, hi) - clamp_bounds(x, lo - h, hi)) / (2.0 * h),
+            (clamp_bounds(x, lo, hi + h) - clamp_bounds(x, lo, hi - h)) / (2.0 * h),
+        ];
+        for (got, want) in [g.0, g.1, g.2].into_iter().zip(fd) {
+            assert!(
+                (got - want).abs() < 1e-8,
+                "{g:?} vs {fd:?} at ({x}, {lo}, {hi})"
+            );
+        }
+        let (_, d) = clamp_bounds_jvp(x, lo, hi, 0.3, -0.7, 1.1);
+        assert!((d - (0.3 * g.0 - 0.7 * g.1 + 1.1 * g.2)).abs() < 1e-12);
+        let hess = clamp_bounds_hessian(x, lo, hi);
+        let (gp, gm) = (
+            clamp_bounds_grad(x, lo, hi + h),
+            clamp_bounds_grad(x, lo, hi - h),
+        );
+        let col = [
+            (gp.0 - gm.0) / (2.0 * h),
+            (gp.1 - gm.1) / (2.0 * h),
+            (gp.2 - gm.2) / (2.0 * h),
+        ];
+        for i in 0..3 {
+            assert!(
+                (hess[i][2] - col[i]).abs() < 1e-6,
+                "{hess:?} column 2 vs {col:?}"
+            );
+        }
+    }
 }
 
 // Out of the domain the gradient is NaN, and NaN flows through the chain rule.

@@ -558,3 +558,20 @@ fn generic_vector_results_and_hessians() {
     let hv = gsum_hvp([0.5f32, 2.0, -1.0], [1.0, 0.0, 0.0]);
     assert!((hv[2] - 2.0).abs() < 1e-6);
 }
+
+/// An array bound with `let` before it is returned.
+#[differentiable]
+fn let_bound_array(x: f64) -> [f64; 2] {
+    let a = [x, 2.0 * x * x];
+    a
+}
+
+#[test]
+fn an_array_bound_before_it_is_returned() {
+    let x = 1.5;
+    assert_eq!(let_bound_array_jvp(x, 1.0), ([1.5, 4.5], [1.0, 6.0]));
+    assert_eq!(let_bound_array_vjp(x, [1.0, 1.0]), 7.0);
+    assert_eq!(let_bound_array_jacobian(x), [1.0, 4.0 * x]);
+    let fd = |i: usize| (let_bound_array(x + H)[i] - let_bound_array(x - H)[i]) / (2.0 * H);
+    assert_close(let_bound_array_jacobian(x)[1], fd(1), 1e-8);
+}

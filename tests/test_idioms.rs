@@ -973,3 +973,33 @@ fn integer_counters() {
     close(counter_while_grad(&xs, w), 9.0 + 10.0 * w);
     near_fd(counter_while_grad(&xs, w), fd(|w| counter_while(&xs, w), w));
 }
+
+/// `%` of integers (the loop variable, a typed counter) decides a branch.
+#[differentiable]
+fn every_other(x: f64, n: usize) -> f64 {
+    let mut v = x;
+    let mut k: usize = 0;
+    for i in 0..n {
+        if i % 2 == 0 {
+            v = v.sin();
+        }
+        k += 1;
+        if k % 3 == 0 {
+            v = v * x;
+        }
+    }
+    v
+}
+
+#[test]
+fn integer_remainders_choose_branches() {
+    // n = 4: i = 0 sin, i = 2 sin, k = 3 (after i = 2) times x: sin(sin(x)) * x.
+    let x: f64 = 0.8;
+    let want = x.sin().sin() * x;
+    assert!((every_other(x, 4) - want).abs() < 1e-15);
+    let d = x.sin().cos() * x.cos() * x + x.sin().sin();
+    assert!((every_other_grad(x, 4) - d).abs() < 1e-14);
+    let h = 1e-6;
+    let fd = (every_other(x + h, 4) - every_other(x - h, 4)) / (2.0 * h);
+    assert!((every_other_grad(x, 4) - fd).abs() < 1e-8);
+}

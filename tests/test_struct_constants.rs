@@ -2,7 +2,7 @@
 //! (`Tensor::one_hot(y, self.classes)`, `x.powi(self.k)`) are
 //! constants, not differentiated leaves; the gradient holds a copy of them.
 
-use autodiff::{differentiable, Differentiable, Tensor};
+use autodiff::{differentiable, tensor, Differentiable, Tensor};
 
 #[derive(Clone, Debug, Differentiable)]
 struct Classifier {
@@ -78,4 +78,43 @@ fn integer_exponent_field() {
     assert_eq!(g.k, 3);
     assert!((g.a - 8.0).abs() < 1e-12);
     assert!((gx - 1.5 * 3.0 * 4.0).abs() < 1e-12);
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Frozen {
+    w: Tensor<f64>,
+    c: f64,
+}
+
+/// A constant struct (not in `wrt`) whose tensor field is read by reference.
+#[differentiable]
+fn with_frozen(m: &Frozen, x: &Tensor<f64>) -> f64 {
+    (&m.w * x).sum() * m.c
+}
+
+impl Frozen {
+    /// `self` differentiated, `other` a constant of the same type.
+    #[differentiable(wrt(self))]
+    fn dist(&self, other: &Frozen) -> f64 {
+        ((&self.w - &other.w) * (&self.w - &other.w)).sum()
+    }
+}
+
+#[test]
+fn a_constant_struct_with_a_tensor_field() {
+    let m = Frozen {
+        w: tensor![1.0, 2.0],
+        c: 0.5,
+    };
+    let x = tensor![3.0, -1.0];
+    // ∂/∂x of c Σ w x = c w.
+    assert_eq!(with_frozen_grad(&m, &x).to_vec(), vec![0.5, 1.0]);
+    let other = Frozen {
+        w: tensor![0.5, 3.0],
+        c: 9.0,
+    };
+    // ∂/∂w Σ (w - v)² = 2 (w - v); `c` is a float leaf the distance does not read.
+    let g = m.dist_grad(&other);
+    assert_eq!(g.w.to_vec(), vec![1.0, -2.0]);
+    assert_eq!(g.c, 0.0);
 }

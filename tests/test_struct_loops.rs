@@ -237,3 +237,47 @@ fn one_collection_read_in_two_loops() {
     let fd_x = (m.run(0.3 + 1e-6) - m.run(0.3 - 1e-6)) / 2e-6;
     assert!((gx - fd_x).abs() < 1e-7);
 }
+
+#[derive(Clone, Debug, Differentiable)]
+struct RnnCell {
+    w: Tensor<f64>,
+}
+
+impl RnnCell {
+    #[differentiable(wrt(self, x))]
+    fn step(&self, x: &Tensor<f64>) -> Tensor<f64> {
+        x.matmul(&self.w).tanh()
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Recurrent {
+    cell: RnnCell,
+    c: f64,
+}
+
+impl Recurrent {
+    /// The same cell applied in every iteration: its gradient sums over the iterations.
+    #[differentiable(wrt(self))]
+    fn run(&self, x: &Tensor<f64>) -> f64 {
+        let mut h = self.cell.step(x);
+        for _ in 0..3 {
+            h = self.cell.step(&h);
+        }
+        h.sum() * self.c
+    }
+}
+
+#[test]
+fn a_shared_cell_called_in_a_loop() {
+    let m = Recurrent {
+        cell: RnnCell {
+            w: Tensor::from_vec(vec![0.5, 0.1, -0.2, 0.3], &[2, 2]),
+        },
+        c: 0.9,
+    };
+    let x = Tensor::from_vec(vec![1.0, 2.0], &[1, 2]);
+    let g = m.run_grad(&x);
+    let want = central(&m, |m| m.run(&x));
+    assert_close(&g.to_flat(), &want, 1e-7);
+}

@@ -646,3 +646,32 @@ fn clone_of_a_field_is_the_field() {
     assert_eq!(g.w.to_vec(), vec![4.5, 6.0]);
     assert_eq!(g.s, 11.0);
 }
+
+#[derive(Clone, Debug, Differentiable)]
+struct TwoStep {
+    w: Tensor<f64>,
+}
+
+impl TwoStep {
+    #[differentiable(wrt(self))]
+    fn first(&self, x: &Tensor<f64>) -> f64 {
+        x.matmul(&self.w).sum()
+    }
+
+    /// A differentiable method called through `Self::`.
+    #[differentiable(wrt(self))]
+    fn second(&self, x: &Tensor<f64>) -> f64 {
+        Self::first(self, x) * 2.0
+    }
+}
+
+#[test]
+fn a_method_called_through_self_path() {
+    let m = TwoStep {
+        w: tensor![[1.0], [2.0]],
+    };
+    let x = tensor![[1.0, 3.0]];
+    // second = 2 Σ x w: ∂/∂w = 2 xᵀ.
+    assert_eq!(m.second_grad(&x).w.to_vec(), vec![2.0, 6.0]);
+    assert_eq!(m.second(&x), 14.0);
+}

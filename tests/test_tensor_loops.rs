@@ -172,3 +172,34 @@ fn clone_of_a_float_is_the_identity() {
     assert_close(v, 1.5f64.powi(3), 1e-15);
     assert_close(d, 2.0 * 3.0 * 1.5 * 1.5, 1e-12);
 }
+
+/// `powi` with a run-time exponent on a tensor: Σᵢ Σⱼ xⱼ^i for i = 1..=3.
+#[differentiable]
+fn power_sum(x: &Tensor<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 1..4 {
+        s += x.powi(i as i32).sum();
+    }
+    s
+}
+
+#[test]
+fn run_time_powi_on_a_tensor() {
+    let x = tensor![0.2, 0.5, -1.5];
+    let g = power_sum_grad(&x);
+    let num = fd(power_sum, &x);
+    for i in 0..3 {
+        let a = x.as_slice()[i];
+        assert_close(g.as_slice()[i], 1.0 + 2.0 * a + 3.0 * a * a, 1e-12);
+        assert_close(g.as_slice()[i], num[i], 1e-7);
+    }
+    let t = tensor![1.0, 0.0, 2.0];
+    let (_, d) = power_sum_jvp(&x, &t);
+    assert_close(d, g.as_slice()[0] + 2.0 * g.as_slice()[2], 1e-12);
+    // Hessian-vector product: the Hessian is diagonal, 2 + 6x.
+    let hv = power_sum_hvp(&x, &t);
+    for i in 0..3 {
+        let a = x.as_slice()[i];
+        assert_close(hv.as_slice()[i], (2.0 + 6.0 * a) * t.as_slice()[i], 1e-10);
+    }
+}

@@ -352,3 +352,33 @@ fn dot_graph_structure() {
     assert_eq!(users(("b", "add")).len(), 1);
     assert_eq!(users(("c", "mul")).len(), 2);
 }
+
+#[differentiable]
+fn square(u: f64) -> f64 {
+    u * u
+}
+
+/// A call in the middle: the nodes computed from its result are traced too.
+#[differentiable]
+fn after_a_call(x: f64) -> f64 {
+    let c = square(x + 1.0);
+    let d = c * x;
+    d.sin()
+}
+
+#[test]
+fn nodes_after_a_call_are_traced() {
+    let x = 0.5;
+    let t = after_a_call_trace(x);
+    // d = (x + 1)² x; ∂out/∂d = cos d, ∂out/∂c = x cos d.
+    let d = (x + 1.0) * (x + 1.0) * x;
+    assert!((t.value("d").item() - d).abs() < 1e-15);
+    assert!((t.grad("d").item() - d.cos()).abs() < 1e-15);
+    assert!((t.grad("c").item() - x * d.cos()).abs() < 1e-15);
+    assert!((t.grad("x").item() - after_a_call_grad(x)).abs() < 1e-15);
+    // The output node is there, with gradient 1.
+    assert!(t
+        .to_string()
+        .lines()
+        .any(|l| l.contains("sin") && l.trim_end().ends_with('1')));
+}

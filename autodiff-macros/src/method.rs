@@ -674,6 +674,7 @@ fn scalar_closed(g: &crate::ir::Graph, sig: &Sig) -> bool {
                 | Op::PushforwardPullback(_)
                 | Op::Project(_)
                 | Op::Pack
+                | Op::ArrayLit
                 | Op::IndexDyn
                 | Op::Loop(_)
                 | Op::OneHot

@@ -30,9 +30,27 @@ pub fn lit<T: Float>(v: f64) -> T {
     <T as NumCast>::from(v).expect("every f64 converts to a float type")
 }
 
-/// `v` in the float type of `like` (a run-time `powi` exponent).
+/// The float type of a value: the value's own for a float (also hyper-dual), the element
+/// type for a tensor.
+pub trait FloatOf {
+    type Float: Float;
+}
+
+impl<T: Float> FloatOf for T {
+    type Float = T;
+}
+
+impl<T: Float> FloatOf for Tensor<T> {
+    type Float = T;
+}
+
+impl<T: Float> FloatOf for &Tensor<T> {
+    type Float = T;
+}
+
+/// `v` in the float type of `like` (a run-time `powi` exponent, a scalar also for a tensor).
 #[inline(always)]
-pub fn lit_like<T: Float>(like: T, v: f64) -> T {
+pub fn lit_like<V: FloatOf>(like: &V, v: f64) -> V::Float {
     let _ = like;
     lit(v)
 }
@@ -258,6 +276,18 @@ binary! {
     };
     powf_grad_x => |x, y| if y == A::Elem::zero() { A::Elem::zero() } else { y * x.powf(y - A::Elem::one()) };
     powf_grad_y => |x, y| if x == A::Elem::zero() && y >= A::Elem::zero() { A::Elem::zero() } else { x.powf(y) * x.ln() };
+    powf_grad_yy => |x, y| if x == A::Elem::zero() && y > A::Elem::zero() { A::Elem::zero() } else { x.powf(y) * x.ln() * x.ln() };
+}
+
+/// One term `∂f/∂x · t` of a directional derivative: a zero tangent contributes nothing, also
+/// where the partial derivative is infinite or NaN (the direction does not move along x).
+#[inline(always)]
+pub fn tangent_term<T: Float>(partial: T, t: T) -> T {
+    if t == T::zero() {
+        T::zero()
+    } else {
+        partial * t
+    }
 }
 
 #[inline(always)]

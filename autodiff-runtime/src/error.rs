@@ -84,6 +84,14 @@ pub enum ShapeError {
         /// Shape of the right operand.
         rhs: Vec<usize>,
     },
+    /// A maximum or minimum over no elements (`max_all` of an empty tensor, `max_axis` along
+    /// an axis of length 0), which has no value, as in NumPy and PyTorch.
+    Empty {
+        /// The operation, such as `"max_all"`.
+        op: &'static str,
+        /// Shape of the tensor.
+        shape: Vec<usize>,
+    },
     /// A `one_hot` label that is not below the number of classes.
     OneHot {
         /// Position of the label in the list.
@@ -158,6 +166,10 @@ impl fmt::Display for ShapeError {
                 f,
                 "cannot multiply shapes {lhs:?} and {rhs:?} for batched `matmul`: \
                  expected [b, m, k] x [b, k, n] or [b, m, k] x [k, n]"
+            ),
+            ShapeError::Empty { op, shape } => write!(
+                f,
+                "`{op}` of a tensor of shape {shape:?} reduces over no elements, and has no value"
             ),
             ShapeError::OneHot {
                 index,
@@ -270,6 +282,13 @@ mod tests {
                 },
                 "cannot multiply shapes [2, 3, 4] and [3, 4, 5] for batched `matmul`: \
                  expected [b, m, k] x [b, k, n] or [b, m, k] x [k, n]",
+            ),
+            (
+                ShapeError::Empty {
+                    op: "max_all",
+                    shape: vec![0, 3],
+                },
+                "`max_all` of a tensor of shape [0, 3] reduces over no elements, and has no value",
             ),
             (
                 ShapeError::OneHot {

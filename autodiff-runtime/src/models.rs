@@ -62,6 +62,17 @@ fn fold_axis<T: Float>(
 
 impl<T: Float> Tensor<T> {
     #[track_caller]
+    /// A maximum or minimum along `axis` needs at least one element per lane.
+    fn check_lanes(&self, op: &'static str, axis: usize) -> Result<(), ShapeError> {
+        if self.shape[axis] == 0 {
+            return Err(ShapeError::Empty {
+                op,
+                shape: self.shape.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn check_axis(&self, op: &'static str, axis: usize) -> Result<(), ShapeError> {
         if axis < self.ndim() {
             Ok(())
@@ -74,7 +85,7 @@ impl<T: Float> Tensor<T> {
         }
     }
 
-    /// The largest element; NaN if any element is NaN, `-inf` for an empty tensor.
+    /// The largest element; NaN if any element is NaN.
     /// Not to be confused with `max(c)`, the element-wise maximum with a float.
     ///
     /// Its gradient is shared evenly between the elements equal to the maximum (PyTorch's
@@ -85,28 +96,54 @@ impl<T: Float> Tensor<T> {
     ///
     /// assert_eq!(tensor![[1., 5.], [3., -2.]].max_all(), 5.);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// For an empty tensor ([`ShapeError::Empty`]), as NumPy and PyTorch do.
+    #[track_caller]
     pub fn max_all(&self) -> T {
+        self.nonempty("max_all");
         self.data
             .iter()
             .fold(T::neg_infinity(), |a, &x| larger(a, x))
     }
 
-    /// The smallest element; NaN if any element is NaN, `+inf` for an empty tensor.
+    /// The smallest element; NaN if any element is NaN.
+    ///
+    /// # Panics
+    ///
+    /// For an empty tensor ([`ShapeError::Empty`]), as NumPy and PyTorch do.
     ///
     /// ```
     /// use autodiff_runtime::tensor;
     ///
     /// assert_eq!(tensor![[1., 5.], [3., -2.]].min_all(), -2.);
     /// ```
+    #[track_caller]
     pub fn min_all(&self) -> T {
+        self.nonempty("min_all");
         self.data.iter().fold(T::infinity(), |a, &x| smaller(a, x))
+    }
+
+    /// Panics with [`ShapeError::Empty`] if the tensor has no element.
+    #[track_caller]
+    fn nonempty(&self, op: &'static str) {
+        if self.data.is_empty() {
+            panic!(
+                "{}",
+                ShapeError::Empty {
+                    op,
+                    shape: self.shape.clone()
+                }
+            );
+        }
     }
 
     /// The maximum over axis `axis`, which is dropped from the shape (as `sum_axis` drops it).
     ///
     /// # Panics
     ///
-    /// If `axis >= self.ndim()`.
+    /// If `axis >= self.ndim()`, or if axis `axis` has length 0 (no maximum).
     ///
     /// ```
     /// use autodiff_runtime::tensor;
@@ -124,7 +161,8 @@ impl<T: Float> Tensor<T> {
     ///
     /// # Errors
     ///
-    /// [`ShapeError::Axis`] if `axis >= self.ndim()`.
+    /// [`ShapeError::Axis`] if `axis >= self.ndim()`, [`ShapeError::Empty`] if the axis has
+    /// length 0.
     ///
     /// ```
     /// use autodiff_runtime::tensor;
@@ -134,6 +172,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn try_max_axis(&self, axis: usize) -> Result<Tensor<T>, ShapeError> {
         self.check_axis("max_axis", axis)?;
+        self.check_lanes("max_axis", axis)?;
         let data = fold_axis(
             &self.data,
             lanes(&self.shape, axis),
@@ -147,7 +186,7 @@ impl<T: Float> Tensor<T> {
     ///
     /// # Panics
     ///
-    /// If `axis >= self.ndim()`.
+    /// If `axis >= self.ndim()`, or if axis `axis` has length 0 (no minimum).
     ///
     /// ```
     /// use autodiff_runtime::tensor;
@@ -168,6 +207,7 @@ impl<T: Float> Tensor<T> {
     /// [`ShapeError::Axis`] if `axis >= self.ndim()`.
     pub fn try_min_axis(&self, axis: usize) -> Result<Tensor<T>, ShapeError> {
         self.check_axis("min_axis", axis)?;
+        self.check_lanes("min_axis", axis)?;
         let data = fold_axis(&self.data, lanes(&self.shape, axis), T::infinity(), smaller);
         Ok(Tensor::from_parts(data, dropped(&self.shape, axis)))
     }
@@ -182,6 +222,9 @@ impl<T: Float> Tensor<T> {
     /// assert!((t.logsumexp() - (1000. + 2f64.ln())).abs() < 1e-12);
     /// ```
     pub fn logsumexp(&self) -> T {
+        if self.data.is_empty() {
+            return T::neg_infinity();
+        }
         let m = self.max_all();
         if m.is_infinite() || m.is_nan() {
             return m;
@@ -534,7 +577,7 @@ mod tests {
         assert_eq!(t.min_axis(0), tensor![-4., 0., -4.]);
         assert!(tensor![1., f64::NAN, 3.].max_all().is_nan());
         assert!(tensor![f64::NAN, 1.].min_axis(0).item().is_nan());
-        assert_eq!(Tensor::<f64>::zeros(&[0]).max_all(), f64::NEG_INFINITY);
+        assert_eq!(Tensor::<f64>::zeros(&[0]).logsumexp(), f64::NEG_INFINITY);
         let c = Tensor::arange(0., 24., 1.).reshape(&[2, 3, 4]);
         assert_eq!(
             c.max_axis(1),
@@ -548,6 +591,28 @@ mod tests {
                 axis: 2,
                 ndim: 2
             })
+        );
+    }
+
+    #[test]
+    fn extrema_of_nothing_are_errors() {
+        let empty = Tensor::<f64>::zeros(&[0, 3]);
+        assert_eq!(
+            empty.try_max_axis(0),
+            Err(ShapeError::Empty {
+                op: "max_axis",
+                shape: vec![0, 3]
+            })
+        );
+        // Along the other axis there are no lanes: an empty result, not an error.
+        assert_eq!(empty.max_axis(1).shape(), &[0]);
+        let msg = std::panic::catch_unwind(|| Tensor::<f64>::zeros(&[0]).min_all())
+            .unwrap_err()
+            .downcast::<String>()
+            .unwrap();
+        assert_eq!(
+            *msg,
+            "`min_all` of a tensor of shape [0] reduces over no elements, and has no value"
         );
     }
 

@@ -251,9 +251,6 @@ fn describe(g: &Graph, id: Id, why: NoRule) -> SweepError {
         NoRule::Opaque => "this expression depends on a differentiated value but has no \
              derivative rule; write it with operators and the supported float methods"
             .to_string(),
-        NoRule::ClampBound => "the bounds of `clamp` depend on a differentiated value; \
-             use `x.max(lo).min(hi)` to differentiate through the bounds"
-            .to_string(),
         _ => format!(
             "forward mode (`_jvp`, `_hvp`) through `{}` is not supported",
             ops::name(g[id].op)

@@ -302,10 +302,10 @@ fn describe(g: &Graph, id: Id, why: NoRule) -> SweepError {
              function with `#[differentiable(vjp = rule)]`"
                 .to_string()
         }
-        NoRule::ClampBound => "the bounds of `clamp` depend on a differentiated value; \
-             use `x.max(lo).min(hi)` to differentiate through the bounds"
-            .to_string(),
         NoRule::Loop => unreachable!("loops are handled by the sweep"),
+        NoRule::Element => "reading an element of this array is not differentiated; index a \
+             parameter, or bind each element to its own `let`"
+            .to_string(),
         NoRule::SecondOrder => format!(
             "second derivatives through `{}` are not supported; compute this Hessian another way",
             ops::name(g[id].op)

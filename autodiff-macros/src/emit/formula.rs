@@ -239,6 +239,16 @@ impl<'a> Formula<'a> {
                 self.operand(args[1]),
                 self.operand(args[0])
             ),
+            Op::Pack | Op::ArrayLit => {
+                let parts: Vec<String> = args.iter().map(|&x| self.text(Some(x))).collect();
+                format!("[{}]", parts.join(", "))
+            }
+            Op::PowfGradYY => format!(
+                "{}**{}*{}.ln()**2",
+                self.operand(args[0]),
+                self.operand(args[1]),
+                self.operand(args[0])
+            ),
             Op::Sgn => format!("{}.signum()", self.operand(args[0])),
             Op::Step => format!("(if {} > 0 {{ 1 }} else {{ 0 }})", self.operand(args[0])),
             Op::MaxWeight => format!(

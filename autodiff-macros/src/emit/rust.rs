@@ -622,9 +622,9 @@ impl<'a> Emitter<'a> {
             | Op::Pushforward(_)
             | Op::PushforwardPullback(_) => self.call(id),
             Op::NoGrad => quote!(::core::default::Default::default()),
-            Op::Pack => {
+            Op::Pack | Op::ArrayLit => {
                 let parts: Vec<TokenStream> = node.args.iter().map(|&a| self.owned(a)).collect();
-                if self.sig.ret_kind == Kind::Slice {
+                if node.op == Op::Pack && self.sig.ret_kind == Kind::Slice {
                     quote!(::std::vec![#(#parts),*])
                 } else {
                     quote!([#(#parts),*])
@@ -1101,6 +1101,9 @@ impl<'a> Emitter<'a> {
                 _ if elements => quote!(::autodiff::__private::leaf_zeros(#outer_ref)),
                 Kind::Array | Kind::Slice => quote!(::autodiff::__private::seq_zeros(#outer_ref)),
                 Kind::Scalar => self.literal(0.0, true),
+                // A value of a type the macro does not know (a struct leaf, `self.cell`, or a
+                // call's result): its `Differentiable` zero.
+                Kind::Unknown => quote!(::autodiff::Differentiable::zeros_like(#outer_ref)),
                 _ => quote!(::autodiff::__private::zeros_like(#outer_ref)),
             };
             pre.extend(quote!(let mut #acc = #zero;));
@@ -1289,8 +1292,15 @@ pub(crate) fn call_checks(g: &Graph) -> TokenStream {
     for id in g.ids() {
         let Op::Call(k) = g[id].op else { continue };
         let site = &g.calls[k as usize];
-        if site.method {
-            // A method's `__f_wrt` is an associated constant of a type the macro cannot name.
+        // A method's `__f_wrt` is an associated constant of a type the macro cannot name, and
+        // `Self::f` cannot be named inside a `const` item.
+        if site.method
+            || site
+                .path
+                .segments
+                .first()
+                .is_some_and(|s| s.ident == "Self")
+        {
             continue;
         }
         let callee = site

@@ -41,6 +41,9 @@ pub(crate) enum Op {
     PushforwardPullback(u32),
     /// An array literal `[a, b, ..]` (or `vec![..]`): a function's `[T; M]` / `Vec<T>` result.
     Pack,
+    /// An array literal `[a, b, ..]` elsewhere in a body: a `[T; M]` value (a call's argument,
+    /// a `let`).
+    ArrayLit,
     /// The value of an `if`: `Graph::branches[b]`; operands are the `then` and `else` values.
     Phi(u32),
     /// `x[i]` for an index computed at run time; operands: the sequence, the index.
@@ -159,6 +162,8 @@ pub(crate) enum Op {
     PowfGradX,
     /// ∂(x^y)/∂y = x^y·ln x, and 0 where x = 0 and y >= 0.
     PowfGradY,
+    /// ∂²(x^y)/∂y² = x^y·(ln x)², and 0 where x = 0 and y > 0 (the limit).
+    PowfGradYY,
     /// Sum a contribution back to the shape of its operand (undo a broadcast).
     SumTo,
     /// Broadcast a value to the shape of the second operand.

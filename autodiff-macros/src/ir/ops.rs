@@ -33,7 +33,7 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::Pullback2(_) => "pullback2",
         Op::NoGrad => "no_grad",
         Op::Project(_) => "project",
-        Op::Pack => "array",
+        Op::Pack | Op::ArrayLit => "array",
         Op::Pushforward(_) => "pushforward",
         Op::PushforwardPullback(_) => "pushforward_pullback",
         Op::Phi(_) => "if",
@@ -114,6 +114,7 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::ClampWeight => "clamp_weight",
         Op::PowfGradX => "powf_grad_x",
         Op::PowfGradY => "powf_grad_y",
+        Op::PowfGradYY => "powf_grad_yy",
         Op::SumTo => "sum_to",
         Op::BroadcastLike => "broadcast_like",
         Op::Numel => "numel",
@@ -146,7 +147,9 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Index(_)
         | Op::Call(_) => Style::Special,
         Op::Pullback(_) | Op::Project(_) | Op::Phi(_) | Op::Reshape(_) => Style::Special,
-        Op::Pullback2(_) | Op::NoGrad | Op::Pack | Op::Pushforward(_) => Style::Special,
+        Op::Pullback2(_) | Op::NoGrad | Op::Pack | Op::ArrayLit | Op::Pushforward(_) => {
+            Style::Special
+        }
         Op::PushforwardPullback(_) => Style::Special,
         Op::IndexDyn | Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) => {
             Style::Special
@@ -212,7 +215,12 @@ pub(crate) fn style(op: Op) -> Style {
         | Op::Step
         | Op::MaxWeight
         | Op::ClampWeight => Style::Runtime,
-        Op::PowfGradX | Op::PowfGradY | Op::SumTo | Op::BroadcastLike | Op::Numel => Style::Runtime,
+        Op::PowfGradX
+        | Op::PowfGradY
+        | Op::PowfGradYY
+        | Op::SumTo
+        | Op::BroadcastLike
+        | Op::Numel => Style::Runtime,
         Op::MatmulGradLhs | Op::MatmulGradRhs | Op::ReshapeLike | Op::ZerosLike => Style::Runtime,
         Op::MaxAll | Op::MinAll | Op::Logsumexp | Op::ExtremumGrad => Style::Runtime,
         Op::MaxAxis(_) | Op::MinAxis(_) | Op::LogsumexpAxis(_) | Op::Softmax(_) => Style::Special,
@@ -366,6 +374,7 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
             Kind::Slice => Kind::Slice,
             _ => Kind::Array,
         },
+        Op::ArrayLit => Kind::Array,
         Op::Phi(_) => {
             if k(0) == k(1) {
                 k(0)
@@ -406,7 +415,9 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Powf | Op::Log | Op::Atan2 | Op::Hypot => {
             k(0).join(k(1))
         }
-        Op::Max | Op::Min | Op::MaxWeight | Op::PowfGradX | Op::PowfGradY => k(0).join(k(1)),
+        Op::Max | Op::Min | Op::MaxWeight | Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
+            k(0).join(k(1))
+        }
         Op::MulAdd => k(0).join(k(1)).join(k(2)),
         Op::Sum | Op::Mean | Op::Dot | Op::Numel => Kind::Scalar,
         Op::SumAxis(_) | Op::MeanAxis(_) | Op::Matmul | Op::Transpose | Op::Reshape(_) => {
@@ -557,10 +568,10 @@ pub(crate) fn simplify(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
 pub(crate) enum NoRule {
     /// An expression kept as written depends on a differentiated value.
     Opaque,
-    /// A `clamp` bound depends on a differentiated value.
-    ClampBound,
     /// A second derivative through a call, a loop or a matrix product.
     SecondOrder,
+    /// An element read (`v[0]`) of an array that is not a parameter.
+    Element,
     /// A loop: the sweep builds its pullback from the adjoints of all its outputs.
     Loop,
 }
@@ -652,6 +663,44 @@ fn over(g: &mut Graph, d: Id, f: Id) -> Id {
     g.div(d, f)
 }
 
+/// The two partial derivatives of a derivative helper of `x^y` (`PowfGradX`, `PowfGradY`,
+/// `PowfGradYY`), written with the helpers again so that their values at x = 0 follow the same
+/// convention as the first derivatives (`0^y·ln 0` is 0 for y >= 0), and a Hessian of `x**y`
+/// is finite where its gradient is:
+/// - y·x^(y-1): ∂x = y·(y-1)·x^(y-2) = y·PowfGradX(x, y-1), ∂y = x^(y-1) + y·PowfGradY(x, y-1);
+/// - x^y·ln x: ∂x = x^(y-1) + y·PowfGradY(x, y-1), ∂y = PowfGradYY(x, y);
+/// - x^y·(ln x)²: ∂x = 2·PowfGradY(x, y-1) + y·PowfGradYY(x, y-1), ∂y = PowfGradYY(x, y)·ln x.
+fn powf_partials(g: &mut Graph, op: Op, x: Id, y: Id) -> (Id, Id) {
+    let o = g.constant(1.0);
+    let y1 = g.minus(y, o);
+    match op {
+        Op::PowfGradX => {
+            let w = g.binary(Op::PowfGradX, x, y1);
+            let dx = g.mul(y, w);
+            let p = g.binary(Op::Powf, x, y1);
+            let q = g.binary(Op::PowfGradY, x, y1);
+            let yq = g.mul(y, q);
+            (dx, g.plus(p, yq))
+        }
+        Op::PowfGradY => {
+            let p = g.binary(Op::Powf, x, y1);
+            let q = g.binary(Op::PowfGradY, x, y1);
+            let yq = g.mul(y, q);
+            (g.plus(p, yq), g.binary(Op::PowfGradYY, x, y))
+        }
+        _ => {
+            let two = g.constant(2.0);
+            let q = g.binary(Op::PowfGradY, x, y1);
+            let q2 = g.mul(two, q);
+            let r = g.binary(Op::PowfGradYY, x, y1);
+            let yr = g.mul(y, r);
+            let w = g.binary(Op::PowfGradYY, x, y);
+            let lx = g.unary(Op::Ln, x);
+            (g.plus(q2, yr), g.mul(w, lx))
+        }
+    }
+}
+
 /// The vector-Jacobian product of one node: given `d`, the adjoint of `out`, the
 /// contribution to each operand's adjoint. Contributions to the same operand are summed by
 /// the caller. Rules at non-differentiable points follow PyTorch (see `Sgn`, `Step`,
@@ -666,7 +715,9 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne | Op::Not | Op::And | Op::Or => vec![],
         Op::Opaque(_) => return Err(NoRule::Opaque),
         // The array gradient is assembled from its elements' adjoints by the emitter.
-        Op::Index(_) => vec![],
+        // A parameter's elements: its gradient is assembled from theirs where it is written.
+        Op::Index(_) if matches!(g[a(0)].op, Op::Param(_)) => vec![],
+        Op::Index(_) => return Err(NoRule::Element),
         Op::Call(k) => {
             let mut pb_args = node.args.clone();
             pb_args.push(d);
@@ -690,8 +741,8 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         }
         Op::Project(_) | Op::Pullback2(_) | Op::Pushforward(_) => return Err(NoRule::SecondOrder),
         Op::PushforwardPullback(_) => return Err(NoRule::SecondOrder),
-        // Element i of the result takes element i of the cotangent.
-        Op::Pack => node
+        // Element i of the array takes element i of the cotangent.
+        Op::Pack | Op::ArrayLit => node
             .args
             .iter()
             .enumerate()
@@ -782,36 +833,10 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             }
             res
         }
-        Op::PowfGradX => {
-            // y·x^(y-1): ∂x = y·(y-1)·x^(y-2), ∂y = x^(y-1)·(1 + y ln x).
+        Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
             let (x, y) = (a(0), a(1));
-            let o = one(g);
-            let y1 = g.minus(y, o);
-            let w = g.binary(Op::PowfGradX, x, y1);
-            let dx = g.mul(y, w);
+            let (dx, dy) = powf_partials(g, node.op, x, y);
             let dx = g.mul(d, dx);
-            let p = g.binary(Op::Powf, x, y1);
-            let lx = g.unary(Op::Ln, x);
-            let yl = g.mul(y, lx);
-            let s = g.plus(o, yl);
-            let dy = g.mul(p, s);
-            let dy = g.mul(d, dy);
-            vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
-        }
-        Op::PowfGradY => {
-            // x^y·ln x: ∂x = x^(y-1)·(y ln x + 1), ∂y = x^y·(ln x)².
-            let (x, y) = (a(0), a(1));
-            let o = one(g);
-            let y1 = g.minus(y, o);
-            let p1 = g.binary(Op::Powf, x, y1);
-            let lx = g.unary(Op::Ln, x);
-            let yl = g.mul(y, lx);
-            let s = g.plus(yl, o);
-            let dx = g.mul(p1, s);
-            let dx = g.mul(d, dx);
-            let p = g.binary(Op::Powf, x, y);
-            let l2 = square(g, lx);
-            let dy = g.mul(p, l2);
             let dy = g.mul(d, dy);
             vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
         }
@@ -978,13 +1003,21 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             let dy = g.mul(d, wb);
             vec![(x, sum_to(g, dx, x)), (y, sum_to(g, dy, y))]
         }
-        // clamp(x, lo, hi): 1 strictly inside, 0 at and beyond the bounds.
+        // clamp(x, lo, hi): to x 1 strictly inside, 0 at and beyond the bounds; to lo where
+        // x < lo, to hi where x > hi (so at a tie, 0 to all three).
         Op::Clamp => {
-            if g.is_active(a(1)) || g.is_active(a(2)) {
-                return Err(NoRule::ClampBound);
+            let (x, lo, hi) = (a(0), a(1), a(2));
+            let w = g.add(Op::ClampWeight, vec![x, lo, hi]);
+            let mut res = vec![(x, g.mul(d, w))];
+            for (bound, below, above) in [(lo, lo, x), (hi, x, hi)] {
+                if g.is_active(bound) {
+                    let gap = g.minus(below, above);
+                    let s = g.unary(Op::Step, gap);
+                    let c = g.mul(d, s);
+                    res.push((bound, sum_to(g, c, bound)));
+                }
             }
-            let w = g.add(Op::ClampWeight, vec![a(0), a(1), a(2)]);
-            vec![(a(0), g.mul(d, w))]
+            res
         }
         Op::MulAdd => {
             let da = g.mul(d, a(1));
@@ -1107,14 +1140,14 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
         Op::Index(k) => ta(0).map(|s| g.add_raw(Op::Index(k), vec![s])),
         Op::IndexDyn => ta(0).map(|s| g.add_raw(Op::IndexDyn, vec![s, a(1)])),
         Op::OneHot => ta(0).map(|d| g.add_raw(Op::OneHot, vec![d, a(1), a(2)])),
-        Op::Pack => {
+        Op::Pack | Op::ArrayLit => {
             if t.iter().all(Option::is_none) {
                 None
             } else {
                 let parts: Vec<Id> = (0..node.args.len())
                     .map(|i| ta(i).unwrap_or_else(|| g.constant(0.0)))
                     .collect();
-                Some(g.add_raw(Op::Pack, parts))
+                Some(g.add_raw(node.op, parts))
             }
         }
         // A call: the callee's pushforward, fed a tangent for every argument (a zero of the
@@ -1224,55 +1257,15 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
                 tsum(g, l, r)
             }
         }
-        Op::PowfGradX => {
-            // y·x^(y-1): ∂x = y·(y-1)·x^(y-2), ∂y = x^(y-1)·(1 + y ln x).
+        Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
             let (x, y) = (a(0), a(1));
-            let o = g.constant(1.0);
-            let y1 = g.minus(y, o);
+            let (wx, wy) = powf_partials(g, node.op, x, y);
             let l = match ta(0) {
-                Some(tx) => {
-                    let w = g.binary(Op::PowfGradX, x, y1);
-                    let w = g.mul(y, w);
-                    Some(g.mul(tx, w))
-                }
+                Some(tx) => Some(g.mul(tx, wx)),
                 None => None,
             };
             let r = match ta(1) {
-                Some(ty) => {
-                    let p = g.binary(Op::Powf, x, y1);
-                    let lx = g.unary(Op::Ln, x);
-                    let yl = g.mul(y, lx);
-                    let s = g.plus(o, yl);
-                    let w = g.mul(p, s);
-                    Some(g.mul(ty, w))
-                }
-                None => None,
-            };
-            tsum(g, l, r)
-        }
-        Op::PowfGradY => {
-            // x^y·ln x: ∂x = x^(y-1)·(y ln x + 1), ∂y = x^y·(ln x)².
-            let (x, y) = (a(0), a(1));
-            let o = g.constant(1.0);
-            let lx = g.unary(Op::Ln, x);
-            let l = match ta(0) {
-                Some(tx) => {
-                    let y1 = g.minus(y, o);
-                    let p1 = g.binary(Op::Powf, x, y1);
-                    let yl = g.mul(y, lx);
-                    let s = g.plus(yl, o);
-                    let w = g.mul(p1, s);
-                    Some(g.mul(tx, w))
-                }
-                None => None,
-            };
-            let r = match ta(1) {
-                Some(ty) => {
-                    let p = g.binary(Op::Powf, x, y);
-                    let l2 = square(g, lx);
-                    let w = g.mul(p, l2);
-                    Some(g.mul(ty, w))
-                }
+                Some(ty) => Some(g.mul(ty, wy)),
                 None => None,
             };
             tsum(g, l, r)
@@ -1341,16 +1334,23 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
             tsum(g, l, r)
         }
         Op::Clamp => {
-            if ta(1).is_some() || ta(2).is_some() {
-                return Err(NoRule::ClampBound);
-            }
-            match ta(0) {
+            let (x, lo, hi) = (a(0), a(1), a(2));
+            let mut t = match ta(0) {
                 Some(tx) => {
-                    let w = g.add(Op::ClampWeight, vec![a(0), a(1), a(2)]);
+                    let w = g.add(Op::ClampWeight, vec![x, lo, hi]);
                     Some(g.mul(tx, w))
                 }
                 None => None,
+            };
+            for (tb, below, above) in [(ta(1), lo, x), (ta(2), x, hi)] {
+                if let Some(tb) = tb {
+                    let gap = g.minus(below, above);
+                    let s = g.unary(Op::Step, gap);
+                    let c = g.mul(tb, s);
+                    t = tsum(g, t, Some(c));
+                }
             }
+            t
         }
         Op::MulAdd => {
             let l = tmul(g, ta(0), a(1));

@@ -70,6 +70,9 @@ impl Items<'_> {
         if g.ids().any(|id| g.kind(id) == Kind::Tensor) {
             return Some("its body computes with tensors");
         }
+        if passes_an_array(g) {
+            return Some("it passes an array to a function it calls");
+        }
         if calls_a_method(g) {
             return Some("it calls a method");
         }
@@ -287,6 +290,17 @@ fn untyped_operand(g: &Graph, roots: &[Id]) -> bool {
 }
 
 /// Whether `g` or a loop body calls a method (whose items are not over hyper-dual numbers).
+/// A call with an array argument: a callee's `__g_dual` exists only for scalar parameters.
+fn passes_an_array(g: &Graph) -> bool {
+    g.ids().any(|id| {
+        matches!(g[id].op, Op::Call(_))
+            && g[id]
+                .args
+                .iter()
+                .any(|&a| matches!(g.kind(a), Kind::Array | Kind::Slice))
+    }) || g.loops.iter().any(|l| passes_an_array(&l.body))
+}
+
 fn calls_a_method(g: &Graph) -> bool {
     g.calls.iter().any(|c| c.method) || g.loops.iter().any(|l| calls_a_method(&l.body))
 }

@@ -149,8 +149,9 @@ impl Items<'_> {
 
     /// When every parameter with a gradient is a float and the result is a float, `f_jvp`
     /// is the value and the gradient's dot product with the tangents: a call of
-    /// `f_value_and_grad` (inlined) instead of a forward sweep emitted again. `None`
-    /// otherwise.
+    /// `f_value_and_grad` (inlined) instead of a forward sweep emitted again. A zero tangent
+    /// adds nothing, also where its partial derivative is infinite (`x**y` at x = 0 along y
+    /// only). `None` otherwise.
     fn jvp_by_value_and_grad(&self) -> Option<TokenStream> {
         let floats = self
             .sig
@@ -165,12 +166,13 @@ impl Items<'_> {
         let vag = self.ident("value_and_grad");
         let terms = self.sig.diff_params().enumerate().map(|(a, (_, p))| {
             let t = names::tangent(&p.ident);
-            if k == 1 {
-                quote!(__g * #t)
+            let g = if k == 1 {
+                quote!(__g)
             } else {
                 let a = syn::Index::from(a);
-                quote!(__g.#a * #t)
-            }
+                quote!(__g.#a)
+            };
+            quote!(::autodiff::__private::tangent_term(#g, #t))
         });
         Some(quote! {
             let (__v, __g) = #vag(#(#args),*);

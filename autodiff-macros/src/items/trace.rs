@@ -25,9 +25,11 @@ impl Items<'_> {
                 }
             }
         }
-        // With struct leaves (`self.l1.w`), values of unknown type are traced too: tensors and
-        // floats as usual, other values (a struct) as empty nodes (`TraceAny`).
-        let any = self.sig.params.iter().any(|p| p.leaf);
+        // With struct leaves (`self.l1.w`) or calls (whose results have a type the macro does
+        // not know, and so has everything computed from them), values of unknown type are
+        // traced too: tensors and floats as usual, other values (a struct) as empty nodes
+        // (`TraceAny`).
+        let any = self.sig.params.iter().any(|p| p.leaf) || !g.calls.is_empty();
         let traced: Vec<Id> = g
             .ids()
             .take(output.index() + 1)

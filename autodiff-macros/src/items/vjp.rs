@@ -56,10 +56,10 @@ impl Items<'_> {
         } else {
             match diff::reverse_from(g, &pairs) {
                 Ok(a) => a,
-                Err(_) if self.dual_obstacle(g, output).is_none() => {
-                    return self.pullback2_by_dual(header)
-                }
-                Err(_) => return stub("its body has a call or a loop without second derivatives"),
+                Err(_) => match self.dual_obstacle(g, output) {
+                    None => return self.pullback2_by_dual(header),
+                    Some(why) => return stub(why),
+                },
             }
         };
         let mut roots: Vec<Id> = self

@@ -753,6 +753,17 @@ impl Lower<'_> {
             }
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
+            // `&m.w` of a constant struct's field: a copy of the field (it may be a tensor,
+            // which cannot be moved out of the struct).
+            Expr::Reference(r)
+                if r.mutability.is_none()
+                    && matches!(strip(&r.expr), Expr::Field(_))
+                    && !self.touches_active(&r.expr) =>
+            {
+                let inner = &r.expr;
+                let copy: Expr = syn::parse_quote!(::core::clone::Clone::clone(&#inner));
+                Some(self.opaque(&copy, Kind::Unknown))
+            }
             Expr::Reference(r) if r.mutability.is_none() => self.expr(&r.expr),
             Expr::Binary(b) => self.binary(e, b),
             Expr::Unary(u) => self.unary(e, u),
@@ -776,6 +787,17 @@ impl Lower<'_> {
                 self.expr(&ifx)
             }
             Expr::Index(ix) => self.index(e, ix),
+            // `[a, b]` of differentiated values: a `[T; M]` value (a call's argument).
+            Expr::Array(a) if self.touches_active(e) => {
+                let mut parts = Vec::with_capacity(a.elems.len());
+                for el in &a.elems {
+                    parts.push(self.expr(el)?);
+                }
+                if parts.iter().any(|&p| !matches!(self.g.kind(p), Kind::Scalar | Kind::Unknown)) {
+                    return self.error(e, "an array literal of differentiated values holds floats; use a `Tensor` for arrays of arrays or tensors");
+                }
+                Some(self.g.add_raw(Op::ArrayLit, parts))
+            }
             _ => self.unsupported(e),
         }
     }
@@ -858,10 +880,35 @@ impl Lower<'_> {
                 Some(self.g.binary(op, l, r))
             }
             BinOp::Rem(_) => {
-                if !self.touches_active(whole) {
-                    return Some(self.opaque(whole, Kind::Unknown));
+                // A remainder of values that carry no gradient (counters, sizes) is kept as
+                // written; of integers it is an integer (`i % 2 == 0` compares integers).
+                let l = self.expr(&b.left)?;
+                let r = self.expr(&b.right)?;
+                if !self.g.is_active(l) && !self.g.is_active(r) {
+                    let (lk, rk) = (self.g.kind(l), self.g.kind(r));
+                    let kind = if lk == Kind::Int || rk == Kind::Int {
+                        Kind::Int
+                    } else {
+                        Kind::Unknown
+                    };
+                    return Some(self.opaque(whole, kind));
                 }
-                self.error(b.op, "`%` is not supported on differentiated values; write `x - m * (x / m).trunc()`")
+                // A counter started from an untyped literal is a float here, and carried
+                // through the loop it may depend on a differentiated value.
+                let counter = self.in_loop
+                    && [&b.left, &b.right].iter().any(|e| match strip(e) {
+                        Expr::Path(p) => p
+                            .path
+                            .get_ident()
+                            .is_some_and(|id| !self.sig.params.iter().any(|q| q.ident == *id)),
+                        _ => false,
+                    });
+                let hint = if counter {
+                    " (an integer counter is declared with its type, `let mut k: usize = 0;`: integer literals are floats here)"
+                } else {
+                    ""
+                };
+                self.error(b.op, format!("`%` is not supported on differentiated values; write `x - m * (x / m).trunc()`{hint}"))
             }
             _ if compound(&b.op).is_some() || matches!(b.op, BinOp::RemAssign(_)) => self.error(
                 b.op,
@@ -978,6 +1025,9 @@ impl Lower<'_> {
             if !self.touches_active(whole) {
                 return Some(self.opaque(whole, Kind::Unknown));
             }
+            if known {
+                return self.error(&m.method, format!("`{name}` of a differentiated value takes no type arguments (`::<..>` is for iterator chains): write `{name}()`"));
+            }
             return self.error(&m.method, format!("unknown method `{name}` on a differentiated value; the methods with a derivative rule are: {}", ops::method_names()));
         }
         let receiver = self.expr(&m.receiver)?;
@@ -1031,7 +1081,7 @@ impl Lower<'_> {
                     let mut deps = vec![receiver];
                     let exponent = self.substitute(a.to_token_stream(), &mut deps);
                     self.g.opaques.push(Opaque {
-                        tokens: quote!(::autodiff::__private::lit_like(__ad_ref0, ((#exponent) as f64))),
+                        tokens: quote!(::autodiff::__private::lit_like(&__ad_ref0, ((#exponent) as f64))),
                         span: a.span(),
                         kind: Kind::Scalar,
                     });
@@ -1188,6 +1238,13 @@ impl Lower<'_> {
         if !self.touches_active(whole) {
             return Some(self.opaque(whole, Kind::Unknown));
         }
+        // `Tensor::scalar(x)`, `Tensor::from_vec(..)`: the runtime's constructors have no
+        // generated pullback; only a `#[differentiable]` function can be called with a
+        // differentiated value.
+        if path.segments.len() >= 2 && path.segments[path.segments.len() - 2].ident == "Tensor" {
+            let name = &path.segments[path.segments.len() - 1].ident;
+            return self.error(name, format!("`Tensor::{name}` of a differentiated value is not differentiated; take the value as a `Tensor` parameter, compute with it as a float, or build the tensor outside the function"));
+        }
         let mut args = Vec::new();
         let mut by_ref = Vec::new();
         let mut int_literal = Vec::new();
@@ -1319,6 +1376,12 @@ impl Lower<'_> {
         // In a loop body, `w[0]` is read like `w[i]` (the loop's backward pass accumulates
         // the gradients of such reads).
         let literal = int_literal(&ix.index).and_then(|k| u32::try_from(k).ok());
+        // An element of an array literal (`let v = [a, b]; v[0]`) is the element itself.
+        if let (Some(k), Op::ArrayLit) = (literal, self.g[base].op) {
+            if let Some(&el) = self.g[base].args.get(k as usize) {
+                return Some(el);
+            }
+        }
         if let (Some(_), true) = (literal, self.in_loop) {
             let at = self.opaque(&ix.index, Kind::Int);
             return Some(self.g.add_raw(Op::IndexDyn, vec![base, at]));

@@ -181,6 +181,25 @@ impl Sig {
             .chain(std::iter::once(&ret_ty))
             .find_map(|ty| element_float(ty, &floats))
             .unwrap_or_else(|| quote!(f64));
+        // One float type for everything differentiated: the generated code adds and multiplies
+        // their adjoints together.
+        let text = float.to_string();
+        let other_float = |ty: &Type| {
+            element_float(ty, &floats)
+                .map(|f| f.to_string())
+                .filter(|f| *f != text)
+        };
+        if let Some((p, other)) = params
+            .iter()
+            .find_map(|p| other_float(&p.ty).map(|o| (p, o)))
+        {
+            errors.at(&p.ty, format!("the float parameters of a #[differentiable] function share one type; `{}` is `{other}`, the first is `{text}`: declare it `{text}` and convert at the call", p.ident));
+            return None;
+        }
+        if let Some(other) = other_float(&ret_ty) {
+            errors.at(&ret_ty, format!("the result of a #[differentiable] function has the float type of its parameters, `{text}`, not `{other}`: return `{text}` and convert where it is used"));
+            return None;
+        }
         let generic_float = floats.iter().any(|f| *f == float.to_string());
         let is_f32 = float.to_string() == "f32";
         Some(Sig {
