@@ -161,10 +161,18 @@
 //! pullback; a function can state its own rule instead with
 //! `#[differentiable(vjp = rule)]`, where `rule(p1, ..., pn, cotangent) -> G`.
 //!
-//! A rule gives first derivatives only: the Hessians of the function and of every function
-//! that calls it compile, and panic naming the rule when called. When the rule is itself
-//! `#[differentiable]` (a function of one float), say `vjp_differentiable` and second
-//! derivatives go through the rule's own pullback:
+//! Forward mode through the function comes from the same rule when the result is a float:
+//! `f_jvp` is the value and `Σᵢ <rule(x.., 1)ᵢ, tᵢ>`. A forward rule
+//! `#[differentiable(vjp = rule, jvp = fwd)]`, `fwd(p1, ..., pn, t1, ..., tk) -> (R, R)`, is
+//! optional there (one pass instead of two calls), and needed for an array or tensor result,
+//! whose `_jvp` otherwise panics (its `_jacobian` takes reverse passes). `f_grad_formulas`
+//! names the derivative: `erf'(x)`, or `∂₂g(x, y)` for the second of several arguments.
+//!
+//! A rule gives first derivatives only: the Hessians and Hessian-vector products of the
+//! function and of every function that calls it compile, and panic naming the rule when
+//! called. When the rule is itself `#[differentiable]` (a function of one float), say
+//! `vjp_differentiable` and second derivatives (`_hessian`, `_hvp`, and those of callers) go
+//! through the rule's own pullback:
 //!
 //! ```
 //! use autodiff::differentiable;
@@ -186,7 +194,11 @@
 //! }
 //!
 //! assert_eq!(cube_grad(2.0), 12.0);
+//! assert_eq!(cube_jvp(2.0, 0.5), (8.0, 6.0));
+//! assert_eq!(cube_hvp(2.0, 1.0), 12.0);
+//! assert_eq!(cube_grad_formulas(), &[("x", "cube'(x)")]);
 //! assert_eq!(twice_hessian(2.0), 6.0 * 2.0 + 48.0 * 2.0); // (x³ + 8x³)'' = 54x
+//! assert_eq!(twice_hvp(2.0, 1.0), 108.0);
 //! ```
 //!
 //! # Models as structs

@@ -66,12 +66,14 @@ pub(crate) fn function(
         }
         // The body is the user's own: keep it exactly as written.
         let original: ItemFn = syn::parse2(item).expect("parsed above");
-        return Items::new(&func, &sig).custom_rule(
+        let tokens = Items::new(&func, &sig).custom_rule(
             rule,
             args.jvp.as_ref(),
             &original,
             args.vjp_differentiable,
         );
+        debug_print(&func.sig.ident, &tokens);
+        return tokens;
     }
     if args.vjp_differentiable {
         let e = syn::Error::new(

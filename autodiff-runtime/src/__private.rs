@@ -15,6 +15,7 @@ pub use crate::forward::{
     basis, basis_zero, flat_len, flat_shape, flat_values, jac_entry, jac_from_columns,
     jac_from_rows, Flat,
 };
+pub use crate::forward::{tangent_dot, TangentDot};
 
 use crate::Tensor;
 

@@ -187,3 +187,70 @@ pub fn jac_from_columns<T: Float>(
 pub fn jac_entry<T: Float>(columns: &[Vec<T>], o: usize, j: usize) -> T {
     columns[j][o]
 }
+
+/// The inner product of a gradient component with a tangent of its parameter's type (the
+/// tangent as the parameter is passed: `[T]` for a `&[T]` parameter, whose gradient is a
+/// `Vec<T>`). The forward items of a function with only a custom `vjp` rule are built from it:
+/// the directional derivative `Σᵢ <rule(x.., 1)ᵢ, tᵢ>`.
+pub trait TangentDot<Tangent: ?Sized> {
+    /// The float type.
+    type Elem: Float;
+    /// `Σⱼ self[j]·t[j]` over the floats in row-major order.
+    ///
+    /// # Panics
+    ///
+    /// If the tangent has another length (or, for a tensor, another shape) than the gradient.
+    fn tangent_dot(&self, t: &Tangent) -> Self::Elem;
+}
+
+fn dot_slices<T: Float>(g: &[T], t: &[T]) -> T {
+    assert_eq!(
+        g.len(),
+        t.len(),
+        "tangent of length {} for a parameter of length {}",
+        t.len(),
+        g.len()
+    );
+    g.iter().zip(t).fold(T::zero(), |acc, (&a, &b)| acc + a * b)
+}
+
+impl<T: Float, const N: usize> TangentDot<[T; N]> for [T; N] {
+    type Elem = T;
+    fn tangent_dot(&self, t: &[T; N]) -> T {
+        dot_slices(self, t)
+    }
+}
+
+impl<T: Float> TangentDot<[T]> for Vec<T> {
+    type Elem = T;
+    fn tangent_dot(&self, t: &[T]) -> T {
+        dot_slices(self, t)
+    }
+}
+
+impl<T: Float> TangentDot<Vec<T>> for Vec<T> {
+    type Elem = T;
+    fn tangent_dot(&self, t: &Vec<T>) -> T {
+        dot_slices(self, t)
+    }
+}
+
+impl<T: Float> TangentDot<Tensor<T>> for Tensor<T> {
+    type Elem = T;
+    fn tangent_dot(&self, t: &Tensor<T>) -> T {
+        assert_eq!(
+            self.shape(),
+            t.shape(),
+            "tangent of shape {:?} for a parameter of shape {:?}",
+            t.shape(),
+            self.shape()
+        );
+        dot_slices(self.as_slice(), t.as_slice())
+    }
+}
+
+/// `g.tangent_dot(t)`: `<g, t>` for an array, sequence or tensor gradient component.
+#[inline]
+pub fn tangent_dot<G: TangentDot<U>, U: ?Sized>(g: &G, t: &U) -> G::Elem {
+    g.tangent_dot(t)
+}

@@ -66,7 +66,8 @@ impl Items<'_> {
             out.extend(self.hessian_item(float.clone(), quote!(#rule_pb(#x, #one, &#one).0)));
             out.extend(self.dual_by_rule(rule));
             out.extend(self.wrt_const());
-            out.extend(self.custom_forward_items(jvp));
+            out.extend(self.custom_forward_items(rule, jvp, true));
+            out.extend(self.rule_formulas());
             return out;
         }
         let msg = format!(
@@ -86,7 +87,48 @@ impl Items<'_> {
             rule.to_token_stream()
         )));
         out.extend(self.wrt_const());
-        out.extend(self.custom_forward_items(jvp));
+        out.extend(self.custom_forward_items(rule, jvp, false));
+        out.extend(self.rule_formulas());
         out
     }
+
+    /// `f_grad_formulas()` of a function with a rule: the body is not differentiated, so each
+    /// partial derivative is named as a caller prints it at a call of `f`: `f'(x)` for a
+    /// function of one argument, else `∂ᵢf(x, y)` (arguments counted from 1).
+    fn rule_formulas(&self) -> TokenStream {
+        let f = self.func.sig.ident.to_string();
+        let params = &self.sig.params;
+        let args: Vec<String> = params.iter().map(|p| p.ident.to_string()).collect();
+        let args = args.join(", ");
+        let pairs = self.sig.diff_params().map(|(i, p)| {
+            let name = p.ident.to_string();
+            let text = if params.len() == 1 {
+                format!("{f}'({args})")
+            } else {
+                format!("∂{}{f}({args})", subscript(i + 1))
+            };
+            quote!((#name, #text))
+        });
+        let name = self.ident("grad_formulas");
+        let vis = &self.func.vis;
+        let doc = format!(
+            "The partial derivatives of [`{f}`] as text: `(parameter, formula)` pairs (its \
+             derivative is a custom rule, so each is named, not expanded)."
+        );
+        quote! {
+            #[doc = #doc]
+            #vis fn #name() -> &'static [(&'static str, &'static str)] {
+                &[#(#pairs),*]
+            }
+        }
+    }
+}
+
+/// `n` in subscript digits: `12` → `₁₂`.
+fn subscript(n: usize) -> String {
+    const SUB: [char; 10] = ['₀', '₁', '₂', '₃', '₄', '₅', '₆', '₇', '₈', '₉'];
+    n.to_string()
+        .chars()
+        .map(|c| SUB[c.to_digit(10).unwrap_or(0) as usize])
+        .collect()
 }

@@ -239,24 +239,39 @@ impl Items<'_> {
         out
     }
 
-    /// The pushforward of a function with a custom rule: `jvp = rule` if given, else a
-    /// panic saying to add it.
-    pub(super) fn custom_forward_items(&self, jvp: Option<&syn::Path>) -> TokenStream {
+    /// The forward items of a function with a custom rule. `f_jvp` is `jvp = rule` if given;
+    /// else, for a float result, the value and `Σᵢ <vjp_rule(x.., 1)ᵢ, tᵢ>` (one rule call),
+    /// and for another result a panic saying to add a forward rule (`f_jacobian` then takes
+    /// reverse passes only). With `second_order` (`vjp_differentiable`: `f(x)` of one float
+    /// and a `#[differentiable]` rule), `__f_pushforward_pullback` and `f_hvp` come from the
+    /// rule's own pullback: `∂rule/∂x (x, 1)` is f''(x).
+    pub(super) fn custom_forward_items(
+        &self,
+        rule: &syn::Path,
+        jvp: Option<&syn::Path>,
+        second_order: bool,
+    ) -> TokenStream {
         let r = &self.sig.ret_ty;
         let ty = quote!((#r, #r));
         let f = &self.func.sig.ident;
+        let float = &self.sig.float;
+        let one = quote!(::autodiff::__private::lit::<#float>(1.0));
+        let rule_name = rule.to_token_stream().to_string().replace(' ', "");
         let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
         let tangents: Vec<Ident> = self
             .sig
             .diff_params()
             .map(|(_, p)| names::tangent(&p.ident))
             .collect();
+        let scalar = self.sig.ret_kind == Kind::Scalar;
         let body = match jvp {
-            Some(rule) => quote!(#rule(#(#names,)* #(#tangents),*)),
+            Some(fwd) => quote!(#fwd(#(#names,)* #(#tangents),*)),
+            None if scalar => self.jvp_by_vjp_rule(rule),
             None => {
                 let msg = format!(
                     "forward mode through `{f}` is not available: it has a custom `vjp` rule \
-                     only; add a forward rule with `#[differentiable(vjp = .., jvp = rule)]`, \
+                     only and its result is not a float; add a forward rule with \
+                     `#[differentiable(vjp = .., jvp = rule)]`, \
                      `rule(params.., tangents..) -> (value, tangent)`"
                 );
                 quote!(::core::panic!(#msg))
@@ -281,28 +296,100 @@ impl Items<'_> {
             ty,
             quote!(#jvp_name(#(#names,)* #(#pass),*)),
         ));
-        let msg = format!(
-            "second derivatives through `{f}` are not available: it has a custom first-order rule"
-        );
-        out.extend(self.pushforward_pullback_item(quote!(::core::panic!(#msg))));
-        out.extend(self.jacobian_item());
-        if self.sig.ret_kind == Kind::Scalar {
-            let doc = format!(
-                "The Hessian of [`{f}`] times a direction: not available for a custom rule (panics)."
-            );
+        if second_order {
+            // The tangent out is f'(x)·t: its pullback is (c·t·f''(x), c·f'(x)).
+            let x = &names[0];
+            let t = names::tangent_local(0);
+            let rule_pb = names::path_to(rule, names::pullback);
+            out.extend(self.pushforward_pullback_item(quote! {
+                let __c = *__cotangent;
+                let __d1 = #rule(#x, #one);
+                let __d2 = #rule_pb(#x, #one, &#one).0;
+                (__c * #t * __d2, __c * __d1)
+            }));
+        } else {
             let msg = format!(
-                "`{f}_hvp` is not available: `{f}` has a custom first-order rule, which cannot \
-                 be differentiated again"
+                "second derivatives through `{f}` are not available: its derivative is the \
+                 first-order rule `{rule_name}`"
             );
+            out.extend(self.pushforward_pullback_item(quote!(::core::panic!(#msg))));
+        }
+        out.extend(self.jacobian_item_by(jvp.is_none() && !scalar));
+        if scalar {
+            let (doc, body) = match self.hvp_by_pushforward_pullback() {
+                Some(body) if second_order => (
+                    format!(
+                        "The Hessian of [`{f}`] times the direction `v`, from the derivative \
+                         of its differentiable rule `{rule_name}`."
+                    ),
+                    body,
+                ),
+                _ => {
+                    let msg = format!(
+                        "`{f}_hvp` is not available: the derivative of `{f}` is the first-order \
+                         rule `{rule_name}`; for second derivatives make the rule \
+                         #[differentiable] and add `vjp_differentiable` (a function of one float)"
+                    );
+                    (
+                        format!(
+                            "The Hessian of [`{f}`] times a direction: not available through \
+                             the first-order rule `{rule_name}` (panics)."
+                        ),
+                        quote!(::core::panic!(#msg)),
+                    )
+                }
+            };
             out.extend(self.forward_item(
                 self.ident("hvp"),
                 Some(&doc),
                 &extra,
                 self.grad_type(),
-                quote!(::core::panic!(#msg)),
+                body,
             ));
         }
         out
+    }
+
+    /// `f_jvp`'s body from the `vjp` rule, for a float result: the value and the inner
+    /// product of the gradient `rule(x.., 1)` with the tangents.
+    fn jvp_by_vjp_rule(&self, rule: &syn::Path) -> TokenStream {
+        let f = &self.func.sig.ident;
+        let float = &self.sig.float;
+        let rt = quote!(::autodiff::__private);
+        let k = self.sig.diff_params().count();
+        let first = self.sig.params.iter().map(Self::pass);
+        let names = self.sig.params.iter().map(|p| &p.ident);
+        let terms: Vec<TokenStream> = self
+            .sig
+            .diff_params()
+            .enumerate()
+            .map(|(a, (_, p))| {
+                let g = if k == 1 {
+                    quote!(__g)
+                } else {
+                    let a = syn::Index::from(a);
+                    quote!(__g.#a)
+                };
+                let t = names::tangent(&p.ident);
+                let t_ref = if p.by_ref { quote!(#t) } else { quote!(&#t) };
+                // Arrays, sequences and tensors (a rule takes no struct parameter).
+                match p.kind {
+                    Kind::Scalar if p.by_ref => quote!(#g * *#t),
+                    Kind::Scalar => quote!(#g * #t),
+                    _ => quote!(#rt::tangent_dot(&#g, #t_ref)),
+                }
+            })
+            .collect();
+        let tangent = if terms.is_empty() {
+            quote!(#rt::lit::<#float>(0.0))
+        } else {
+            quote!(#(#terms)+*)
+        };
+        quote! {
+            let __v = #f(#(#first),*);
+            let __g = #rule(#(#names,)* #rt::lit::<#float>(1.0));
+            (__v, #tangent)
+        }
     }
 
     /// The tangent parameters of the public forward items: `t_w: W` per differentiated `w`.
@@ -538,14 +625,25 @@ impl Items<'_> {
 
     /// `f_jacobian(params..) -> J`.
     fn jacobian_item(&self) -> TokenStream {
+        self.jacobian_item_by(false)
+    }
+
+    /// `f_jacobian`; `reverse_only`: by `f_vjp` passes whatever the sizes (`f_jvp` is not
+    /// available).
+    fn jacobian_item_by(&self, reverse_only: bool) -> TokenStream {
         let float = &self.sig.float;
         let rt = quote!(::autodiff::__private);
         let name = self.func.sig.ident.to_string();
+        let passes = if reverse_only {
+            "from one reverse pass per output float (its custom rule has no forward form)"
+        } else {
+            "from one forward pass per input float or one reverse pass per output float, \
+             whichever is fewer"
+        };
         let doc = format!(
             "Every partial derivative of [`{name}`]: for each differentiated parameter, the \
              block of shape `shape(result) ++ shape(parameter)` (JAX's `jacobian` layout), \
-             from one forward pass per input float or one reverse pass per output float, \
-             whichever is fewer."
+             {passes}."
         );
         let diff: Vec<(usize, &Param)> = self.sig.diff_params().collect();
         let k = diff.len();
@@ -669,21 +767,33 @@ impl Items<'_> {
         };
         let from_cols = assemble(true);
         let from_rows = assemble(false);
-        let body = quote! {
-            let __value = #f(#(#args),*);
-            let __out_shape: ::std::vec::Vec<usize> = #rt::flat_shape(&__value);
-            let __n_out: usize = #rt::flat_len(&__value);
-            let __n_in: usize = 0 #(+ #lens)*;
-            if __n_in <= __n_out {
-                #fwd
-                #from_cols
-            } else {
-                #rev_init
-                for __o in 0..__n_out {
-                    let __g = #vjp(#(#args,)* #cot);
-                    #rev_push
+        let reverse = quote! {
+            #rev_init
+            for __o in 0..__n_out {
+                let __g = #vjp(#(#args,)* #cot);
+                #rev_push
+            }
+            #from_rows
+        };
+        let body = if reverse_only {
+            quote! {
+                let __value = #f(#(#args),*);
+                let __out_shape: ::std::vec::Vec<usize> = #rt::flat_shape(&__value);
+                let __n_out: usize = #rt::flat_len(&__value);
+                #reverse
+            }
+        } else {
+            quote! {
+                let __value = #f(#(#args),*);
+                let __out_shape: ::std::vec::Vec<usize> = #rt::flat_shape(&__value);
+                let __n_out: usize = #rt::flat_len(&__value);
+                let __n_in: usize = 0 #(+ #lens)*;
+                if __n_in <= __n_out {
+                    #fwd
+                    #from_cols
+                } else {
+                    #reverse
                 }
-                #from_rows
             }
         };
         self.forward_item(self.ident("jacobian"), Some(&doc), &[], ty, body)
