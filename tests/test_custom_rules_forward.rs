@@ -548,3 +548,23 @@ fn generic_rule_forward_items() {
     assert_eq!(v32, softsign(0.5f32));
     assert!((t32 - 1.0 / 2.25).abs() < 1e-6);
 }
+
+/// The rule of `halfsq`: x·cotangent.
+fn halfsq_rule(x: f64, cotangent: f64) -> f64 {
+    cotangent * x
+}
+
+/// A custom-rule function whose body uses `**` and integer literals: rewritten like any body.
+#[rustfmt::skip]
+#[differentiable(vjp = halfsq_rule)]
+fn halfsq(x: f64) -> f64 {
+    x**2 / 2
+}
+
+#[test]
+fn a_custom_rule_body_is_rewritten() {
+    assert_eq!(halfsq(3.0), 4.5);
+    assert_eq!(halfsq_grad(3.0), 3.0);
+    let h = 1e-6;
+    assert!((halfsq_grad(1.7) - (halfsq(1.7 + h) - halfsq(1.7 - h)) / (2.0 * h)).abs() < 1e-8);
+}

@@ -64,14 +64,17 @@ pub(crate) fn function(
             );
             return fallback::expand(e, Some(&func), Some(&sig));
         }
-        // The body is the user's own: keep it exactly as written.
-        let original: ItemFn = syn::parse2(item).expect("parsed above");
-        let tokens = Items::new(&func, &sig).custom_rule(
-            rule,
-            args.jvp.as_ref(),
-            &original,
-            args.vjp_differentiable,
-        );
+        // The body as the macro reads it (`**`, integer literals as floats) where it lowers;
+        // else the user's own, exactly as written (it may be any Rust: it is not
+        // differentiated).
+        let items = Items::new(&func, &sig);
+        let primal = body::lower(&sig, &func.block, &Errors::default())
+            .map(|l| items.primal(&l.graph, l.output))
+            .unwrap_or_else(|| {
+                let original: ItemFn = syn::parse2(item).expect("parsed above");
+                original.into_token_stream()
+            });
+        let tokens = items.custom_rule(rule, args.jvp.as_ref(), primal, args.vjp_differentiable);
         debug_print(&func.sig.ident, &tokens);
         return tokens;
     }

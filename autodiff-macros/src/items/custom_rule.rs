@@ -3,7 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
-use syn::{Ident, ItemFn};
+use syn::Ident;
 
 use crate::ir::Kind;
 use crate::names;
@@ -17,7 +17,7 @@ impl Items<'_> {
         &self,
         rule: &syn::Path,
         jvp: Option<&syn::Path>,
-        original: &ItemFn,
+        primal: TokenStream,
         second_order: bool,
     ) -> TokenStream {
         let func = self.func;
@@ -38,7 +38,7 @@ impl Items<'_> {
         let f = &func.sig.ident;
         let float = &self.sig.float;
         let one = quote!(::autodiff::__private::lit::<#float>(1.0));
-        let mut out = original.to_token_stream();
+        let mut out = primal;
         let mut headers = self.headers().into_iter();
         if self.sig.ret_kind == Kind::Scalar {
             let h = headers.next().unwrap();

@@ -28,6 +28,24 @@ mod wrt;
 pub(crate) use ctx::Items;
 
 impl Items<'_> {
+    /// `f` itself: the forward pass of the lowered body (`**` and literals rewritten).
+    pub(crate) fn primal(&self, g: &Graph, output: Id) -> TokenStream {
+        let mut e = Emitter::new(g, self.sig, &[output]);
+        e.tail(output);
+        let stmts = e.statements();
+        let value = e.value(output);
+        let attrs = &self.func.attrs;
+        let vis = &self.func.vis;
+        let fsig = &self.func.sig;
+        quote! {
+            #(#attrs)*
+            #vis #fsig {
+                #stmts
+                #value
+            }
+        }
+    }
+
     /// `f` itself and every generated item, from the lowered body.
     pub(crate) fn generate(&self, lowered: Lowered) -> syn::Result<TokenStream> {
         let Lowered {
@@ -89,22 +107,7 @@ impl Items<'_> {
 
         let mut out = TokenStream::new();
         // f: the forward pass.
-        {
-            let mut e = Emitter::new(main_g, self.sig, &[output]);
-            e.tail(output);
-            let stmts = e.statements();
-            let value = e.value(output);
-            let attrs = &self.func.attrs;
-            let vis = &self.func.vis;
-            let fsig = &self.func.sig;
-            out.extend(quote! {
-                #(#attrs)*
-                #vis #fsig {
-                    #stmts
-                    #value
-                }
-            });
-        }
+        out.extend(self.primal(main_g, output));
         let mut headers = headers.into_iter();
         if let Some(adj) = adj_one_main {
             let (roots, grad) = self.gradient(main_g, adj, &params);
