@@ -568,3 +568,11 @@ fn a_custom_rule_body_is_rewritten() {
     let h = 1e-6;
     assert!((halfsq_grad(1.7) - (halfsq(1.7 + h) - halfsq(1.7 - h)) / (2.0 * h)).abs() < 1e-8);
 }
+
+#[test]
+fn a_custom_rule_function_has_a_trace() {
+    let t = halfsq_trace(3.0);
+    assert_eq!(t.value("x").item(), 3.0);
+    assert_eq!(t.grad("x").item(), halfsq_grad(3.0));
+    assert!(t.to_string().contains("halfsq"));
+}

@@ -22,19 +22,7 @@ impl Items<'_> {
     ) -> TokenStream {
         let func = self.func;
         let names: Vec<&Ident> = self.sig.params.iter().map(|p| &p.ident).collect();
-        let cloned: Vec<TokenStream> = self
-            .sig
-            .params
-            .iter()
-            .map(|p| {
-                let x = &p.ident;
-                if p.kind == Kind::Tensor && !p.by_ref {
-                    quote!(::core::clone::Clone::clone(&#x))
-                } else {
-                    quote!(#x)
-                }
-            })
-            .collect();
+        let cloned = self.cloned_args();
         let f = &func.sig.ident;
         let float = &self.sig.float;
         let one = quote!(::autodiff::__private::lit::<#float>(1.0));
@@ -68,6 +56,7 @@ impl Items<'_> {
             out.extend(self.wrt_const());
             out.extend(self.custom_forward_items(rule, jvp, true));
             out.extend(self.rule_formulas());
+            out.extend(self.rule_trace(rule));
             return out;
         }
         let msg = format!(
@@ -89,7 +78,75 @@ impl Items<'_> {
         out.extend(self.wrt_const());
         out.extend(self.custom_forward_items(rule, jvp, false));
         out.extend(self.rule_formulas());
+        out.extend(self.rule_trace(rule));
         out
+    }
+
+    /// The parameters as arguments of a second call: owned tensors copied, the rest as they are.
+    fn cloned_args(&self) -> Vec<TokenStream> {
+        self.sig
+            .params
+            .iter()
+            .map(|p| {
+                let x = &p.ident;
+                if p.kind == Kind::Tensor && !p.by_ref {
+                    quote!(::core::clone::Clone::clone(&#x))
+                } else {
+                    quote!(#x)
+                }
+            })
+            .collect()
+    }
+
+    /// `f_trace(..)` of a function with a rule: its parameters and its result, the
+    /// parameters' gradients from one rule call at cotangent 1 (the body is not traced: it is
+    /// not differentiated). Only for a float result.
+    fn rule_trace(&self, rule: &syn::Path) -> TokenStream {
+        if self.sig.ret_kind != Kind::Scalar {
+            return TokenStream::new();
+        }
+        let f = &self.func.sig.ident;
+        let float = &self.sig.float;
+        let one = quote!(::autodiff::__private::lit::<#float>(1.0));
+        let k = self.sig.diff_params().count();
+        let node = quote!(::autodiff::__private::trace_node);
+        let mut nodes = Vec::new();
+        let mut inputs = Vec::new();
+        for (a, (i, p)) in self.sig.diff_params().enumerate() {
+            let x = &p.ident;
+            let n = quote::format_ident!("__n{}", i);
+            let g = if k == 1 {
+                quote!(__g)
+            } else {
+                let a = syn::Index::from(a);
+                quote!(__g.#a)
+            };
+            let (value, grad) = match p.kind {
+                Kind::Array | Kind::Slice => (
+                    quote!(&::autodiff::__private::seq_tensor(&#x[..])),
+                    quote!(&::autodiff::__private::seq_tensor(&#g[..])),
+                ),
+                _ if p.by_ref => (quote!(#x), quote!(&#g)),
+                _ => (quote!(&#x), quote!(&#g)),
+            };
+            let name = x.to_string();
+            nodes.push(quote! {
+                let #n = #node(&mut __trace, #name, "param", &[], ::autodiff::NodeKind::Param, #value, ::core::option::Option::Some(#grad));
+            });
+            inputs.push(n);
+        }
+        let op = f.to_string();
+        // Owned tensors are copied: the trace reads the parameters after both calls.
+        let cloned = self.cloned_args();
+        let body = quote! {
+            let __g = #rule(#(#cloned,)* #one);
+            let __v = #f(#(#cloned),*);
+            let mut __trace = ::autodiff::Trace::new();
+            #(#nodes)*
+            #node(&mut __trace, "", #op, &[#(#inputs),*], ::autodiff::NodeKind::Output, &__v, ::core::option::Option::Some(&#one));
+            __trace
+        };
+        self.trace_item(body)
     }
 
     /// `f_grad_formulas()` of a function with a rule: the body is not differentiated, so each
