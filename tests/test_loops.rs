@@ -928,3 +928,65 @@ fn corpus_regressions() {
     // floor has derivative 0; -u = -2 w1.
     assert_eq!(floor_after_grad([1.0, 2.0, 3.0]), [0.0, -2.0, 0.0]);
 }
+
+/// A constant `Vec` parameter read in a loop (data passed by value).
+#[differentiable(wrt(w))]
+fn fit_owned(w: f64, xs: Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        s += (w * xs[i]).sin();
+    }
+    s
+}
+
+fn table() -> Vec<f64> {
+    vec![1.0, 2.0, -0.5]
+}
+
+/// A constant `Vec` local from an ordinary function, indexed in a loop.
+#[differentiable]
+fn weighted(w: f64) -> f64 {
+    let v = table();
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += (w * v[i]).exp();
+    }
+    s
+}
+
+pub struct Settings {
+    pub k: f64,
+    pub n: usize,
+}
+
+/// A loop bound read from a constant struct.
+#[differentiable]
+fn repeated(c: &Settings, x: f64) -> f64 {
+    let mut s = x * c.k;
+    for _ in 0..c.n {
+        s += x.sin();
+    }
+    s
+}
+
+#[test]
+fn constants_read_in_loops_in_every_item() {
+    let xs: Vec<f64> = vec![1.0, 2.0];
+    let w: f64 = 1.5;
+    let g: f64 = xs.iter().map(|x| x * (w * x).cos()).sum();
+    let h: f64 = xs.iter().map(|x| -x * x * (w * x).sin()).sum();
+    assert!((fit_owned_grad(w, xs.clone()) - g).abs() < 1e-14);
+    assert!((fit_owned_hessian(w, xs.clone()) - h).abs() < 1e-12);
+    let v = table();
+    let w: f64 = 0.3;
+    let g: f64 = v.iter().map(|x| x * (w * x).exp()).sum();
+    let h: f64 = v.iter().map(|x| x * x * (w * x).exp()).sum();
+    assert!((weighted_grad(w) - g).abs() < 1e-14);
+    assert!((weighted_hessian(w) - h).abs() < 1e-12);
+    let c = Settings { k: 2.0, n: 3 };
+    let x: f64 = 0.5;
+    assert!((repeated_grad(&c, x) - (2.0 + 3.0 * x.cos())).abs() < 1e-14);
+    assert!((repeated_hessian(&c, x) + 3.0 * x.sin()).abs() < 1e-12);
+    let fd = (repeated_grad(&c, x + 1e-6) - repeated_grad(&c, x - 1e-6)) / 2e-6;
+    assert!((repeated_hessian(&c, x) - fd).abs() < 1e-6);
+}

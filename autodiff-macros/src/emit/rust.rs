@@ -141,7 +141,9 @@ impl<'a> Emitter<'a> {
         self.dual = true;
         let g = self.g;
         for id in g.ids().filter(|id| self.needed[id.index()]) {
-            if !g.is_active(id) || matches!(g[id].op, Op::Call(_)) {
+            // A call takes its arguments as written; a loop's inputs are lifted where the body
+            // reads them as floats (a constant `Vec` or a `usize` bound stays what it is).
+            if !g.is_active(id) || matches!(g[id].op, Op::Call(_) | Op::Loop(_)) {
                 continue;
             }
             for &a in &g[id].args {

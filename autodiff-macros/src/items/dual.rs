@@ -162,7 +162,7 @@ impl Items<'_> {
             let args = self.sig.params.iter().enumerate().map(|(i, p)| {
                 let x = &p.ident;
                 if !p.diff {
-                    return x.to_token_stream();
+                    return constant_arg(p);
                 }
                 let field = syn::Index::from(i);
                 let (b, zero) = (lit(if i == j { 1.0 } else { 0.0 }), lit(0.0));
@@ -213,12 +213,7 @@ impl Items<'_> {
             let args = self.sig.params.iter().map(|p| {
                 let x = &p.ident;
                 if !p.diff {
-                    // Called once per pair: a parameter that is not `Copy` is cloned.
-                    return match p.kind {
-                        Kind::Scalar | Kind::Int | Kind::Bool => x.to_token_stream(),
-                        _ if p.by_ref => x.to_token_stream(),
-                        _ => quote!(::core::clone::Clone::clone(&#x)),
-                    };
+                    return constant_arg(p);
                 }
                 let (first, second) = (n == i, n == j);
                 n += 1;
@@ -290,6 +285,17 @@ fn untyped_operand(g: &Graph, roots: &[Id]) -> bool {
 }
 
 /// Whether `g` or a loop body calls a method (whose items are not over hyper-dual numbers).
+/// A constant parameter passed on to `__f_dual`, which is called once per parameter (or pair):
+/// a value that is not `Copy` (a `Vec`, a tensor, a struct) is cloned.
+fn constant_arg(p: &crate::parse::sig::Param) -> TokenStream {
+    let x = &p.ident;
+    match p.kind {
+        Kind::Scalar | Kind::Int | Kind::Bool => x.to_token_stream(),
+        _ if p.by_ref => x.to_token_stream(),
+        _ => quote!(::core::clone::Clone::clone(&#x)),
+    }
+}
+
 /// A call with an array argument: a callee's `__g_dual` exists only for scalar parameters.
 fn passes_an_array(g: &Graph) -> bool {
     g.ids().any(|id| {
