@@ -1003,3 +1003,30 @@ fn integer_remainders_choose_branches() {
     let fd = (every_other(x + h, 4) - every_other(x - h, 4)) / (2.0 * h);
     assert!((every_other_grad(x, 4) - fd).abs() < 1e-8);
 }
+
+/// `x**k` with an integer exponent from a parameter.
+#[rustfmt::skip]
+#[differentiable]
+fn int_power(x: f64, k: i32) -> f64 {
+    x**k
+}
+
+/// A tensor's size read from its shape.
+#[differentiable]
+fn mean_by_shape(x: &autodiff::Tensor<f64>) -> f64 {
+    let n = x.shape()[0] as f64;
+    (x * x).sum() / n
+}
+
+#[test]
+fn integer_exponents_and_shapes() {
+    assert_eq!(int_power(2.0, 3), 8.0);
+    assert_eq!(int_power_grad(2.0, 3), 12.0);
+    assert_eq!(int_power_hessian(2.0, 3), 12.0);
+    assert_eq!(int_power_grad(0.0, 0), 0.0);
+    let x = autodiff::tensor![1.0, -2.0, 4.0];
+    assert_eq!(
+        mean_by_shape_grad(&x).to_vec(),
+        vec![2.0 / 3.0, -4.0 / 3.0, 8.0 / 3.0]
+    );
+}

@@ -1298,6 +1298,15 @@ impl Lower<'_> {
             }
         }
         let e = self.expr(exponent)?;
+        if self.g.kind(e) == Kind::Int && !self.g.is_active(e) {
+            // An integer exponent (`x**k`, `k: i32`): `powf` of it as a float, a constant.
+            let float = &self.sig.float;
+            let as_float: Expr =
+                syn::parse_quote!(::autodiff::__private::lit::<#float>((#exponent) as f64));
+            let ef = self.opaque(&as_float, Kind::Scalar);
+            self.g.mark_constant(ef);
+            return Some(self.g.binary(Op::Powf, b, ef));
+        }
         Some(self.g.binary(Op::Powf, b, e))
     }
 
@@ -1366,6 +1375,13 @@ impl Lower<'_> {
                 return self.error(&ix.index, "an element of a differentiated struct's field (`self.layers[i]`) can be read with a loop variable directly in a `for` body (not inside an `if` or `match` there), or with an integer literal (`self.layers[0]`); outside a loop, pass the whole collection to a #[differentiable] method or function");
             }
             _ if !self.touches_active(whole) => return Some(self.opaque(whole, Kind::Unknown)),
+            // `x.shape()[0]`: a size, a constant like `x.len()`.
+            _ if matches!(strip(&ix.expr), Expr::MethodCall(m) if m.method == "shape" && m.args.is_empty()) =>
+            {
+                let id = self.opaque(whole, Kind::Int);
+                self.g.mark_constant(id);
+                return Some(id);
+            }
             _ => {
                 return self.error(
                     &ix.expr,
