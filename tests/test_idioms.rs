@@ -1030,3 +1030,32 @@ fn integer_exponents_and_shapes() {
         vec![2.0 / 3.0, -4.0 / 3.0, 8.0 / 3.0]
     );
 }
+
+/// An untyped integer local as a loop bound, and remainders of a `usize` parameter.
+#[differentiable]
+fn untyped_bound(x: f64, n: usize) -> f64 {
+    let m = 3;
+    let mut s = x;
+    for _ in 0..m {
+        s = s * x;
+    }
+    let k = n % 3;
+    if k == 1 {
+        s * 2.0
+    } else if n % 2 == 0 {
+        s
+    } else {
+        -s
+    }
+}
+
+#[test]
+fn untyped_bounds_and_integer_remainders() {
+    // n = 4: 4 % 3 = 1, so 2x⁴.
+    assert_eq!(untyped_bound(2.0, 4), 32.0);
+    assert_eq!(untyped_bound_grad(2.0, 4), 64.0);
+    assert_eq!(untyped_bound_hessian(2.0, 4), 96.0);
+    // n = 6: even, x⁴; n = 5: odd, -x⁴.
+    assert_eq!(untyped_bound_grad(2.0, 6), 32.0);
+    assert_eq!(untyped_bound_grad(2.0, 5), -32.0);
+}

@@ -1686,8 +1686,16 @@ impl Lower<'_> {
         if self.g.is_active(v) {
             return self.error(e, "loop bounds must not depend on a differentiated value");
         }
-        if self.g.kind(v) != Kind::Int && self.g.as_const(v).is_some() {
-            return Some(self.opaque(e, Kind::Int));
+        if self.g.kind(v) != Kind::Int {
+            if let Some(c) = self.g.as_const(v) {
+                // `let n = 3; 0..n`: the literal was read as a float; the bound is its integer.
+                if c >= 0.0 && c.fract() == 0.0 && c < 1e15 {
+                    let n = proc_macro2::Literal::u64_unsuffixed(c as u64);
+                    let lit: Expr = syn::parse_quote!(#n);
+                    return Some(self.opaque(&lit, Kind::Int));
+                }
+                return Some(self.opaque(e, Kind::Int));
+            }
         }
         Some(v)
     }
