@@ -645,3 +645,24 @@ fn reparse_rejects_wrong_math() {
         vec![3.0 * a[0] * a[0] + 2.0 * a[0]]
     });
 }
+
+// Sequence parameters read at literal indices: one formula per element, as for arrays.
+mod sequence_elements {
+    use autodiff::differentiable;
+
+    #[differentiable]
+    pub fn slice(x: &[f64]) -> f64 {
+        x[0] * x[1]
+    }
+
+    #[differentiable]
+    pub fn owned(x: Vec<f64>) -> f64 {
+        x[0] * x[2]
+    }
+
+    #[test]
+    fn formulas() {
+        assert_eq!(slice_grad_formulas(), &[("x", "[x[1], x[0]]")]);
+        assert_eq!(owned_grad_formulas(), &[("x", "[x[2], 0, x[0]]")]);
+    }
+}

@@ -19,7 +19,12 @@ impl Items<'_> {
         let formula = Formula::new(g, self.sig);
         let pairs = self.sig.diff_params().map(|(i, p)| {
             let name = p.ident.to_string();
-            let text = if p.kind == Kind::Array {
+            // A sequence read at literal indices: one formula per element (for a `&[T]` or a
+            // `Vec<T>`, up to the last index read); read in a loop, the loop's gradient.
+            let literal_reads = elements(g, params[i])
+                .iter()
+                .any(|(at, _)| matches!(at, At::Literal(_)));
+            let text = if p.kind == Kind::Array || (p.kind == Kind::Slice && literal_reads) {
                 let els = elements(g, params[i]);
                 let literal = |at: &At| match at {
                     At::Literal(k) => Some(*k as usize),
