@@ -394,3 +394,93 @@ fn hessian_through_nested_calls() {
         );
     }
 }
+
+/// A long body (60 chained `let`s): its Hessian goes through hyper-dual numbers rather than
+/// thousands of symbolic statements (which made LLVM's debug info overflow its stack).
+#[differentiable]
+fn long_chain(x: f64, y: f64) -> f64 {
+    let a0 = x.sin();
+    let a1 = y.cos() * x;
+    let a2 = (a1 + 0.3 * a0).sin() + 0.1 * x * y;
+    let a3 = (a2 + 0.3 * a1).sin() + 0.1 * x * y;
+    let a4 = (a3 + 0.3 * a2).sin() + 0.1 * x * y;
+    let a5 = (a4 + 0.3 * a3).sin() + 0.1 * x * y;
+    let a6 = (a5 + 0.3 * a4).sin() + 0.1 * x * y;
+    let a7 = (a6 + 0.3 * a5).sin() + 0.1 * x * y;
+    let a8 = (a7 + 0.3 * a6).sin() + 0.1 * x * y;
+    let a9 = (a8 + 0.3 * a7).sin() + 0.1 * x * y;
+    let a10 = (a9 + 0.3 * a8).sin() + 0.1 * x * y;
+    let a11 = (a10 + 0.3 * a9).sin() + 0.1 * x * y;
+    let a12 = (a11 + 0.3 * a10).sin() + 0.1 * x * y;
+    let a13 = (a12 + 0.3 * a11).sin() + 0.1 * x * y;
+    let a14 = (a13 + 0.3 * a12).sin() + 0.1 * x * y;
+    let a15 = (a14 + 0.3 * a13).sin() + 0.1 * x * y;
+    let a16 = (a15 + 0.3 * a14).sin() + 0.1 * x * y;
+    let a17 = (a16 + 0.3 * a15).sin() + 0.1 * x * y;
+    let a18 = (a17 + 0.3 * a16).sin() + 0.1 * x * y;
+    let a19 = (a18 + 0.3 * a17).sin() + 0.1 * x * y;
+    let a20 = (a19 + 0.3 * a18).sin() + 0.1 * x * y;
+    let a21 = (a20 + 0.3 * a19).sin() + 0.1 * x * y;
+    let a22 = (a21 + 0.3 * a20).sin() + 0.1 * x * y;
+    let a23 = (a22 + 0.3 * a21).sin() + 0.1 * x * y;
+    let a24 = (a23 + 0.3 * a22).sin() + 0.1 * x * y;
+    let a25 = (a24 + 0.3 * a23).sin() + 0.1 * x * y;
+    let a26 = (a25 + 0.3 * a24).sin() + 0.1 * x * y;
+    let a27 = (a26 + 0.3 * a25).sin() + 0.1 * x * y;
+    let a28 = (a27 + 0.3 * a26).sin() + 0.1 * x * y;
+    let a29 = (a28 + 0.3 * a27).sin() + 0.1 * x * y;
+    let a30 = (a29 + 0.3 * a28).sin() + 0.1 * x * y;
+    let a31 = (a30 + 0.3 * a29).sin() + 0.1 * x * y;
+    let a32 = (a31 + 0.3 * a30).sin() + 0.1 * x * y;
+    let a33 = (a32 + 0.3 * a31).sin() + 0.1 * x * y;
+    let a34 = (a33 + 0.3 * a32).sin() + 0.1 * x * y;
+    let a35 = (a34 + 0.3 * a33).sin() + 0.1 * x * y;
+    let a36 = (a35 + 0.3 * a34).sin() + 0.1 * x * y;
+    let a37 = (a36 + 0.3 * a35).sin() + 0.1 * x * y;
+    let a38 = (a37 + 0.3 * a36).sin() + 0.1 * x * y;
+    let a39 = (a38 + 0.3 * a37).sin() + 0.1 * x * y;
+    let a40 = (a39 + 0.3 * a38).sin() + 0.1 * x * y;
+    let a41 = (a40 + 0.3 * a39).sin() + 0.1 * x * y;
+    let a42 = (a41 + 0.3 * a40).sin() + 0.1 * x * y;
+    let a43 = (a42 + 0.3 * a41).sin() + 0.1 * x * y;
+    let a44 = (a43 + 0.3 * a42).sin() + 0.1 * x * y;
+    let a45 = (a44 + 0.3 * a43).sin() + 0.1 * x * y;
+    let a46 = (a45 + 0.3 * a44).sin() + 0.1 * x * y;
+    let a47 = (a46 + 0.3 * a45).sin() + 0.1 * x * y;
+    let a48 = (a47 + 0.3 * a46).sin() + 0.1 * x * y;
+    let a49 = (a48 + 0.3 * a47).sin() + 0.1 * x * y;
+    let a50 = (a49 + 0.3 * a48).sin() + 0.1 * x * y;
+    let a51 = (a50 + 0.3 * a49).sin() + 0.1 * x * y;
+    let a52 = (a51 + 0.3 * a50).sin() + 0.1 * x * y;
+    let a53 = (a52 + 0.3 * a51).sin() + 0.1 * x * y;
+    let a54 = (a53 + 0.3 * a52).sin() + 0.1 * x * y;
+    let a55 = (a54 + 0.3 * a53).sin() + 0.1 * x * y;
+    let a56 = (a55 + 0.3 * a54).sin() + 0.1 * x * y;
+    let a57 = (a56 + 0.3 * a55).sin() + 0.1 * x * y;
+    let a58 = (a57 + 0.3 * a56).sin() + 0.1 * x * y;
+    let a59 = (a58 + 0.3 * a57).sin() + 0.1 * x * y;
+    a59
+}
+
+#[test]
+fn hessian_of_a_long_body() {
+    let (x, y, e) = (0.3, 0.4, 1e-6);
+    let h = long_chain_hessian(x, y);
+    let (gp, gm) = (long_chain_grad(x + e, y), long_chain_grad(x - e, y));
+    let (gq, gn) = (long_chain_grad(x, y + e), long_chain_grad(x, y - e));
+    let fd = [
+        [(gp.0 - gm.0) / (2.0 * e), (gp.1 - gm.1) / (2.0 * e)],
+        [(gq.0 - gn.0) / (2.0 * e), (gq.1 - gn.1) / (2.0 * e)],
+    ];
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(
+                (h[i][j] - fd[i][j]).abs() < 1e-6 * (1.0 + fd[i][j].abs()),
+                "{h:?} vs {fd:?}"
+            );
+        }
+    }
+    assert!(h[0][1].abs() > 1e-3, "a test that can fail: {h:?}");
+    let hv = long_chain_hvp(x, y, 1.0, 0.0);
+    assert!((hv.0 - h[0][0]).abs() < 1e-9 && (hv.1 - h[1][0]).abs() < 1e-9);
+}

@@ -10,6 +10,9 @@ use crate::ir::{Graph, Id, Kind};
 use super::ctx::{adj_of, has_grad_type, Items};
 use crate::names;
 
+/// The most nodes the symbolic Hessian may add to the graph before the hyper-dual form is used.
+const SYMBOLIC_LIMIT: usize = 1500;
+
 impl Items<'_> {
     /// Second derivatives when every differentiated parameter is a scalar: each gradient
     /// component is differentiated again by the same sweep (the graph is closed under
@@ -33,6 +36,7 @@ impl Items<'_> {
         }
         let k = diff.len();
         let mut h = vec![vec![None; k]; k];
+        let start = g.len();
         for (a, &i) in diff.iter().enumerate() {
             let Some(gi) = adj_of(adj, params[i]) else {
                 continue;
@@ -47,6 +51,12 @@ impl Items<'_> {
             };
             for (b, &j) in diff.iter().enumerate().skip(a) {
                 h[a][b] = adj_of(&second, params[j]);
+            }
+            // A large body's symbolic second derivatives are thousands of statements (and
+            // LLVM's debug info recurses once per `let`): hyper-dual numbers through the
+            // forward code instead, about four times the primal's size.
+            if g.len() - start > SYMBOLIC_LIMIT && self.dual_obstacle(g, output).is_none() {
+                return Some(vec![Vec::new()]);
             }
         }
         // Symmetric by construction: the lower triangle is the upper one.
