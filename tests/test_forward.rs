@@ -575,3 +575,44 @@ fn an_array_bound_before_it_is_returned() {
     let fd = |i: usize| (let_bound_array(x + H)[i] - let_bound_array(x - H)[i]) / (2.0 * H);
     assert_close(let_bound_array_jacobian(x)[1], fd(1), 1e-8);
 }
+
+#[differentiable]
+fn elementwise(x: &Tensor<f64>) -> Tensor<f64> {
+    x.sin()
+}
+
+#[differentiable]
+fn sequence_out(x: [f64; 2]) -> Vec<f64> {
+    vec![x[0], x[1], x[0] * x[1]]
+}
+
+#[test]
+#[should_panic(
+    expected = "the cotangent of `elementwise_vjp` has shape [2, 3], but it must have the shape [3]"
+)]
+fn a_cotangent_of_the_wrong_shape_is_an_error() {
+    elementwise_vjp(&tensor![0.0, 1.0, 2.0], &Tensor::ones(&[2, 3]));
+}
+
+#[test]
+#[should_panic(
+    expected = "the cotangent of `sequence_out_vjp` has shape [4], but it must have the shape [3]"
+)]
+fn a_cotangent_of_the_wrong_length_is_an_error() {
+    sequence_out_vjp([1.0, 2.0], &[1.0; 4]);
+}
+
+#[test]
+#[should_panic(
+    expected = "the tangent `x_tangent` of `elementwise_jvp` has shape [2], but it must have the shape [3]"
+)]
+fn a_tangent_of_the_wrong_shape_is_an_error() {
+    elementwise_jvp(&tensor![0.0, 1.0, 2.0], &tensor![1.0, 1.0]);
+}
+
+#[test]
+fn cotangents_of_the_right_shape_pass() {
+    let g = elementwise_vjp(&tensor![0.0, 1.0], &tensor![2.0, 1.0]);
+    assert_eq!(g.to_vec(), vec![2.0, 1f64.cos()]);
+    assert_eq!(sequence_out_vjp([1.0, 2.0], &[1.0, 1.0, 1.0]), [3.0, 2.0]);
+}

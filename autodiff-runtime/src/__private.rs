@@ -647,6 +647,50 @@ impl<T: Float> ToTensor for Tensor<T> {
     }
 }
 
+/// The shape of a value a `_vjp` cotangent or a `_jvp` tangent must match: a tensor's shape,
+/// a sequence's length.
+pub trait CheckShape {
+    fn check_shape(&self) -> Vec<usize>;
+}
+
+impl<S: CheckShape + ?Sized> CheckShape for &S {
+    fn check_shape(&self) -> Vec<usize> {
+        (**self).check_shape()
+    }
+}
+
+impl<T: Float> CheckShape for Tensor<T> {
+    fn check_shape(&self) -> Vec<usize> {
+        self.shape().to_vec()
+    }
+}
+
+impl<T: Float> CheckShape for [T] {
+    fn check_shape(&self) -> Vec<usize> {
+        vec![self.len()]
+    }
+}
+
+impl<T: Float> CheckShape for Vec<T> {
+    fn check_shape(&self) -> Vec<usize> {
+        vec![self.len()]
+    }
+}
+
+/// Panics unless `given` (a cotangent or a tangent) has the shape of `like` (the result or the
+/// parameter it goes with), naming both, as PyTorch's `backward(grad)` and JAX's `vjp` do.
+#[track_caller]
+pub fn check_same_shape<A: CheckShape + ?Sized, B: CheckShape + ?Sized>(
+    like: &A,
+    given: &B,
+    what: &str,
+) {
+    let (want, got) = (like.check_shape(), given.check_shape());
+    if want != got {
+        panic!("{what} has shape {got:?}, but it must have the shape {want:?}");
+    }
+}
+
 /// A sequence parameter (`[T; N]`, `&[T]`, `Vec<T>`) as the 1-d tensor a trace shows.
 pub fn seq_tensor<T: Float>(s: &[T]) -> Tensor<T> {
     Tensor::from_vec(s.to_vec(), &[s.len()])

@@ -201,6 +201,16 @@ impl Items<'_> {
         }
         .unwrap_or_else(|| self.jvp_body(g0, output, params, &tangents))
         .unwrap_or_else(|why| self.unsupported("jvp", &why));
+        // Each tensor or sequence tangent must have its parameter's shape.
+        let checks = self.sig.diff_params().filter_map(|(_, p)| {
+            if !matches!(p.kind, Kind::Tensor | Kind::Slice) {
+                return None;
+            }
+            let (x, t) = (&p.ident, names::tangent(&p.ident));
+            let what = format!("the tangent `{t}` of `{name}_jvp`");
+            Some(quote!(::autodiff::__private::check_same_shape(&#x, &#t, #what);))
+        });
+        let body = quote!(#(#checks)* #body);
         let extra = self.tangent_params();
         let doc = format!(
             "Forward mode: the value of [`{name}`] and its directional derivative along the \

@@ -145,15 +145,25 @@ impl Items<'_> {
             let header = headers.next().expect("vjp header");
             out.extend(quote!(#[allow(unused_variables)] #header { #body }));
         } else {
-            let (roots, grad) = self.gradient(main_g, adj_cot_main, &params);
+            let (mut roots, grad) = self.gradient(main_g, adj_cot_main, &params);
+            // A tensor or `Vec` result: the cotangent must have its shape.
+            let check = matches!(self.sig.ret_kind, Kind::Tensor | Kind::Slice);
+            if check {
+                roots.push(output);
+            }
             let mut e = Emitter::new(main_g, self.sig, &roots);
             if let [only] = roots[..] {
                 e.tail(only);
             }
             let stmts = e.statements();
             let value = grad(&e);
+            let check = check.then(|| {
+                let out = e.value(output);
+                let what = format!("the cotangent of `{}_vjp`", self.func.sig.ident);
+                quote!(::autodiff::__private::check_same_shape(&#out, &__cotangent, #what);)
+            });
             let header = headers.next().expect("vjp header");
-            out.extend(quote!(#[allow(unused_variables)] #header { #stmts #value }));
+            out.extend(quote!(#[allow(unused_variables)] #header { #stmts #check #value }));
         }
         // The pullback is `f_vjp` with one slot per parameter.
         let header = headers.next().expect("pullback header");
