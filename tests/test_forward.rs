@@ -616,3 +616,55 @@ fn cotangents_of_the_right_shape_pass() {
     assert_eq!(g.to_vec(), vec![2.0, 1f64.cos()]);
     assert_eq!(sequence_out_vjp([1.0, 2.0], &[1.0, 1.0, 1.0]), [3.0, 2.0]);
 }
+
+/// A caller reading the elements of a callee's `[T; 2]` result.
+#[differentiable]
+fn reads_polar(r: f64, t: f64) -> f64 {
+    let p = polar(r, t);
+    p[0] * p[1] + p[1]
+}
+
+#[differentiable]
+fn squares(x: f64) -> Vec<f64> {
+    vec![x, x * x]
+}
+
+/// The same for a `Vec<T>` result, inside an `if` arm.
+#[differentiable]
+fn reads_squares(x: f64) -> f64 {
+    let p = squares(x);
+    if x > 0.0 {
+        p[0] + p[1]
+    } else {
+        p[1]
+    }
+}
+
+#[test]
+fn elements_of_a_call_result() {
+    let (r, t) = (1.5, 0.7);
+    // r² cos t sin t + r sin t.
+    let g = reads_polar_grad(r, t);
+    let want = (
+        r * (2.0 * t).sin() + t.sin(),
+        r * r * (2.0 * t).cos() + r * t.cos(),
+    );
+    assert_close(g.0, want.0, 1e-14);
+    assert_close(g.1, want.1, 1e-14);
+    let fd = (reads_polar(r, t + H) - reads_polar(r, t - H)) / (2.0 * H);
+    assert_close(g.1, fd, 1e-8);
+    let (_, d) = reads_polar_jvp(r, t, 1.0, 0.5);
+    assert_close(d, g.0 + 0.5 * g.1, 1e-12);
+    let e = std::panic::catch_unwind(|| reads_polar_hessian(r, t)).unwrap_err();
+    let msg = e
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| e.downcast_ref::<String>().cloned())
+        .unwrap();
+    assert!(
+        msg.contains("reads an element of a function's array result"),
+        "{msg}"
+    );
+    assert_eq!(reads_squares_grad(2.0), 5.0);
+    assert_eq!(reads_squares_grad(-2.0), -4.0);
+}

@@ -223,6 +223,10 @@ impl<'a> Formula<'a> {
             | Op::LogSoftmax(k)
             | Op::Unsqueeze(k) => format!("{}.{name}({k})", self.operand(args[0])),
             Op::Pullback2(_) | Op::NoGrad => "(second-order pullback)".to_string(),
+            // A cotangent that is `d` at index k and zero elsewhere: d times the unit vector.
+            Op::OneHot if matches!(self.g[args[1]].op, Op::Call(_)) => {
+                format!("{}*e{}", self.operand(args[0]), self.text(Some(args[2])))
+            }
             Op::Loop(_) | Op::LoopOut(_) | Op::LoopPullback(_) | Op::LoopGrad(_) | Op::OneHot => {
                 "(for loop)".to_string()
             }

@@ -86,6 +86,19 @@ impl Graph {
         self.active[id.index()] = false;
     }
 
+    /// An integer constant written as a `usize` literal (an index).
+    pub fn int_constant(&mut self, k: usize) -> Id {
+        let n = proc_macro2::Literal::usize_unsuffixed(k);
+        self.opaques.push(crate::ir::graph::Opaque {
+            tokens: quote::quote!(#n),
+            span: Span::call_site(),
+            kind: Kind::Int,
+        });
+        let id = self.add_raw(Op::Opaque((self.opaques.len() - 1) as u32), vec![]);
+        self.mark_constant(id);
+        id
+    }
+
     /// Remembers where `id` was written, if nothing was remembered yet.
     pub fn note_span(&mut self, id: Id, span: Span) {
         self.spans.entry(id).or_insert(span);

@@ -351,6 +351,8 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         Op::IndexDyn if k(0) == Kind::Unknown => Kind::Unknown,
         Op::Const(_) | Op::Index(_) | Op::IndexDyn => Kind::Scalar,
         Op::Loop(_) | Op::LoopPullback(_) => Kind::Unknown,
+        // Of a call's result (type unknown here): a sequence all the same, summed as one.
+        Op::OneHot if k(1) == Kind::Unknown => Kind::Slice,
         Op::OneHot => k(1),
         Op::Fused(_) => Kind::Scalar,
         Op::FusedGrad(_) => Kind::Unknown,
@@ -717,6 +719,11 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         // The array gradient is assembled from its elements' adjoints by the emitter.
         // A parameter's elements: its gradient is assembled from theirs where it is written.
         Op::Index(_) if matches!(g[a(0)].op, Op::Param(_)) => vec![],
+        // An element of a call's result: a cotangent that is zero but at `k`.
+        Op::Index(k) if matches!(g[a(0)].op, Op::Call(_)) => {
+            let at = g.int_constant(k as usize);
+            vec![(a(0), g.add_raw(Op::OneHot, vec![d, a(0), at]))]
+        }
         Op::Index(_) => return Err(NoRule::Element),
         Op::Call(k) => {
             let mut pb_args = node.args.clone();
@@ -754,6 +761,9 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
         // gradient; inside an `if` arm it leaves the arm as a one-hot sequence gradient.
         Op::IndexDyn if g.block_of(out) == crate::ir::graph::ROOT => vec![],
         Op::IndexDyn => vec![(a(0), g.add_raw(Op::OneHot, vec![d, a(0), a(1)]))],
+        // Second derivatives through a call's array result go through its `__g_pullback2`,
+        // which takes scalars only.
+        Op::OneHot if matches!(g[a(1)].op, Op::Call(_)) => return Err(NoRule::SecondOrder),
         Op::OneHot => vec![(a(0), g.add_raw(Op::IndexDyn, vec![d, a(2)]))],
         // One backward loop for all carried variables: each `LoopOut` forwards its adjoint to
         // the loop, whose pullback takes them all.

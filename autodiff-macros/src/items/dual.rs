@@ -73,6 +73,9 @@ impl Items<'_> {
         if passes_an_array(g) {
             return Some("it passes an array to a function it calls");
         }
+        if reads_a_call_element(g) {
+            return Some("it reads an element of a function's array result");
+        }
         if calls_a_method(g) {
             return Some("it calls a method");
         }
@@ -305,6 +308,14 @@ fn passes_an_array(g: &Graph) -> bool {
                 .iter()
                 .any(|&a| matches!(g.kind(a), Kind::Array | Kind::Slice))
     }) || g.loops.iter().any(|l| passes_an_array(&l.body))
+}
+
+/// `p[0]` of a call's `[T; M]` or `Vec<T>` result: the callee's `__g_dual` returns a scalar.
+fn reads_a_call_element(g: &Graph) -> bool {
+    g.ids().any(|id| {
+        matches!(g[id].op, Op::Index(_) | Op::IndexDyn)
+            && matches!(g[g[id].args[0]].op, Op::Call(_))
+    }) || g.loops.iter().any(|l| reads_a_call_element(&l.body))
 }
 
 fn calls_a_method(g: &Graph) -> bool {

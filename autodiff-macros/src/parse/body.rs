@@ -1354,6 +1354,20 @@ impl Lower<'_> {
         };
         let base = match base {
             Some(b) if matches!(self.g.kind(b), Kind::Array | Kind::Slice) => b,
+            Some(b) if self.in_loop && self.g.kind(b) == Kind::Unknown && self.g.is_active(b) && !self.sig.params.iter().any(|p| p.leaf) => {
+                return self.error(&ix.expr, "an element of a call's array result is read outside loops (`let p = polar(r, t); p[0]`); inside a loop, bind each element before the loop: `let p0 = p[0];`");
+            }
+            // An element of a call's `[T; M]` or `Vec<T>` result (`let p = polar(r, t); p[0]`).
+            Some(b) if matches!(self.g[b].op, Op::Call(_)) && self.g.is_active(b) => {
+                let at = match int_literal(&ix.index).and_then(|k| u32::try_from(k).ok()) {
+                    Some(k) if !self.in_loop => return Some(self.g.add_raw(Op::Index(k), vec![b])),
+                    _ => self.expr(&ix.index)?,
+                };
+                if self.g.is_active(at) || !matches!(self.g.kind(at), Kind::Int | Kind::Unknown) {
+                    return self.error(&ix.index, "an index must be an integer that does not depend on a differentiated value");
+                }
+                return Some(self.g.add_raw(Op::IndexDyn, vec![b, at]));
+            }
             // `self.layers[i]`: an element of a struct leaf, read in a loop (see `method.rs`).
             Some(b)
                 if self.g.kind(b) == Kind::Unknown
