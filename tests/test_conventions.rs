@@ -291,3 +291,31 @@ fn nan_propagates() {
     let (v, g) = sqrt_value_and_grad(-1.0);
     assert!(v.is_nan() && g.is_nan());
 }
+
+// Second derivatives where the exponent is 0 or 1: none, also at x = 0 (no 0·∞).
+#[rustfmt::skip]
+#[differentiable(wrt(x))]
+fn pow_c(x: f64, c: f64) -> f64 {
+    x**c
+}
+
+#[differentiable]
+fn power_series(x: f64, n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += x.powi(i as i32) / (i as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn second_derivatives_of_constant_powers_at_zero() {
+    assert_eq!(pow_c_hessian(0.0, 0.0), 0.0);
+    assert_eq!(pow_c_hessian(0.0, 1.0), 0.0);
+    assert_eq!(pow_c_hessian(2.0, 3.0), 12.0);
+    // Σ xⁱ/(i + 1): at 0 only the x²/3 term has a second derivative, 2/3.
+    assert!((power_series_hessian(0.0, 5) - 2.0 / 3.0).abs() < 1e-15);
+    let (x, h) = (0.4, 1e-6);
+    let fd = (power_series_grad(x + h, 5) - power_series_grad(x - h, 5)) / (2.0 * h);
+    assert!((power_series_hessian(x, 5) - fd).abs() < 1e-7);
+}

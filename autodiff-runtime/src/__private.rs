@@ -276,6 +276,10 @@ binary! {
     };
     powf_grad_x => |x, y| if y == A::Elem::zero() { A::Elem::zero() } else { y * x.powf(y - A::Elem::one()) };
     powf_grad_y => |x, y| if x == A::Elem::zero() && y >= A::Elem::zero() { A::Elem::zero() } else { x.powf(y) * x.ln() };
+    powf_grad_xx => |x, y| {
+        let one = A::Elem::one();
+        if y == A::Elem::zero() || y == one { A::Elem::zero() } else { y * (y - one) * x.powf(y - one - one) }
+    };
     powf_grad_yy => |x, y| if x == A::Elem::zero() && y > A::Elem::zero() { A::Elem::zero() } else { x.powf(y) * x.ln() * x.ln() };
 }
 

@@ -273,6 +273,13 @@ impl<T: Float> Float for HyperDual<T> {
     fn powf(self, n: Self) -> Self {
         if n.a.is_zero() && n.b.is_zero() && n.ab.is_zero() {
             let c = n.v;
+            // x^0 and x^1 have no second (x^0 no first) derivative, also at x = 0.
+            if c.is_zero() {
+                return Self::one();
+            }
+            if c == T::one() {
+                return self;
+            }
             return self.chain(
                 self.v.powf(c),
                 c * self.v.powf(c - T::one()),

@@ -258,6 +258,11 @@ impl<'a> Formula<'a> {
                 let parts: Vec<String> = args.iter().map(|&x| self.text(Some(x))).collect();
                 format!("[{}]", parts.join(", "))
             }
+            Op::PowfGradXX => format!(
+                "{y}*({y} - 1)*{x}**({y} - 2)",
+                x = self.operand(args[0]),
+                y = self.operand(args[1])
+            ),
             Op::PowfGradYY => format!(
                 "{}**{}*{}.ln()**2",
                 self.operand(args[0]),

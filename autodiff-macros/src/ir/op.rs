@@ -164,6 +164,8 @@ pub(crate) enum Op {
     PowfGradY,
     /// ∂²(x^y)/∂y² = x^y·(ln x)², and 0 where x = 0 and y > 0 (the limit).
     PowfGradYY,
+    /// ∂²(x^y)/∂x² = y·(y-1)·x^(y-2), and 0 where y = 0 or y = 1 (x^0 and x^1 have none).
+    PowfGradXX,
     /// Sum a contribution back to the shape of its operand (undo a broadcast).
     SumTo,
     /// Broadcast a value to the shape of the second operand.

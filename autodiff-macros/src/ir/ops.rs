@@ -115,6 +115,7 @@ pub(crate) fn name(op: Op) -> &'static str {
         Op::PowfGradX => "powf_grad_x",
         Op::PowfGradY => "powf_grad_y",
         Op::PowfGradYY => "powf_grad_yy",
+        Op::PowfGradXX => "powf_grad_xx",
         Op::SumTo => "sum_to",
         Op::BroadcastLike => "broadcast_like",
         Op::Numel => "numel",
@@ -218,6 +219,7 @@ pub(crate) fn style(op: Op) -> Style {
         Op::PowfGradX
         | Op::PowfGradY
         | Op::PowfGradYY
+        | Op::PowfGradXX
         | Op::SumTo
         | Op::BroadcastLike
         | Op::Numel => Style::Runtime,
@@ -417,9 +419,13 @@ pub(crate) fn result_kind(g: &Graph, op: Op, args: &[Id]) -> Kind {
         Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Powf | Op::Log | Op::Atan2 | Op::Hypot => {
             k(0).join(k(1))
         }
-        Op::Max | Op::Min | Op::MaxWeight | Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
-            k(0).join(k(1))
-        }
+        Op::Max
+        | Op::Min
+        | Op::MaxWeight
+        | Op::PowfGradX
+        | Op::PowfGradY
+        | Op::PowfGradYY
+        | Op::PowfGradXX => k(0).join(k(1)),
         Op::MulAdd => k(0).join(k(1)).join(k(2)),
         Op::Sum | Op::Mean | Op::Dot | Op::Numel => Kind::Scalar,
         Op::SumAxis(_) | Op::MeanAxis(_) | Op::Matmul | Op::Transpose | Op::Reshape(_) => {
@@ -669,7 +675,8 @@ fn over(g: &mut Graph, d: Id, f: Id) -> Id {
 /// `PowfGradYY`), written with the helpers again so that their values at x = 0 follow the same
 /// convention as the first derivatives (`0^y·ln 0` is 0 for y >= 0), and a Hessian of `x**y`
 /// is finite where its gradient is:
-/// - y·x^(y-1): ∂x = y·(y-1)·x^(y-2) = y·PowfGradX(x, y-1), ∂y = x^(y-1) + y·PowfGradY(x, y-1);
+/// - y·x^(y-1): ∂x = PowfGradXX(x, y), ∂y = x^(y-1) + y·PowfGradY(x, y-1);
+/// - y·(y-1)·x^(y-2): ∂x = y·PowfGradXX(x, y-1), ∂y = (2y-1)·x^(y-2) + y·(y-1)·PowfGradY(x, y-2);
 /// - x^y·ln x: ∂x = x^(y-1) + y·PowfGradY(x, y-1), ∂y = PowfGradYY(x, y);
 /// - x^y·(ln x)²: ∂x = 2·PowfGradY(x, y-1) + y·PowfGradYY(x, y-1), ∂y = PowfGradYY(x, y)·ln x.
 fn powf_partials(g: &mut Graph, op: Op, x: Id, y: Id) -> (Id, Id) {
@@ -677,8 +684,7 @@ fn powf_partials(g: &mut Graph, op: Op, x: Id, y: Id) -> (Id, Id) {
     let y1 = g.minus(y, o);
     match op {
         Op::PowfGradX => {
-            let w = g.binary(Op::PowfGradX, x, y1);
-            let dx = g.mul(y, w);
+            let dx = g.binary(Op::PowfGradXX, x, y);
             let p = g.binary(Op::Powf, x, y1);
             let q = g.binary(Op::PowfGradY, x, y1);
             let yq = g.mul(y, q);
@@ -689,6 +695,20 @@ fn powf_partials(g: &mut Graph, op: Op, x: Id, y: Id) -> (Id, Id) {
             let q = g.binary(Op::PowfGradY, x, y1);
             let yq = g.mul(y, q);
             (g.plus(p, yq), g.binary(Op::PowfGradYY, x, y))
+        }
+        Op::PowfGradXX => {
+            let w = g.binary(Op::PowfGradXX, x, y1);
+            let dx = g.mul(y, w);
+            let two = g.constant(2.0);
+            let y2 = g.minus(y1, o);
+            let c = g.mul(two, y);
+            let c = g.minus(c, o);
+            let p = g.binary(Op::Powf, x, y2);
+            let cp = g.mul(c, p);
+            let yy = g.mul(y, y1);
+            let q = g.binary(Op::PowfGradY, x, y2);
+            let yq = g.mul(yy, q);
+            (dx, g.plus(cp, yq))
         }
         _ => {
             let two = g.constant(2.0);
@@ -843,7 +863,7 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             }
             res
         }
-        Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
+        Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY | Op::PowfGradXX => {
             let (x, y) = (a(0), a(1));
             let (dx, dy) = powf_partials(g, node.op, x, y);
             let dx = g.mul(d, dx);
@@ -1267,7 +1287,7 @@ pub(crate) fn jvp(g: &mut Graph, out: Id, t: &[Option<Id>]) -> Result<Option<Id>
                 tsum(g, l, r)
             }
         }
-        Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY => {
+        Op::PowfGradX | Op::PowfGradY | Op::PowfGradYY | Op::PowfGradXX => {
             let (x, y) = (a(0), a(1));
             let (wx, wy) = powf_partials(g, node.op, x, y);
             let l = ta(0).map(|tx| g.mul(tx, wx));
