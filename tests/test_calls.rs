@@ -680,6 +680,8 @@ mod sequences {
         s
     });
     seq_cell!(slice_straight, &[f64], slice, { c_slice(a) * y });
+    // `&a` of an array passed to a `&[T]` callee (its gradient comes back as the array).
+    seq_cell!(array_as_slice, [f64; 3], arr, { c_slice(&a) * y });
     seq_cell!(slice_with_element, &[f64], slice, {
         c_slice(a) + c_f64(a[1] * y)
     });

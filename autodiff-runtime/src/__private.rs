@@ -817,6 +817,14 @@ pub fn trip_count<I: num_traits::PrimInt>(lo: I, hi: I, inclusive: bool) -> usiz
 
 /// A sequence gradient that is zero but for `v` at `i`.
 #[track_caller]
+/// A sequence gradient in the type of `like`'s gradient: a callee's `Vec<T>` gradient of a
+/// `&[T]` parameter, for the caller's `[T; N]` argument.
+pub fn seq_like<S: Seq + ?Sized, G: AsRef<[S::Elem]> + ?Sized>(g: &G, like: &S) -> S::Grad {
+    let mut out = like.zero_grad();
+    out.as_mut().copy_from_slice(g.as_ref());
+    out
+}
+
 pub fn one_hot<S: Seq + ?Sized>(s: &S, i: usize, v: S::Elem) -> S::Grad {
     let mut g = s.zero_grad();
     g.as_mut()[i] = v;

@@ -635,6 +635,20 @@ impl<'a> Emitter<'a> {
             Op::Project(i) => {
                 let pb = self.operand(node.args[0]);
                 let field = syn::Index::from(i as usize);
+                // `&x` of a `[T; N]` passed to a `&[T]` callee: its `Vec<T>` gradient back
+                // into the array's type.
+                let pbn = &self.g[node.args[0]];
+                if let Op::Pullback(k) | Op::PushforwardPullback(k) = pbn.op {
+                    // Operand i: an argument, or (after them) the tangent of one.
+                    let site = &self.g.calls[k as usize];
+                    let (i, n) = (i as usize, site.by_ref.len().max(1));
+                    let arg = pbn.args[i];
+                    let by_ref = site.by_ref.get(i % n) == Some(&true);
+                    if by_ref && self.g.kind(arg) == Kind::Array {
+                        let like = self.by_ref(arg);
+                        return quote!(::autodiff::__private::seq_like(&#pb.#field, #like));
+                    }
+                }
                 quote!(#pb.#field)
             }
             Op::IndexDyn => {
