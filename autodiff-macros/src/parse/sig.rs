@@ -200,6 +200,16 @@ impl Sig {
             errors.at(&ret_ty, format!("the result of a #[differentiable] function has the float type of its parameters, `{text}`, not `{other}`: return `{text}` and convert where it is used"));
             return None;
         }
+        // `f_jvp` and `f_hvp` take the tangent of `x` as `x_tangent`.
+        if let Some((p, q)) = params.iter().find_map(|p| {
+            params
+                .iter()
+                .find(|q| q.diff && p.ident == format!("{}_tangent", q.ident))
+                .map(|q| (p, q))
+        }) {
+            errors.at(&p.ident, format!("`{}` is the name `_jvp` and `_hvp` give the tangent of `{}`; rename this parameter", p.ident, q.ident));
+            return None;
+        }
         let generic_float = floats.iter().any(|f| *f == float.to_string());
         let is_f32 = float.to_string() == "f32";
         Some(Sig {
