@@ -815,8 +815,8 @@ impl Lower<'_> {
     fn reject(&mut self, e: &Expr) -> Option<Id> {
         let (at, msg): (TokenStream, &str) = match e {
             Expr::Match(m) => (m.match_token.to_token_stream(), "`match` is not supported in a #[differentiable] body; use `if`/`else`"),
-            Expr::While(w) => (w.while_token.to_token_stream(), "`while` loops are not supported in a #[differentiable] body; loop over a range whose bounds do not depend on a differentiated value: `for i in 0..n`"),
-            Expr::Loop(l) => (l.loop_token.to_token_stream(), "`loop` is not supported in a #[differentiable] body; loop over a range whose bounds do not depend on a differentiated value: `for i in 0..n`"),
+            Expr::While(w) => (w.while_token.to_token_stream(), "a `while` loop has no value; write it as a statement and read the variables it updates"),
+            Expr::Loop(l) => (l.loop_token.to_token_stream(), "a `loop` with a value (`let r = loop { .. break v; }`) is not supported; write the loop as a statement and assign the value to a `let mut` before `break`"),
             Expr::Break(b) => (b.break_token.to_token_stream(), "`break` is not supported in a #[differentiable] body: a loop runs its whole range; guard the body with `if` instead"),
             Expr::Continue(c) => (c.continue_token.to_token_stream(), "`continue` is not supported in a #[differentiable] body; guard the rest of the body with `if` instead"),
             Expr::ForLoop(f) => (f.for_token.to_token_stream(), "a `for` loop has no value; write it as a statement and read the variables it updates"),
