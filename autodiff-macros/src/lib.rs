@@ -13,6 +13,7 @@ mod emit;
 mod entry;
 mod errors;
 mod expand;
+mod field_loops;
 mod fuse;
 #[cfg(test)]
 mod fuzz;

@@ -558,7 +558,13 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         leaves: Vec::new(),
         loops: 0,
     };
-    let rewritten = collect.rewrite(func.block.to_token_stream(), false);
+    let diff_roots: Vec<Ident> = roots
+        .iter()
+        .filter(|r| r.diff)
+        .map(|r| r.ident.clone())
+        .collect();
+    let block = crate::field_loops::to_index(func.block.to_token_stream(), &diff_roots, &errors);
+    let rewritten = collect.rewrite(block, false);
     let leaves = collect.leaves;
     if !errors.is_empty() {
         return fail(errors, &func);

@@ -920,6 +920,13 @@ pub fn leaf_zeros<D: crate::Differentiable>(x: &D) -> D {
     x.zeros_like()
 }
 
+/// The sum of two gradients of a struct leaf (or of a collection of them).
+pub fn leaf_add<D: crate::Differentiable + Clone>(a: &D, b: &D) -> D {
+    let mut out = a.clone();
+    out.scaled_add(lit(1.0), b);
+    out
+}
+
 /// An element read `self.layers[i]` of a struct leaf in a loop: a float is copied
 /// (`ElemFloat`), anything else borrowed (`ElemRef`). Called as `(&&Elem(&x[i])).elem()`
 /// (autoref specialization: the impl on `&Elem` wins where it applies).

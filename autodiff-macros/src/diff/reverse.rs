@@ -226,11 +226,18 @@ impl Sweep {
         let home = g.block_of(target);
         let here = g.mirror_block(from);
         g.current = here;
+        let sum = |g: &mut Graph, prev: Id, c: Id| {
+            let s = g.plus(prev, c);
+            if g.kind(target) == Kind::Unknown && g[s].op == Op::Add {
+                g.grad_sums.insert(s);
+            }
+            s
+        };
         if home == from {
             let slot = &mut self.adj[target.index()];
             *slot = Some(match *slot {
                 None => c,
-                Some(prev) => g.plus(prev, c),
+                Some(prev) => sum(g, prev, c),
             });
             return;
         }
@@ -246,7 +253,7 @@ impl Sweep {
         let side = if is_then { &mut entry.0 } else { &mut entry.1 };
         *side = Some(match *side {
             None => c,
-            Some(prev) => g.plus(prev, c),
+            Some(prev) => sum(g, prev, c),
         });
     }
 

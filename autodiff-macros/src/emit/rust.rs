@@ -413,6 +413,11 @@ impl<'a> Emitter<'a> {
             {
                 call(out, "seq_add", args)
             }
+            Style::Infix(_)
+                if op == Op::Add && self.g.grad_sums.contains(&id) && self.leaf_like(id) =>
+            {
+                call(out, "leaf_add", args)
+            }
             Style::Infix(sym) if scalar => {
                 self.operand_text(args[0], false, out);
                 out.push(' ');
@@ -438,6 +443,9 @@ impl<'a> Emitter<'a> {
                 if op == Op::ZerosLike && matches!(self.g.kind(id), Kind::Array | Kind::Slice) =>
             {
                 call(out, "seq_zeros", args)
+            }
+            Style::Runtime if op == Op::ZerosLike && self.leaf_like(id) => {
+                call(out, "leaf_zeros", args)
             }
             // A contribution read only here is moved, so that an equal shape costs no copy.
             Style::Runtime if op == Op::SumTo && self.movable(args[0]) => {
@@ -1129,6 +1137,9 @@ impl<'a> Emitter<'a> {
                 let sum = match kind {
                     Kind::Scalar => quote!(#acc + #a),
                     Kind::Array | Kind::Slice => quote!(::autodiff::__private::seq_add(&#acc, &#a)),
+                    Kind::Unknown if self.has_leaves() && !self.dual => {
+                        quote!(::autodiff::__private::leaf_add(&#acc, &#a))
+                    }
                     _ => quote!(::autodiff::__private::add(&#acc, &#a)),
                 };
                 // Through a temporary: `acc = acc + a` reads as a missed `+=` (which `T: Float`
@@ -1214,6 +1225,17 @@ impl<'a> Emitter<'a> {
         })
     }
 
+    /// Whether the function reads struct leaves (`method.rs`): then a value of unknown type
+    /// may be a collection or a struct, whose zero and sum come from `Differentiable`.
+    fn has_leaves(&self) -> bool {
+        self.sig.params.iter().any(|p| p.leaf)
+    }
+
+    /// A value of unknown type in a function with struct leaves, outside hyper-dual code.
+    fn leaf_like(&self, id: Id) -> bool {
+        self.g.kind(id) == Kind::Unknown && self.has_leaves() && !self.dual
+    }
+
     /// In hyper-dual code, a plain scalar (kept as written, or read from data) as a constant
     /// hyper-dual number.
     fn lift(&self, id: Id, value: TokenStream) -> TokenStream {
@@ -1227,6 +1249,9 @@ impl<'a> Emitter<'a> {
     /// A zero of the given kind, shaped like `like` for tensors.
     fn zero_of(&self, kind: Kind, like: &TokenStream) -> TokenStream {
         match kind {
+            Kind::Unknown if self.has_leaves() && !self.dual => {
+                quote!(::autodiff::__private::leaf_zeros(&#like))
+            }
             Kind::Tensor | Kind::Unknown => quote!(::autodiff::__private::zeros_like(&#like)),
             _ => self.literal(0.0, true),
         }

@@ -180,6 +180,10 @@ pub(crate) struct Graph {
     pub mirror: FxHashMap<BlockId, BlockId>,
     /// Copies of branches made to recompute values inside a mirror block.
     pub(super) branch_copies: FxHashMap<(u32, BlockId), u32>,
+    /// Sums of two gradient contributions to a value of unknown kind (a struct leaf, a
+    /// collection of them): both terms have the value's type, so the sum may be written with
+    /// `Differentiable` where element-wise `+` is not defined (`Vec<Layer>`).
+    pub grad_sums: rustc_hash::FxHashSet<Id>,
 }
 
 impl Index<Id> for Graph {
@@ -209,6 +213,7 @@ impl Graph {
             current: super::graph::ROOT,
             mirror: FxHashMap::default(),
             branch_copies: FxHashMap::default(),
+            grad_sums: Default::default(),
         }
     }
 

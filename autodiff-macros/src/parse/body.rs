@@ -1386,7 +1386,7 @@ impl Lower<'_> {
                     && self.sig.params.iter().any(|p| p.leaf)
                     && self.touches_active(whole) =>
             {
-                return self.error(&ix.index, "an element of a differentiated struct's field (`self.layers[i]`) can be read with a loop variable directly in a `for` body (not inside an `if` or `match` there), or with an integer literal (`self.layers[0]`); outside a loop, pass the whole collection to a #[differentiable] method or function");
+                return self.error(&ix.index, "an element of a differentiated struct's field (`self.layers[i]`) can be read with a loop variable directly in a `for` body (not inside an `if` or `match` there: bind a float element before it, `let w = self.ws[i];`), or with an integer literal (`self.layers[0]`); outside a loop, pass the whole collection to a #[differentiable] method or function");
             }
             _ if !self.touches_active(whole) => return Some(self.opaque(whole, Kind::Unknown)),
             // `x.shape()[0]`: a size, a constant like `x.len()`.
