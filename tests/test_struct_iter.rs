@@ -310,6 +310,17 @@ fn layers_iterated_match_the_index_form_and_central_differences() {
     }
 }
 
+/// `m + s t`, leaf by leaf.
+fn shifted(m: &Ws, t: &Ws, s: f64) -> Ws {
+    let flat: Vec<f64> = m
+        .to_flat()
+        .iter()
+        .zip(t.to_flat())
+        .map(|(a, b)| a + s * b)
+        .collect();
+    m.from_flat(&flat)
+}
+
 #[test]
 fn forward_items_of_the_iterator_forms_match_directional_differences() {
     let m = ws();
@@ -320,16 +331,7 @@ fn forward_items_of_the_iterator_forms_match_directional_differences() {
     let (x, tx) = (0.45, 0.7);
     let along = |f: Method| {
         let h = 1e-6;
-        let shift = |s: f64| {
-            let p = m.from_flat(
-                &m.to_flat()
-                    .iter()
-                    .zip(t.to_flat())
-                    .map(|(a, b)| a + s * b)
-                    .collect::<Vec<_>>(),
-            );
-            f(&p, x + s * tx)
-        };
+        let shift = |s: f64| f(&shifted(&m, &t, s), x + s * tx);
         (shift(h) - shift(-h)) / (2.0 * h)
     };
     let forms: [(&str, Method, f64); 4] = [
@@ -345,16 +347,7 @@ fn forward_items_of_the_iterator_forms_match_directional_differences() {
     // The Hessian-vector product against differences of gradients.
     let (hv, hx) = m.nested_hvp(x, &t, tx);
     let h = 1e-5;
-    let at = |s: f64| {
-        let p = m.from_flat(
-            &m.to_flat()
-                .iter()
-                .zip(t.to_flat())
-                .map(|(a, b)| a + s * b)
-                .collect::<Vec<_>>(),
-        );
-        p.nested_grad(x + s * tx)
-    };
+    let at = |s: f64| shifted(&m, &t, s).nested_grad(x + s * tx);
     let ((gp, xp), (gm, xm)) = (at(h), at(-h));
     let fd: Vec<f64> = gp
         .to_flat()
