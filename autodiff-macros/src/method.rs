@@ -143,8 +143,9 @@ impl Collect<'_> {
     /// Replaces each field path `root.a.b` in `tokens` by its leaf. A path followed by `(` ends
     /// before the method name (`self.l1.forward(x)` reads the leaf `self.l1`); one followed by
     /// a size method (`self.layers.len()`) is left as written, a constant. So are paths where
-    /// only constants can stand: in a `for` loop's range, inside `[..]` (an index), and before
-    /// `as` (`self.n as f64`): there they are integer fields, read from the struct as written.
+    /// only constants can stand: in a `for` loop's range, an `if` or `while` condition, a
+    /// `match` scrutinee, inside `[..]` (an index), and before `as` (`self.n as f64`): there
+    /// they are integer, `bool` or compared fields, read from the struct as written.
     fn rewrite(&mut self, tokens: TokenStream, constant: bool) -> TokenStream {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
         let mut out: Vec<TokenTree> = Vec::new();
@@ -155,6 +156,11 @@ impl Collect<'_> {
                 TokenTree::Ident(id) if id == "for" => {
                     for_header = true;
                     self.loops += 1;
+                }
+                // A condition or a scrutinee has no derivative: the fields it reads (a `bool`,
+                // an integer, or a float compared) are read from the struct as written.
+                TokenTree::Ident(id) if id == "if" || id == "while" || id == "match" => {
+                    for_header = true
                 }
                 TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
                     for_header = false
@@ -623,7 +629,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     let method_checks = method_call_checks(&lowered.graph, &sig);
     let scalar = scalar_closed(&lowered.graph, &sig) && !mentions_roots(&flat.block, &roots);
     let forward = !has_active_calls(&lowered.graph);
-    let generated = match Items::new(&flat, &sig).generate(lowered) {
+    let generated = match Items::for_method(&flat, &sig).generate(lowered) {
         Ok(t) => t,
         Err(e) => {
             errors.at_span(e.span(), e);
@@ -1015,6 +1021,8 @@ impl Rewrite<'_> {
                         kept.push(self.forward_item(&f, suffix, &g_ty, &g_val, &pat));
                     } else if suffix == Some("jacobian") {
                         kept.push(self.jacobian_item(&f, &g_ty));
+                    } else if suffix == Some("hessian") && self.constant_roots() {
+                        kept.push(self.constant_hessian(&f));
                     } else if suffix == Some("hessian")
                         || id.starts_with(&format!("__{name}_pushforward"))
                         || id == format!("__{name}_dual")
@@ -1228,7 +1236,7 @@ impl Rewrite<'_> {
                     if path.is_empty() {
                         binds.extend(quote!(let #t = #by_ref;));
                     } else {
-                        binds.extend(quote!(let #t = &#by_ref #(#path)*;));
+                        binds.extend(quote!(let #t = &#name #(#path)*;));
                     }
                 }
                 continue;
@@ -1312,7 +1320,10 @@ impl Rewrite<'_> {
         let inputs = self.func.sig.inputs.iter().chain(extra.iter().copied());
         let generics = &self.func.sig.generics.params;
         let lt = quote!('__autodiff_call);
-        let bound = quote!(&#lt (): ::autodiff::__private::ForwardUnavailable);
+        let bound = match suffix {
+            "hessian" => quote!(&#lt (): ::autodiff::__private::HessianUnavailable),
+            _ => quote!(&#lt (): ::autodiff::__private::ForwardUnavailable),
+        };
         let mut where_clause = self.func.sig.generics.where_clause.clone();
         where_clause
             .get_or_insert_with(|| syn::parse_quote!(where))
@@ -1321,10 +1332,10 @@ impl Rewrite<'_> {
         let msg = format!(
             "`{}` is not available: {}",
             name,
-            if suffix == "jacobian" {
-                "the Jacobian of a function differentiating a struct is written for a float result only (it is the gradient); use `_vjp` per output"
-            } else {
-                "forward mode through a call of a differentiable function or method from a body differentiating a struct (and `_hvp` in a generic `impl` block) is not supported yet; use the reverse-mode items (`_grad`, `_vjp`)"
+            match suffix {
+                "jacobian" => "the Jacobian of a function differentiating a struct is written for a float result only (it is the gradient); use `_vjp` per output",
+                "hessian" => "the Hessian of a method with a loop or a call in its body is not written yet; use `_hvp` once per direction",
+                _ => "forward mode through a call of a differentiable function or method from a body differentiating a struct (and `_hvp` in a generic `impl` block) is not supported yet; use the reverse-mode items (`_grad`, `_vjp`)",
             }
         );
         quote! {
@@ -1334,6 +1345,30 @@ impl Rewrite<'_> {
                 ::core::unreachable!(#msg)
             }
         }
+    }
+
+    /// Whether no struct is differentiated (`wrt(x)` on a method): then the flat function's
+    /// items are the method's with the struct as a constant.
+    fn constant_roots(&self) -> bool {
+        self.roots.iter().all(|r| !r.diff)
+    }
+
+    /// `f_hessian` of a method differentiating only floats (`wrt(x)`): the flat function's,
+    /// taking `&self`. Where that one is a call of the hyper-dual `__f_dual` (loops, calls),
+    /// which is not written for methods, an item saying so when called.
+    fn constant_hessian(&self, f: &ItemFn) -> TokenStream {
+        let out = match &f.sig.output {
+            ReturnType::Type(_, t) => t.to_token_stream(),
+            ReturnType::Default => quote!(()),
+        };
+        let dual = format!("__{}_dual", self.func.sig.ident);
+        if mentions(f.block.to_token_stream(), &dual) {
+            return self.unavailable(&f.attrs, "hessian", &[], out);
+        }
+        let (attrs, block) = (&f.attrs, &f.block);
+        let vis = &self.func.vis;
+        let s = self.signature(&f.sig.ident, &[], out);
+        quote!(#(#attrs)* #vis #s #block)
     }
 
     /// `acc.l1.__autodiff_set_w(value);`: the derive's setter of a leaf's field.
@@ -1549,4 +1584,13 @@ fn method_call_checks(g: &crate::ir::Graph, sig: &Sig) -> TokenStream {
         }
     }
     out
+}
+
+/// Whether `tokens` name the identifier `name` anywhere.
+fn mentions(tokens: TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(id) => id == name,
+        TokenTree::Group(g) => mentions(g.stream(), name),
+        _ => false,
+    })
 }

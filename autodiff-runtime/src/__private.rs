@@ -982,6 +982,15 @@ pub struct Wrt<const D: bool>;
 )]
 pub trait ForwardUnavailable {}
 
+/// Implemented by no type: the bound of the `_hessian` of a method differentiating only its
+/// float arguments whose body has a loop or a call, so that calling it is a compile error.
+#[diagnostic::on_unimplemented(
+    message = "this `_hessian` is not available for this #[differentiable] method",
+    label = "not available here",
+    note = "a method differentiating only its float arguments (`wrt(x)`) gets `_hessian` when its body has no loop and no call of a differentiable function; use `_hvp` once per direction"
+)]
+pub trait HessianUnavailable {}
+
 /// Implemented by `Wrt<true>` only.
 #[diagnostic::on_unimplemented(
     message = "this argument depends on a differentiated value, but the method called does not differentiate that parameter",

@@ -14,11 +14,39 @@ use crate::parse::sig::Sig;
 pub(crate) struct Items<'a> {
     pub(crate) func: &'a ItemFn,
     pub(crate) sig: &'a Sig,
+    /// Whether an item may be written as a call of another (`f_grad` as
+    /// `f_value_and_grad(..).1`). Not for a method's flat function: `method.rs` gives each
+    /// item the struct's signature again, so each keeps a body of its own.
+    pub(crate) sibling_calls: bool,
 }
 
 impl<'a> Items<'a> {
     pub(crate) fn new(func: &'a ItemFn, sig: &'a Sig) -> Items<'a> {
-        Items { func, sig }
+        Items {
+            func,
+            sig,
+            sibling_calls: true,
+        }
+    }
+
+    /// The items of a method's flat function: no item calls another (see `sibling_calls`).
+    pub(crate) fn for_method(func: &'a ItemFn, sig: &'a Sig) -> Items<'a> {
+        Items {
+            sibling_calls: false,
+            ..Items::new(func, sig)
+        }
+    }
+
+    /// Whether an item may be written as a call of another item of float code: sibling calls
+    /// allowed, every parameter with a gradient a float, and a float result.
+    pub(crate) fn float_closed(&self) -> bool {
+        self.sibling_calls
+            && self.sig.ret_kind == Kind::Scalar
+            && self
+                .sig
+                .params
+                .iter()
+                .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar)
     }
 
     pub(crate) fn ident(&self, suffix: &str) -> Ident {

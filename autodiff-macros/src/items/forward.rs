@@ -153,13 +153,8 @@ impl Items<'_> {
     /// adds nothing, also where its partial derivative is infinite (`x**y` at x = 0 along y
     /// only). `None` otherwise.
     fn jvp_by_value_and_grad(&self) -> Option<TokenStream> {
-        let floats = self
-            .sig
-            .params
-            .iter()
-            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar);
         let k = self.sig.diff_params().count();
-        if !floats || self.sig.ret_kind != Kind::Scalar || k == 0 {
+        if !self.float_closed() || k == 0 {
             return None;
         }
         let args = self.sig.params.iter().map(|p| &p.ident);
@@ -834,12 +829,7 @@ impl Items<'_> {
     /// emission per function. With arrays or tensors the extra half would allocate, so those
     /// keep their own body (`hvp_body`).
     fn hvp_by_pushforward_pullback(&self) -> Option<TokenStream> {
-        let floats = self
-            .sig
-            .params
-            .iter()
-            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar);
-        if !floats || self.sig.ret_kind != Kind::Scalar {
+        if !self.float_closed() {
             return None;
         }
         let float = &self.sig.float;

@@ -7,7 +7,7 @@ use crate::diff;
 use crate::emit::rust::Emitter;
 use crate::ir::{Graph, Id, Kind};
 
-use super::ctx::{adj_of, has_grad_type, Items};
+use super::ctx::{adj_of, Items};
 use crate::names;
 
 /// The most nodes the symbolic Hessian may add to the graph before the hyper-dual form is used.
@@ -107,12 +107,7 @@ impl Items<'_> {
     /// emitting a forward-and-reverse sweep. `None` otherwise.
     pub(crate) fn pushforward_pullback_by_hessian(&self) -> Option<TokenStream> {
         let diff: Vec<usize> = self.sig.diff_params().map(|(i, _)| i).collect();
-        let floats = self
-            .sig
-            .params
-            .iter()
-            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar);
-        if !floats || self.sig.ret_kind != Kind::Scalar || diff.is_empty() || diff.len() > 4 {
+        if !self.float_closed() || diff.is_empty() || diff.len() > 4 {
             return None;
         }
         let first = self.sig.params.iter().map(Self::pass);

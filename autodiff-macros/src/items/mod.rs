@@ -240,13 +240,7 @@ impl Items<'_> {
     /// float arithmetic only (no calls, no expressions kept as written), whose value the
     /// optimiser drops once inlined.
     fn grad_by_value_and_grad(&self, g0: &Graph) -> bool {
-        let floats = self
-            .sig
-            .params
-            .iter()
-            .all(|p| !ctx::has_grad_type(p) || p.kind == Kind::Scalar);
-        floats
-            && self.sig.ret_kind == Kind::Scalar
+        self.float_closed()
             && !has_calls(g0)
             && g0.opaques.is_empty()
             && g0.loops.is_empty()

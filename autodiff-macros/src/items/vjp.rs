@@ -109,7 +109,7 @@ impl Items<'_> {
     /// When every parameter with a gradient is a float and the result is a float, `f_vjp` at
     /// cotangent c is c times `f_grad` (inlined): one emitted sweep fewer per function.
     pub(crate) fn vjp_by_grad(&self) -> Option<TokenStream> {
-        if !self.float_params() || self.sig.ret_kind != Kind::Scalar {
+        if !self.float_closed() {
             return None;
         }
         let args = self.sig.params.iter().map(|p| &p.ident);
@@ -131,12 +131,6 @@ impl Items<'_> {
     }
 
     /// Whether every parameter with a gradient type is a float.
-    fn float_params(&self) -> bool {
-        self.sig
-            .params
-            .iter()
-            .all(|p| !has_grad_type(p) || p.kind == Kind::Scalar)
-    }
 
     /// When every parameter with a gradient is a float and the result is a float,
     /// `__f_pullback2` at cotangent c and seeds s is `(c·H s, ∇f·s)`: the first half of
@@ -147,7 +141,7 @@ impl Items<'_> {
         &self,
         header: &TokenStream,
     ) -> Option<TokenStream> {
-        if !self.float_params() || self.sig.ret_kind != Kind::Scalar {
+        if !self.float_closed() {
             return None;
         }
         let seed = |i: usize| {

@@ -851,6 +851,20 @@ impl Lower<'_> {
         if let Some(op) = arith.or(cmp) {
             let l = self.expr(&b.left)?;
             let r = self.expr(&b.right)?;
+            // An expression kept as written (`self.k` of an integer field) compared with an
+            // integer literal: the comparison is kept as written too, so the literal takes the
+            // expression's own type instead of being read as a float.
+            let as_written = |id: Id| {
+                matches!(self.g[id].op, Op::Opaque(_))
+                    && self.g.kind(id) == Kind::Unknown
+                    && !self.g.is_active(id)
+            };
+            if cmp.is_some()
+                && ((is_int_literal(&b.right) && as_written(l))
+                    || (is_int_literal(&b.left) && as_written(r)))
+            {
+                return Some(self.opaque(whole, Kind::Bool));
+            }
             let (lk, rk) = (self.g.kind(l), self.g.kind(r));
             if lk == Kind::Int || rk == Kind::Int {
                 // Integer arithmetic (sizes, counters) is kept as written.
@@ -1894,4 +1908,9 @@ fn compound(op: &BinOp) -> Option<Op> {
         BinOp::DivAssign(_) => Some(Op::Div),
         _ => None,
     }
+}
+
+/// An integer literal without a float suffix (`1`, `0usize`).
+fn is_int_literal(e: &Expr) -> bool {
+    matches!(strip(e), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if !matches!(i.suffix(), "f32" | "f64"))
 }

@@ -1,0 +1,274 @@
+//! Conditions that read a differentiated struct's fields: a `bool` field (`if self.on`), an
+//! integer field compared (`if self.k > 1`, `while n < self.k`), an integer field matched
+//! (`match self.k`), and a float field compared and also differentiated (`if self.a >
+//! self.b`). The condition has no derivative; the arms do. Every generated item is checked
+//! against hand formulas, central differences, or directional differences.
+
+use autodiff::{differentiable, Differentiable};
+
+#[derive(Clone, Debug, Differentiable)]
+struct Gate {
+    a: f64,
+    b: f64,
+    ws: Vec<f64>,
+    on: bool,
+    k: usize,
+}
+
+impl Gate {
+    #[differentiable]
+    fn gated(&self, x: f64) -> f64 {
+        if self.on {
+            self.a * x * x
+        } else {
+            self.b * x
+        }
+    }
+
+    #[differentiable]
+    fn counted(&self, x: f64) -> f64 {
+        if self.k > 1 {
+            self.a * x
+        } else {
+            self.b * x * x
+        }
+    }
+
+    #[differentiable]
+    fn compared(&self, x: f64) -> f64 {
+        if self.a > self.b {
+            self.a * x.sin()
+        } else {
+            self.b * x.cos()
+        }
+    }
+
+    #[differentiable]
+    fn matched(&self, x: f64) -> f64 {
+        match self.k {
+            0 => self.a * x,
+            1 => self.b * x * x,
+            _ => self.a * self.b * x,
+        }
+    }
+
+    /// The first `k` weights add `w x`, the rest subtract `w a`; all only when `on`.
+    #[differentiable]
+    fn in_loop(&self, x: f64) -> f64 {
+        let mut s = 0.0;
+        for i in 0..self.ws.len() {
+            let w = self.ws[i];
+            if self.on && i < self.k {
+                s += w * x;
+            } else {
+                s -= w * self.a;
+            }
+        }
+        s
+    }
+
+    /// `k` steps of `s = s a + b`.
+    #[differentiable]
+    fn iterated(&self, x: f64) -> f64 {
+        let mut s = x;
+        let mut n: usize = 0;
+        while n < self.k {
+            s = s * self.a + self.b;
+            n += 1;
+        }
+        s
+    }
+}
+
+type Method = fn(&Gate, f64) -> f64;
+type Grad = fn(&Gate, f64) -> (Gate, f64);
+
+fn gate(on: bool, k: usize) -> Gate {
+    Gate {
+        a: 0.8,
+        b: -1.4,
+        ws: vec![0.5, 2.0, -0.7],
+        on,
+        k,
+    }
+}
+
+/// Central differences over the flat parameters (a, b, ws) and then x.
+fn central(m: &Gate, x: f64, f: Method) -> Vec<f64> {
+    let h = 1e-6;
+    let flat = m.to_flat();
+    let mut out: Vec<f64> = (0..flat.len())
+        .map(|k| {
+            let (mut p, mut q) = (flat.clone(), flat.clone());
+            p[k] += h;
+            q[k] -= h;
+            (f(&m.from_flat(&p), x) - f(&m.from_flat(&q), x)) / (2.0 * h)
+        })
+        .collect();
+    out.push((f(m, x + h) - f(m, x - h)) / (2.0 * h));
+    out
+}
+
+fn flat_grad(g: &(Gate, f64)) -> Vec<f64> {
+    let mut v = g.0.to_flat();
+    v.push(g.1);
+    v
+}
+
+fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (k, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!((a - b).abs() < tol, "{what}, entry {k}: {a} vs {b}");
+    }
+}
+
+/// Every method, at models taking each branch.
+fn cases() -> Vec<(&'static str, Method, Grad, Gate)> {
+    let mut out: Vec<(&'static str, Method, Grad, Gate)> = Vec::new();
+    for (on, k) in [(true, 0), (false, 1), (true, 2), (false, 3)] {
+        out.push(("gated", Gate::gated, Gate::gated_grad, gate(on, k)));
+        out.push(("counted", Gate::counted, Gate::counted_grad, gate(on, k)));
+        out.push(("matched", Gate::matched, Gate::matched_grad, gate(on, k)));
+        out.push(("in_loop", Gate::in_loop, Gate::in_loop_grad, gate(on, k)));
+        out.push(("iterated", Gate::iterated, Gate::iterated_grad, gate(on, k)));
+    }
+    let mut swapped = gate(true, 0);
+    std::mem::swap(&mut swapped.a, &mut swapped.b);
+    out.push(("compared", Gate::compared, Gate::compared_grad, gate(true, 0)));
+    out.push(("compared", Gate::compared, Gate::compared_grad, swapped));
+    out
+}
+
+#[test]
+fn gradients_match_central_differences_in_every_branch() {
+    let x = 0.7;
+    for (name, f, grad, m) in cases() {
+        let what = format!("{name} (on = {}, k = {})", m.on, m.k);
+        let g = grad(&m, x);
+        assert_eq!((g.0.on, g.0.k), (m.on, m.k), "{what}: constants copied");
+        assert_close(&flat_grad(&g), &central(&m, x, f), 1e-6, &what);
+    }
+}
+
+#[test]
+fn gradients_match_hand_formulas() {
+    let x = 0.7;
+    let on = gate(true, 0).gated_grad(x);
+    assert_eq!((on.0.a, on.0.b, on.1), (x * x, 0.0, 2.0 * 0.8 * x));
+    let off = gate(false, 0).gated_grad(x);
+    assert_eq!((off.0.a, off.0.b, off.1), (0.0, x, -1.4));
+    let many = gate(true, 2).counted_grad(x);
+    assert_eq!((many.0.a, many.0.b, many.1), (x, 0.0, 0.8));
+    let one = gate(true, 1).counted_grad(x);
+    assert_eq!((one.0.a, one.0.b, one.1), (0.0, x * x, 2.0 * -1.4 * x));
+    let m = gate(true, 5);
+    let g = m.matched_grad(x);
+    assert_eq!((g.0.a, g.0.b, g.1), (m.b * x, m.a * x, m.a * m.b));
+    // in_loop with on, k = 2: s = (w0 + w1) x - w2 a.
+    let m = gate(true, 2);
+    let g = m.in_loop_grad(x);
+    assert_close(&g.0.ws, &[x, x, -m.a], 1e-15, "in_loop ws");
+    assert_close(&[g.0.a, g.1], &[-m.ws[2], m.ws[0] + m.ws[1]], 1e-15, "in_loop a, x");
+    // iterated, k = 2: s = (x a + b) a + b.
+    let (v, g) = m.iterated_value_and_grad(x);
+    assert!((v - ((x * m.a + m.b) * m.a + m.b)).abs() < 1e-15);
+    assert_close(
+        &[g.0.a, g.0.b, g.1],
+        &[2.0 * x * m.a + m.b, m.a + 1.0, m.a * m.a],
+        1e-15,
+        "iterated",
+    );
+}
+
+#[test]
+fn value_and_grad_and_vjp_agree_with_grad() {
+    let x = -0.35;
+    for (name, f, grad, m) in cases() {
+        let what = format!("{name} (on = {}, k = {})", m.on, m.k);
+        let g = flat_grad(&grad(&m, x));
+        let (v, vg) = match name {
+            "gated" => m.gated_value_and_grad(x),
+            "counted" => m.counted_value_and_grad(x),
+            "matched" => m.matched_value_and_grad(x),
+            "in_loop" => m.in_loop_value_and_grad(x),
+            "iterated" => m.iterated_value_and_grad(x),
+            _ => m.compared_value_and_grad(x),
+        };
+        assert_eq!(v, f(&m, x), "{what}: value");
+        assert_close(&flat_grad(&vg), &g, 1e-12, &what);
+        let vjp = match name {
+            "gated" => m.gated_vjp(x, 3.0),
+            "counted" => m.counted_vjp(x, 3.0),
+            "matched" => m.matched_vjp(x, 3.0),
+            "in_loop" => m.in_loop_vjp(x, 3.0),
+            "iterated" => m.iterated_vjp(x, 3.0),
+            _ => m.compared_vjp(x, 3.0),
+        };
+        let scaled: Vec<f64> = g.iter().map(|d| 3.0 * d).collect();
+        assert_close(&flat_grad(&vjp), &scaled, 1e-12, &what);
+    }
+}
+
+/// `m + s t`, leaf by leaf.
+fn shifted(m: &Gate, t: &Gate, s: f64) -> Gate {
+    let flat: Vec<f64> = m
+        .to_flat()
+        .iter()
+        .zip(t.to_flat())
+        .map(|(a, b)| a + s * b)
+        .collect();
+    m.from_flat(&flat)
+}
+
+#[test]
+fn jvp_and_hvp_match_directional_differences() {
+    let (x, tx) = (0.45, 0.7);
+    let h = 1e-5;
+    for (name, f, grad, m) in cases() {
+        let what = format!("{name} (on = {}, k = {})", m.on, m.k);
+        let t = Gate {
+            a: 0.3,
+            b: -0.2,
+            ws: vec![0.9, 0.1, -0.4],
+            on: m.on,
+            k: m.k,
+        };
+        let (v, d) = match name {
+            "gated" => m.gated_jvp(x, &t, tx),
+            "counted" => m.counted_jvp(x, &t, tx),
+            "matched" => m.matched_jvp(x, &t, tx),
+            "in_loop" => m.in_loop_jvp(x, &t, tx),
+            "iterated" => m.iterated_jvp(x, &t, tx),
+            _ => m.compared_jvp(x, &t, tx),
+        };
+        assert_eq!(v, f(&m, x), "{what}: value");
+        let shift = |s: f64| f(&shifted(&m, &t, s), x + s * tx);
+        let want = (shift(h) - shift(-h)) / (2.0 * h);
+        assert!((d - want).abs() < 1e-6, "{what}: jvp {d} vs {want}");
+        let hv = match name {
+            "gated" => m.gated_hvp(x, &t, tx),
+            "counted" => m.counted_hvp(x, &t, tx),
+            "matched" => m.matched_hvp(x, &t, tx),
+            "in_loop" => m.in_loop_hvp(x, &t, tx),
+            "iterated" => m.iterated_hvp(x, &t, tx),
+            _ => m.compared_hvp(x, &t, tx),
+        };
+        let at = |s: f64| flat_grad(&grad(&shifted(&m, &t, s), x + s * tx));
+        let fd: Vec<f64> = at(h)
+            .iter()
+            .zip(at(-h))
+            .map(|(p, q)| (p - q) / (2.0 * h))
+            .collect();
+        assert_close(&flat_grad(&hv), &fd, 1e-5, &format!("{what}: hvp"));
+    }
+}
+
+#[test]
+fn trace_and_formulas_of_a_gated_method() {
+    let m = gate(true, 0);
+    let t = m.gated_trace(1.5);
+    assert_eq!(t.value("x").item(), 1.5);
+    assert_eq!(t.grad("x").item(), 2.0 * m.a * 1.5);
+    let names: Vec<&str> = Gate::gated_grad_formulas().iter().map(|p| p.0).collect();
+    assert_eq!(names, ["self.a", "self.b", "x"]);
+}
