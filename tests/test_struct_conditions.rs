@@ -272,3 +272,48 @@ fn trace_and_formulas_of_a_gated_method() {
     let names: Vec<&str> = Gate::gated_grad_formulas().iter().map(|p| p.0).collect();
     assert_eq!(names, ["self.a", "self.b", "x"]);
 }
+
+/// An enum field kept constant with `#[autodiff(skip)]`, matched in the body.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Act {
+    Relu,
+    Tanh,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Layer {
+    w: f64,
+    c: f64,
+    #[autodiff(skip)]
+    act: Act,
+}
+
+impl Layer {
+    #[differentiable]
+    fn fwd(&self, x: f64) -> f64 {
+        let z = self.w * x + self.c;
+        match self.act {
+            Act::Relu => z.max(0.0),
+            Act::Tanh => z.tanh(),
+        }
+    }
+}
+
+#[test]
+fn a_matched_enum_field() {
+    let x = 1.5;
+    for act in [Act::Relu, Act::Tanh] {
+        let l = Layer { w: 0.5, c: -0.2, act };
+        let (g, gx) = l.fwd_grad(x);
+        assert_eq!(g.act, act);
+        let z: f64 = l.w * x + l.c;
+        let dz = match act {
+            Act::Relu => 1.0,
+            Act::Tanh => 1.0 - z.tanh() * z.tanh(),
+        };
+        assert_eq!((g.w, g.c, gx), (dz * x, dz, dz * l.w), "{act:?}");
+        let h = 1e-6;
+        let at = |w: f64| Layer { w, ..l.clone() }.fwd(x);
+        assert!((g.w - (at(l.w + h) - at(l.w - h)) / (2.0 * h)).abs() < 1e-6);
+    }
+}

@@ -30,7 +30,7 @@ use crate::Tensor;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be differentiated: it does not implement `autodiff::Differentiable`",
     label = "not `Differentiable`",
-    note = "add `#[derive(autodiff::Differentiable)]` to the type, or leave this parameter out of `wrt(..)` so that it is a constant"
+    note = "add `#[derive(autodiff::Differentiable)]` to the type; a model's field that is not a parameter (an enum, a flag, a setting) is marked `#[autodiff(skip)]`; a function's parameter is left out of `wrt(..)`: either is then a constant"
 )]
 pub trait Differentiable: Sized {
     /// The float type of the leaves.
