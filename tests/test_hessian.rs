@@ -484,3 +484,34 @@ fn hessian_of_a_long_body() {
     let hv = long_chain_hvp(x, y, 1.0, 0.0);
     assert!((hv.0 - h[0][0]).abs() < 1e-9 && (hv.1 - h[1][0]).abs() < 1e-9);
 }
+
+/// A callee with a `[f64; 2]` parameter: `w₀ x² + w₁ x`.
+#[differentiable]
+fn weighted_quad(w: [f64; 2], x: f64) -> f64 {
+    w[0] * x * x + w[1] * x
+}
+
+/// Calls it with a constant array: `(2x² + 3x) x`.
+#[differentiable(wrt(x))]
+fn through_constant_array(x: f64) -> f64 {
+    let w = [2.0, 3.0];
+    weighted_quad(w, x) * x
+}
+
+/// Passes a constant array parameter on: `(w₀ x² + w₁ x) x`.
+#[differentiable(wrt(x))]
+fn through_array_parameter(w: [f64; 2], x: f64) -> f64 {
+    weighted_quad(w, x) * x
+}
+
+#[test]
+fn second_derivatives_through_a_call_with_an_array_parameter() {
+    let x = 1.5;
+    let h = through_constant_array_hessian(x);
+    let fd = fd_hessian(|p| [through_constant_array_grad(p[0])], [x]);
+    check([[h]], [[12.0 * x + 6.0]], fd);
+    let (w, x) = ([0.7, -1.2], -0.4);
+    let h = through_array_parameter_hessian(w, x);
+    let fd = fd_hessian(|p| [through_array_parameter_grad(w, p[0])], [x]);
+    check([[h]], [[6.0 * w[0] * x + 2.0 * w[1]]], fd);
+}

@@ -137,7 +137,10 @@ fn a_differentiated_self_the_body_does_not_read() {
     assert_eq!(gm.to_flat(), vec![0.0; 5]);
     assert!((gx - want).abs() < 1e-12);
     let (v, (gm, gx)) = m.unread_self_value_and_grad(x);
-    assert_eq!((v, gm.to_flat(), gx), (m.unread_self(x), vec![0.0; 5], want));
+    assert_eq!(
+        (v, gm.to_flat(), gx),
+        (m.unread_self(x), vec![0.0; 5], want)
+    );
     let (gm, gx) = m.unread_self_vjp(x, 3.0);
     assert_eq!((gm.to_flat(), gx), (vec![0.0; 5], 3.0 * want));
     let t = model();

@@ -134,7 +134,12 @@ fn cases() -> Vec<(&'static str, Method, Grad, Gate)> {
     }
     let mut swapped = gate(true, 0);
     std::mem::swap(&mut swapped.a, &mut swapped.b);
-    out.push(("compared", Gate::compared, Gate::compared_grad, gate(true, 0)));
+    out.push((
+        "compared",
+        Gate::compared,
+        Gate::compared_grad,
+        gate(true, 0),
+    ));
     out.push(("compared", Gate::compared, Gate::compared_grad, swapped));
     out
 }
@@ -168,7 +173,12 @@ fn gradients_match_hand_formulas() {
     let m = gate(true, 2);
     let g = m.in_loop_grad(x);
     assert_close(&g.0.ws, &[x, x, -m.a], 1e-15, "in_loop ws");
-    assert_close(&[g.0.a, g.1], &[-m.ws[2], m.ws[0] + m.ws[1]], 1e-15, "in_loop a, x");
+    assert_close(
+        &[g.0.a, g.1],
+        &[-m.ws[2], m.ws[0] + m.ws[1]],
+        1e-15,
+        "in_loop a, x",
+    );
     // iterated, k = 2: s = (x a + b) a + b.
     let (v, g) = m.iterated_value_and_grad(x);
     assert!((v - ((x * m.a + m.b) * m.a + m.b)).abs() < 1e-15);
@@ -303,7 +313,11 @@ impl Layer {
 fn a_matched_enum_field() {
     let x = 1.5;
     for act in [Act::Relu, Act::Tanh] {
-        let l = Layer { w: 0.5, c: -0.2, act };
+        let l = Layer {
+            w: 0.5,
+            c: -0.2,
+            act,
+        };
         let (g, gx) = l.fwd_grad(x);
         assert_eq!(g.act, act);
         let z: f64 = l.w * x + l.c;

@@ -240,9 +240,6 @@ impl Items<'_> {
     /// float arithmetic only (no calls, no expressions kept as written), whose value the
     /// optimiser drops once inlined.
     fn grad_by_value_and_grad(&self, g0: &Graph) -> bool {
-        self.float_closed()
-            && !has_calls(g0)
-            && g0.opaques.is_empty()
-            && g0.loops.is_empty()
+        self.float_closed() && !has_calls(g0) && g0.opaques.is_empty() && g0.loops.is_empty()
     }
 }

@@ -130,18 +130,20 @@ impl Items<'_> {
         })
     }
 
-    /// Whether every parameter with a gradient type is a float.
-
-    /// When every parameter with a gradient is a float and the result is a float,
-    /// `__f_pullback2` at cotangent c and seeds s is `(c·H s, ∇f·s)`: the first half of
-    /// `__f_pushforward_pullback` along the tangents s at cotangent c, and the tangent of
+    /// When every parameter with a gradient is a float or a `[T; N]` array and the result is
+    /// a float, `__f_pullback2` at cotangent c and seeds s is `(c·H s, ∇f·s)`: the first half
+    /// of `__f_pushforward_pullback` along the tangents s at cotangent c, and the tangent of
     /// `f_jvp` along s. Both are calls (inlined), which saves a second-order sweep and its
-    /// emission per function. `None` when the sweep must be written out.
+    /// emission per function, and gives array parameters second derivatives through calls.
+    /// `None` when the sweep must be written out.
     pub(crate) fn pullback2_by_pushforward_pullback(
         &self,
         header: &TokenStream,
     ) -> Option<TokenStream> {
-        if !self.float_closed() {
+        let arrays_or_floats = self.sig.params.iter().all(|p| {
+            !has_grad_type(p) || p.kind == Kind::Scalar || (p.kind == Kind::Array && !p.by_ref)
+        });
+        if !self.sibling_calls || self.sig.ret_kind != Kind::Scalar || !arrays_or_floats {
             return None;
         }
         let seed = |i: usize| {
