@@ -990,3 +990,94 @@ fn constants_read_in_loops_in_every_item() {
     let fd = (repeated_grad(&c, x + 1e-6) - repeated_grad(&c, x - 1e-6)) / 2e-6;
     assert!((repeated_hessian(&c, x) - fd).abs() < 1e-6);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Element reads inside an `if` in a loop body, with the index defined outside the `if`: the
+// gradient is scattered once per read (no one-hot sequence per iteration). The guard may be
+// what keeps the index in range: the read must not happen when the arm is not taken.
+
+// f = Σ_{i < n} (i < len ? x_i² : 0) for n beyond the slice's length.
+#[rustfmt::skip]
+#[differentiable(wrt(x))]
+fn guarded_range(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        if i < x.len() {
+            s += x[i]**2;
+        }
+    }
+    s
+}
+
+// Both arms read x_i and x_0 (a literal index): f = Σ (i even ? x_i x_0 : -x_i).
+#[rustfmt::skip]
+#[differentiable]
+fn both_arms<T: autodiff::Float>(x: &[T]) -> T {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if i % 2 == 0 {
+            s += x[i] * x[0];
+        } else {
+            s -= x[i];
+        }
+    }
+    s
+}
+
+// The index computed inside the arm, guarded there: f = Σ_{i+1 < len} x_i x_{i+1}.
+#[rustfmt::skip]
+#[differentiable]
+fn guarded_next(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if i + 1 < x.len() {
+            let j = i + 1;
+            s += x[i] * x[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn element_reads_inside_an_if_in_a_loop() {
+    let x = [1.5, -2.0, 0.25, -0.1, 3.0];
+    let n = 8;
+    close(guarded_range(&x, n), x.iter().map(|v| v * v).sum());
+    let closed: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    check_vec(
+        &guarded_range_grad(&x, n),
+        &closed,
+        &fd_all(|x| guarded_range(x, n), &x),
+    );
+    let (v, d) = guarded_range_jvp(&x, n, &[1.0, 0.0, 0.0, 0.0, 1.0]);
+    close(v, guarded_range(&x, n));
+    close(d, 2.0 * x[0] + 2.0 * x[4]);
+
+    // ∂/∂x_0 = 2x_0 + Σ_{i even, i > 0} x_i; ∂/∂x_i = x_0 (i even, > 0), -1 (i odd).
+    let even: f64 = x.iter().step_by(2).skip(1).sum();
+    let closed: Vec<f64> = (0..x.len())
+        .map(|i| match i {
+            0 => 2.0 * x[0] + even,
+            _ if i % 2 == 0 => x[0],
+            _ => -1.0,
+        })
+        .collect();
+    check_vec(&both_arms_grad(&x), &closed, &fd_all(both_arms, &x));
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let g32 = both_arms_grad(&x32);
+    for (a, b) in g32.iter().zip(&closed) {
+        assert!((*a as f64 - b).abs() < 1e-5, "f32: {a} vs {b}");
+    }
+    let hv = both_arms_hvp(&x, &[1.0, 0.0, 1.0, 0.0, 0.0]);
+    // H e0 + H e2: row 0 of H is (2, 0, 1, 0, 1), row 2 is (1, 0, 0, 0, 0).
+    check_vec(&hv, &[3.0, 0.0, 1.0, 0.0, 1.0], &[3.0, 0.0, 1.0, 0.0, 1.0]);
+
+    let closed: Vec<f64> = (0..x.len())
+        .map(|i| {
+            let left = if i > 0 { x[i - 1] } else { 0.0 };
+            let right = if i + 1 < x.len() { x[i + 1] } else { 0.0 };
+            left + right
+        })
+        .collect();
+    check_vec(&guarded_next_grad(&x), &closed, &fd_all(guarded_next, &x));
+}

@@ -1162,7 +1162,11 @@ impl<'a> Emitter<'a> {
                     post.extend(quote!(::autodiff::__private::leaf_add_at(&mut #acc, #at, &#a);));
                     continue;
                 }
-                post.extend(quote!(let __e = #acc[#at]; #acc[#at] = __e + #a;));
+                if body.is_element_slot(b) {
+                    post.extend(quote!(if let Some(__e) = #acc.get_mut(#at) { *__e = *__e + #a; }));
+                } else {
+                    post.extend(quote!(let __e = #acc[#at]; #acc[#at] = __e + #a;));
+                }
             }
             grads.push((2 + p, acc));
         }

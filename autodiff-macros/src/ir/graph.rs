@@ -184,6 +184,11 @@ pub(crate) struct Graph {
     /// collection of them): both terms have the value's type, so the sum may be written with
     /// `Differentiable` where element-wise `+` is not defined (`Vec<Layer>`).
     pub grad_sums: rustc_hash::FxHashSet<Id>,
+    /// A float element read inside an `if` arm (`w[i]` under a condition) whose sequence and
+    /// index are defined at the top of the body: the same read at the top, which takes the
+    /// arm's adjoint (a float leaving the arm through a `Phi`), so the gradient is scattered
+    /// once per read (`g[i] += d`) instead of the arm building a one-hot sequence.
+    pub element_slots: FxHashMap<Id, Id>,
 }
 
 impl Index<Id> for Graph {
@@ -214,6 +219,7 @@ impl Graph {
             mirror: FxHashMap::default(),
             branch_copies: FxHashMap::default(),
             grad_sums: Default::default(),
+            element_slots: Default::default(),
         }
     }
 
@@ -284,6 +290,13 @@ impl Graph {
                     && body[b].args[0] == param
                     && adj.get(b.index()).copied().flatten().is_some()
             })
+    }
+
+    /// Whether `id` is the top-of-body twin of an element read inside an `if` arm (see
+    /// `element_slots`): its index may be out of range where the arm is not taken, so its
+    /// gradient is scattered with a checked write (the adjoint there is zero).
+    pub fn is_element_slot(&self, id: Id) -> bool {
+        self.element_slots.values().any(|&s| s == id)
     }
 
     pub fn opaque(&self, id: Id) -> Option<&Opaque> {

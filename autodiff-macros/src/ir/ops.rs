@@ -745,6 +745,8 @@ pub(crate) fn vjp(g: &mut Graph, out: Id, d: Id) -> Result<Vec<(Id, Id)>, NoRule
             vec![(a(0), g.add_raw(Op::OneHot, vec![d, a(0), at]))]
         }
         Op::Index(_) => return Err(NoRule::Element),
+        // A float element read inside an arm: to its twin at the top of the body.
+        Op::IndexDyn if g.element_slots.contains_key(&out) => vec![(g.element_slots[&out], d)],
         Op::Call(k) => {
             let mut pb_args = node.args.clone();
             pb_args.push(d);

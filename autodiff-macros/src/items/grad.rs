@@ -81,7 +81,12 @@ impl Items<'_> {
                                 .into_token_stream(),
                             At::Node(n) => e.operand(n),
                         };
-                        Some(quote!(let __e = __g[#at]; __g[#at] = __e + #v;))
+                        Some(match g.is_element_slot(el) {
+                            true => {
+                                quote!(if let Some(__e) = __g.get_mut(#at) { *__e = *__e + #v; })
+                            }
+                            false => quote!(let __e = __g[#at]; __g[#at] = __e + #v;),
+                        })
                     })
                     .collect();
                 if parts.is_empty() {

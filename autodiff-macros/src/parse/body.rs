@@ -1427,8 +1427,11 @@ impl Lower<'_> {
             }
         }
         if let (Some(_), true) = (literal, self.in_loop) {
+            // The literal lives at the top of the body, beside the sequence.
+            let here = std::mem::replace(&mut self.g.current, ROOT);
             let at = self.opaque(&ix.index, Kind::Int);
-            return Some(self.g.add_raw(Op::IndexDyn, vec![base, at]));
+            self.g.current = here;
+            return Some(self.element_read(base, at));
         }
         if let Some(k) = literal {
             // Element reads live in the root block, beside the parameter.
@@ -1450,7 +1453,26 @@ impl Lower<'_> {
                 "an index must be an integer that does not depend on a differentiated value, such as a loop variable `x[i]` or `x[n - 1 - i]`",
             );
         }
-        Some(self.g.add_raw(Op::IndexDyn, vec![base, at]))
+        Some(self.element_read(base, at))
+    }
+
+    /// `base[at]`; inside an `if` arm, with a twin read at the top of the body when both are
+    /// defined there (see `Graph::element_slots`).
+    fn element_read(&mut self, base: Id, at: Id) -> Id {
+        let read = self.g.add_raw(Op::IndexDyn, vec![base, at]);
+        let top = |g: &Graph, id: Id| g.block_of(id) == ROOT;
+        if self.g.current != ROOT
+            && top(&self.g, base)
+            && top(&self.g, at)
+            && self.g.kind(read) == Kind::Scalar
+            && self.g.is_active(read)
+        {
+            let here = std::mem::replace(&mut self.g.current, ROOT);
+            let slot = self.g.add_raw(Op::IndexDyn, vec![base, at]);
+            self.g.current = here;
+            self.g.element_slots.insert(read, slot);
+        }
+        read
     }
 
     /// A `for` loop over an integer range. Its body becomes a graph of its own (see
