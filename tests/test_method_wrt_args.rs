@@ -55,6 +55,10 @@ fn model() -> Model {
     }
 }
 
+/// A method's name, its hand-derived derivative, the central difference, and what
+/// `_value_and_grad`, `_vjp` (cotangent -2) and `_jvp` (tangent 0.5) return.
+type Case = (&'static str, f64, f64, (f64, f64), f64, (f64, f64));
+
 fn d(f: impl Fn(f64) -> f64, x: f64) -> f64 {
     let h = 1e-6;
     (f(x + h) - f(x - h)) / (2.0 * h)
@@ -64,7 +68,7 @@ fn d(f: impl Fn(f64) -> f64, x: f64) -> f64 {
 fn first_order_items_match_hand_formulas_and_central_differences() {
     let (m, x) = (model(), 1.3);
     let sw: f64 = m.ws.iter().sum();
-    let cases: [(&str, f64, f64, (f64, f64), f64, (f64, f64)); 3] = [
+    let cases: [Case; 3] = [
         (
             "quad",
             2.0 * m.a * x + m.b,

@@ -1163,7 +1163,9 @@ impl<'a> Emitter<'a> {
                     continue;
                 }
                 if body.is_element_slot(b) {
-                    post.extend(quote!(if let Some(__e) = #acc.get_mut(#at) { *__e = *__e + #a; }));
+                    post.extend(
+                        quote!(if #at < #acc.len() { let __e = #acc[#at]; #acc[#at] = __e + #a; }),
+                    );
                 } else {
                     post.extend(quote!(let __e = #acc[#at]; #acc[#at] = __e + #a;));
                 }

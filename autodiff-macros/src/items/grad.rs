@@ -83,7 +83,7 @@ impl Items<'_> {
                         };
                         Some(match g.is_element_slot(el) {
                             true => {
-                                quote!(if let Some(__e) = __g.get_mut(#at) { *__e = *__e + #v; })
+                                quote!(if #at < __g.len() { let __e = __g[#at]; __g[#at] = __e + #v; })
                             }
                             false => quote!(let __e = __g[#at]; __g[#at] = __e + #v;),
                         })
