@@ -237,6 +237,40 @@
 //! A stack of layers in a `Vec` field is read with a loop variable, `self.layers[i]`, in a
 //! `for` body; the gradient's `layers` holds one gradient per layer (`examples/mlp_struct.rs`).
 //!
+//! Behind a trait, `#[differentiable]` goes on the impl block as well as on its methods: the
+//! methods stay in the trait impl, their generated items are methods of the type.
+//!
+//! ```
+//! use autodiff::{differentiable, Differentiable};
+//!
+//! trait Model {
+//!     fn loss(&self, x: f64) -> f64;
+//! }
+//!
+//! #[derive(Clone, Debug, Differentiable)]
+//! struct Quad {
+//!     a: f64,
+//!     on: bool, // a constant, read as written in the condition
+//! }
+//!
+//! #[differentiable]
+//! impl Model for Quad {
+//!     #[differentiable]
+//!     fn loss(&self, x: f64) -> f64 {
+//!         if self.on { self.a * x * x } else { x }
+//!     }
+//! }
+//!
+//! fn twice<M: Model>(m: &M, x: f64) -> f64 {
+//!     2.0 * m.loss(x)
+//! }
+//!
+//! let q = Quad { a: 3.0, on: true };
+//! assert_eq!(twice(&q, 2.0), 24.0);
+//! let (g, dx) = q.loss_grad(2.0);
+//! assert_eq!((g.a, dx), (4.0, 12.0));
+//! ```
+//!
 //! # Forward mode, Jacobians, Hessian-vector products
 //!
 //! Also generated: `f_jvp(p1, ..., pn, t1, ..., tk) -> (R, R)` (the value and the directional
@@ -307,7 +341,8 @@
 //! | module | job |
 //! |---|---|
 //! | `lib.rs` | the `proc_macro` shims only |
-//! | `entry.rs` | route: a method (`method.rs`) or a free function (`expand.rs`) |
+//! | `entry.rs` | route: an `impl` block (`impl_block.rs`: a trait impl's items go to an inherent impl), a method (`method.rs`, with `field_loops.rs` for `for w in &self.ws`), or a free function (`expand.rs`) |
+//! | `derive.rs` | `#[derive(Differentiable)]` |
 //! | `expand.rs` | drive the stages for one function; `AUTODIFF_TIMING`, `AUTODIFF_PRINT` |
 //! | `args.rs`, `parse/` | `wrt(..)`, `vjp = ..`; `**`; signature; body → graph (`parse/body.rs`) |
 //! | `ir/` | `graph.rs` (storage), `op.rs` (the op enum), `ops.rs` (THE op table: names, kinds, folding, reverse and forward rules), `build.rs` (every node goes in through the table's smart constructors), `horner.rs`, `poly.rs` |

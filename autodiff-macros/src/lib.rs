@@ -1,10 +1,13 @@
 //! The `#[differentiable]` attribute: a small compiler from a Rust function body to its
 //! gradient, written as plain Rust.
 //!
-//! Pipeline (one module each): `parse::power` (the `**` token pass) → `parse::sig` and
-//! `parse::body` (syntax → `ir::Graph`) → `diff` (reverse sweep through the rule table in
-//! `ir::ops`) → `emit` (graph → Rust). `expand` strings them together; `fallback` keeps a
-//! failed expansion from cascading into secondary rustc errors.
+//! Pipeline (one module each): `entry` routes an `impl` block (`impl_block`), a method
+//! (`method`, `field_loops`) or a free function (`expand`); `parse::power` (the `**` token
+//! pass) → `parse::sig` and `parse::body` (syntax → `ir::Graph`) → `diff` (reverse and forward
+//! sweeps through the rule table in `ir::ops`) → `items` (one file per generated item) →
+//! `emit` (graph → Rust, graph → formula text). `items::fallback` keeps a failed expansion
+//! from cascading into secondary rustc errors; `names` holds every generated identifier. The
+//! map with each module's job is in the `autodiff` crate's docs, "How it works".
 
 mod args;
 mod derive;
@@ -17,6 +20,7 @@ mod field_loops;
 mod fuse;
 #[cfg(test)]
 mod fuzz;
+mod impl_block;
 mod ir;
 mod items;
 mod method;
