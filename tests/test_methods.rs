@@ -920,3 +920,49 @@ fn generic_float() {
         );
     }
 }
+
+// d/dx (x²).to_degrees() = 2x · 180/π; d/dx x.to_radians().sin() = cos(x π/180) π/180.
+#[differentiable]
+fn m_to_degrees(x: f64) -> f64 {
+    (x * x).to_degrees()
+}
+
+#[differentiable]
+fn m_to_radians(x: f64) -> f64 {
+    x.to_radians().sin()
+}
+
+// fract(3x) = 3x - trunc(3x): derivative 3 away from the integers.
+#[differentiable]
+fn m_fract(x: f64) -> f64 {
+    (3 * x).fract()
+}
+
+#[test]
+fn angle_conversions_and_fract() {
+    const K: f64 = 180.0 / std::f64::consts::PI;
+    check1(
+        "to_degrees",
+        m_to_degrees,
+        m_to_degrees_grad,
+        m_to_degrees_value_and_grad,
+        |x| 2.0 * x * K,
+        &[0.1, -0.8, 1.2],
+    );
+    check1(
+        "to_radians",
+        m_to_radians,
+        m_to_radians_grad,
+        m_to_radians_value_and_grad,
+        |x| (x / K).cos() / K,
+        &[10.0, -80.0, 120.0],
+    );
+    check1(
+        "fract",
+        m_fract,
+        m_fract_grad,
+        m_fract_value_and_grad,
+        |_| 3.0,
+        &[0.1, -0.8, 1.2],
+    );
+}

@@ -1029,6 +1029,24 @@ impl Lower<'_> {
         {
             return self.expr(&m.receiver);
         }
+        // Linear and piecewise-linear methods: written with operations that have rules.
+        if m.args.is_empty() && self.touches_active(whole) {
+            let factor = match name.as_str() {
+                "to_degrees" => Some(180.0 / std::f64::consts::PI),
+                "to_radians" => Some(std::f64::consts::PI / 180.0),
+                _ => None,
+            };
+            if let Some(c) = factor {
+                let x = self.expr(&m.receiver)?;
+                let c = self.g.constant(c);
+                return Some(self.g.mul(x, c));
+            }
+            if name == "fract" {
+                let x = self.expr(&m.receiver)?;
+                let t = self.g.unary(Op::Trunc, x);
+                return Some(self.g.minus(x, t));
+            }
+        }
         let known = ops::from_method(&name).is_some()
             || matches!(name.as_str(), "powi" | "sum_axis" | "mean_axis" | "reshape")
             || ops::axis_method(&name, 0).is_some();
