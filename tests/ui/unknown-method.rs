@@ -2,7 +2,7 @@ use autodiff::differentiable;
 
 #[differentiable]
 fn f(x: f64) -> f64 {
-    x.to_degrees()
+    x.copysign(-1.0)
 }
 
 fn main() {}

@@ -314,6 +314,8 @@ pub(crate) fn method_names() -> String {
         "log_softmax",
     ]);
     names.push("unsqueeze");
+    // Written with the operations above (`parse/body.rs`).
+    names.extend(["to_degrees", "to_radians", "fract"]);
     names.join(", ")
 }
 
