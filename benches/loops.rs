@@ -2,6 +2,7 @@
 //! a hand-written gradient and against the primal alone, at N = 8, 1000 and 100000.
 //!
 //! Goals (issue text): gradient ≤ 3× the primal at every N, and within 1.2× of hand-written.
+//! `generated_jvp`: the value and a directional derivative, one loop.
 //!
 //! `guarded_n`: a loop whose body reads elements inside an `if` (a hinge-like sum), against a
 //! hand-written gradient: the generated gradient must scatter each read once, not build a
@@ -85,6 +86,10 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("hand_grad", n), &x, |bch, x| {
             bch.iter(|| rosenbrock_grad_hand(black_box(x)))
+        });
+        let t: Vec<f64> = x.iter().map(|v| 1.0 - v).collect();
+        group.bench_with_input(BenchmarkId::new("generated_jvp", n), &x, |bch, x| {
+            bch.iter(|| rosenbrock_jvp(black_box(x), black_box(&t)))
         });
     }
     group.finish();

@@ -668,3 +668,56 @@ fn elements_of_a_call_result() {
     assert_eq!(reads_squares_grad(2.0), 5.0);
     assert_eq!(reads_squares_grad(-2.0), -4.0);
 }
+
+/// Values read after a loop: arithmetic, a branch on the loop's result, and a second loop
+/// that starts from the first one's result. `_jvp` reads the values from the tangent loops
+/// (the primal loops do not run again); each is checked against a directional difference.
+#[differentiable]
+fn after_loops(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i];
+    }
+    let mut p = s;
+    for i in 0..x.len() {
+        p = p * 0.5 + x[i].sin();
+    }
+    let r = if s > 1.0 { s.sqrt() } else { s };
+    r * p + s
+}
+
+#[differentiable]
+fn after_while(x: f64) -> f64 {
+    let mut s = x;
+    let mut n: usize = 0;
+    while s < 10.0 && n < 100 {
+        s = s * 1.5 + 0.1;
+        n += 1;
+    }
+    s * s
+}
+
+#[test]
+fn values_after_loops_in_forward_mode() {
+    let h = 1e-6;
+    for x in [vec![0.3, -0.2, 0.4], vec![1.2, 0.5, -0.9, 0.1]] {
+        let t: Vec<f64> = (0..x.len()).map(|i| 0.3 - 0.2 * i as f64).collect();
+        let at = |s: f64| {
+            let y: Vec<f64> = x.iter().zip(&t).map(|(a, b)| a + s * b).collect();
+            after_loops(&y)
+        };
+        let (v, d) = after_loops_jvp(&x, &t);
+        assert_eq!(v, after_loops(&x));
+        assert_close(d, (at(h) - at(-h)) / (2.0 * h), 1e-6);
+        let g = after_loops_grad(&x);
+        let dot: f64 = g.iter().zip(&t).map(|(a, b)| a * b).sum();
+        assert_close(d, dot, 1e-12);
+    }
+    let (v, d) = after_while_jvp(0.7, 1.0);
+    assert_eq!(v, after_while(0.7));
+    assert_close(
+        d,
+        (after_while(0.7 + h) - after_while(0.7 - h)) / (2.0 * h),
+        1e-5,
+    );
+}

@@ -98,6 +98,81 @@ pub(crate) fn forward_upto(
     }
 }
 
+/// After the forward sweep: each loop's values read from its tangent loop, which computes
+/// them again beside the tangents, so that the primal loop is not run as well. Every node that
+/// reads a primal loop's carried output (directly or through others) is built again reading
+/// the tangent loop's; returns `roots` so rebuilt. Branch conditions are left as they are (a
+/// condition that reads a loop's output keeps that loop: the same value, computed twice).
+pub(crate) fn share_loops(g: &mut Graph, tan: &[Option<Id>], roots: &[Id]) -> Vec<Id> {
+    // Each primal loop with a tangent loop, found from a carried output's tangent.
+    let mut tangent_loop_of: rustc_hash::FxHashMap<Id, Id> = Default::default();
+    for (i, t) in tan.iter().enumerate() {
+        let (id, Some(t)) = (g.id(i), *t) else {
+            continue;
+        };
+        let (Op::LoopOut(j), Op::LoopOut(tj)) = (g[id].op, g[t].op) else {
+            continue;
+        };
+        let (lp, tlp) = (g[id].args[0], g[t].args[0]);
+        let (Op::Loop(k), Op::Loop(_)) = (g[lp].op, g[tlp].op) else {
+            continue;
+        };
+        let n_carried = g.loops[k as usize].carried.len();
+        if (j as usize) < n_carried && tj as usize == n_carried + j as usize {
+            tangent_loop_of.insert(lp, tlp);
+        }
+    }
+    if tangent_loop_of.is_empty() {
+        return roots.to_vec();
+    }
+    // Depth first from the roots (a stack, not recursion: bodies can be deep), each node once:
+    // a primal loop's carried output becomes the same output of its tangent loop (itself
+    // rebuilt), and a node reading a rebuilt node is rebuilt.
+    let carried_out = |g: &Graph, id: Id| -> Option<(u32, Id)> {
+        let Op::LoopOut(j) = g[id].op else {
+            return None;
+        };
+        let lp = g[id].args[0];
+        let Op::Loop(k) = g[lp].op else { return None };
+        let tlp = *tangent_loop_of.get(&lp)?;
+        ((j as usize) < g.loops[k as usize].carried.len()).then_some((j, tlp))
+    };
+    let mut done: rustc_hash::FxHashMap<Id, Id> = Default::default();
+    let here = g.current;
+    let mut stack: Vec<(Id, bool)> = roots.iter().map(|&r| (r, false)).collect();
+    while let Some((id, ready)) = stack.pop() {
+        if done.contains_key(&id) {
+            continue;
+        }
+        let shared = carried_out(g, id);
+        let deps: Vec<Id> = match shared {
+            Some((_, tlp)) => vec![tlp],
+            None => g[id].args.clone(),
+        };
+        if !ready {
+            stack.push((id, true));
+            stack.extend(
+                deps.into_iter()
+                    .filter(|d| !done.contains_key(d))
+                    .map(|d| (d, false)),
+            );
+            continue;
+        }
+        g.current = g.block_of(id);
+        let out = match shared {
+            Some((j, tlp)) => g.add_raw(Op::LoopOut(j), vec![done[&tlp]]),
+            None if deps.iter().any(|d| done[d] != *d) => {
+                let args = deps.iter().map(|d| done[d]).collect();
+                g.add_raw(g[id].op, args)
+            }
+            None => id,
+        };
+        done.insert(id, out);
+    }
+    g.current = here;
+    roots.iter().map(|r| done[r]).collect()
+}
+
 /// An arm's tangent for a `Phi`, in the current (mirror) arm: the tangent, or a zero shaped
 /// like the arm's value.
 fn arm_value(g: &mut Graph, t: Option<Id>, value: Id) -> Id {

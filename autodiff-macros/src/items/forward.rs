@@ -140,6 +140,9 @@ impl Items<'_> {
             Some(t) => t,
             None => zero_like(&mut g, output),
         };
+        let [output, tout] = diff_forward::share_loops(&mut g, &tan, &[output, tout])[..] else {
+            unreachable!("two roots in, two out")
+        };
         let mut e = Emitter::with_params(&g, self.sig, &[output, tout], names, "__".to_string());
         let stmts = e.statements();
         let value = e.value(output);
