@@ -12,7 +12,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use autodiff::differentiable;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 
 #[differentiable]
 fn rosenbrock(x: &[f64]) -> f64 {
@@ -63,12 +64,40 @@ fn inputs(n: usize) -> Vec<f64> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("rosenbrock_n");
+/// A group over N = 8, 1000, 100000, short runs.
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
+    group
+}
+
+type Primal = fn(&[f64]) -> f64;
+type Grad = fn(&[f64]) -> Vec<f64>;
+
+/// The primal, the generated gradient and the hand-written one of one function, at `x`.
+fn three(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    x: &[f64],
+    (primal, generated, hand): (Primal, Grad, Grad),
+) {
+    let x = x.to_vec();
+    let n = x.len();
+    group.bench_with_input(BenchmarkId::new("primal", n), &x, |bch, x| {
+        bch.iter(|| primal(black_box(x)))
+    });
+    group.bench_with_input(BenchmarkId::new("generated_grad", n), &x, |bch, x| {
+        bch.iter(|| generated(black_box(x)))
+    });
+    group.bench_with_input(BenchmarkId::new("hand_grad", n), &x, |bch, x| {
+        bch.iter(|| hand(black_box(x)))
+    });
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = group(c, "rosenbrock_n");
     for n in [8usize, 1000, 100_000] {
         let x = inputs(n);
         let (generated, hand) = (rosenbrock_grad(&x), rosenbrock_grad_hand(&x));
@@ -78,41 +107,25 @@ fn bench(c: &mut Criterion) {
                 "generated {g} vs hand-written {h}"
             );
         }
-        group.bench_with_input(BenchmarkId::new("primal", n), &x, |bch, x| {
-            bch.iter(|| rosenbrock(black_box(x)))
-        });
-        group.bench_with_input(BenchmarkId::new("generated_grad", n), &x, |bch, x| {
-            bch.iter(|| rosenbrock_grad(black_box(x)))
-        });
-        group.bench_with_input(BenchmarkId::new("hand_grad", n), &x, |bch, x| {
-            bch.iter(|| rosenbrock_grad_hand(black_box(x)))
-        });
+        three(
+            &mut g,
+            &x,
+            (rosenbrock, rosenbrock_grad, rosenbrock_grad_hand),
+        );
         let t: Vec<f64> = x.iter().map(|v| 1.0 - v).collect();
-        group.bench_with_input(BenchmarkId::new("generated_jvp", n), &x, |bch, x| {
+        g.bench_with_input(BenchmarkId::new("generated_jvp", n), &x, |bch, x| {
             bch.iter(|| rosenbrock_jvp(black_box(x), black_box(&t)))
         });
     }
-    group.finish();
+    g.finish();
 
-    let mut group = c.benchmark_group("guarded_n");
-    group
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30);
+    let mut g = group(c, "guarded_n");
     for n in [8usize, 1000, 100_000] {
         let x: Vec<f64> = inputs(n).iter().map(|v| v - 0.7).collect();
         assert_eq!(guarded_grad(&x), guarded_grad_hand(&x));
-        group.bench_with_input(BenchmarkId::new("primal", n), &x, |bch, x| {
-            bch.iter(|| guarded(black_box(x)))
-        });
-        group.bench_with_input(BenchmarkId::new("generated_grad", n), &x, |bch, x| {
-            bch.iter(|| guarded_grad(black_box(x)))
-        });
-        group.bench_with_input(BenchmarkId::new("hand_grad", n), &x, |bch, x| {
-            bch.iter(|| guarded_grad_hand(black_box(x)))
-        });
+        three(&mut g, &x, (guarded, guarded_grad, guarded_grad_hand));
     }
-    group.finish();
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -80,8 +80,37 @@ impl Gate {
     }
 }
 
+mod support;
+use support::shifted;
+
 type Method = fn(&Gate, f64) -> f64;
 type Grad = fn(&Gate, f64) -> (Gate, f64);
+type ValueAndGrad = fn(&Gate, f64) -> (f64, (Gate, f64));
+
+/// A method and its generated items.
+struct Items {
+    name: &'static str,
+    f: Method,
+    grad: Grad,
+    value_and_grad: ValueAndGrad,
+    vjp: fn(&Gate, f64, f64) -> (Gate, f64),
+    jvp: fn(&Gate, f64, &Gate, f64) -> (f64, f64),
+    hvp: fn(&Gate, f64, &Gate, f64) -> (Gate, f64),
+}
+
+macro_rules! items {
+    ($f:ident, $grad:ident, $vag:ident, $vjp:ident, $jvp:ident, $hvp:ident) => {
+        Items {
+            name: stringify!($f),
+            f: Gate::$f,
+            grad: Gate::$grad,
+            value_and_grad: Gate::$vag,
+            vjp: Gate::$vjp,
+            jvp: Gate::$jvp,
+            hvp: Gate::$hvp,
+        }
+    };
+}
 
 fn gate(on: bool, k: usize) -> Gate {
     Gate {
@@ -123,35 +152,80 @@ fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
 }
 
 /// Every method, at models taking each branch.
-fn cases() -> Vec<(&'static str, Method, Grad, Gate)> {
-    let mut out: Vec<(&'static str, Method, Grad, Gate)> = Vec::new();
+fn cases() -> Vec<(Items, Gate)> {
+    let all = || {
+        [
+            items!(
+                gated,
+                gated_grad,
+                gated_value_and_grad,
+                gated_vjp,
+                gated_jvp,
+                gated_hvp
+            ),
+            items!(
+                counted,
+                counted_grad,
+                counted_value_and_grad,
+                counted_vjp,
+                counted_jvp,
+                counted_hvp
+            ),
+            items!(
+                matched,
+                matched_grad,
+                matched_value_and_grad,
+                matched_vjp,
+                matched_jvp,
+                matched_hvp
+            ),
+            items!(
+                in_loop,
+                in_loop_grad,
+                in_loop_value_and_grad,
+                in_loop_vjp,
+                in_loop_jvp,
+                in_loop_hvp
+            ),
+            items!(
+                iterated,
+                iterated_grad,
+                iterated_value_and_grad,
+                iterated_vjp,
+                iterated_jvp,
+                iterated_hvp
+            ),
+        ]
+    };
+    let compared = || {
+        items!(
+            compared,
+            compared_grad,
+            compared_value_and_grad,
+            compared_vjp,
+            compared_jvp,
+            compared_hvp
+        )
+    };
+    let mut out = Vec::new();
     for (on, k) in [(true, 0), (false, 1), (true, 2), (false, 3)] {
-        out.push(("gated", Gate::gated, Gate::gated_grad, gate(on, k)));
-        out.push(("counted", Gate::counted, Gate::counted_grad, gate(on, k)));
-        out.push(("matched", Gate::matched, Gate::matched_grad, gate(on, k)));
-        out.push(("in_loop", Gate::in_loop, Gate::in_loop_grad, gate(on, k)));
-        out.push(("iterated", Gate::iterated, Gate::iterated_grad, gate(on, k)));
+        out.extend(all().into_iter().map(|it| (it, gate(on, k))));
     }
     let mut swapped = gate(true, 0);
     std::mem::swap(&mut swapped.a, &mut swapped.b);
-    out.push((
-        "compared",
-        Gate::compared,
-        Gate::compared_grad,
-        gate(true, 0),
-    ));
-    out.push(("compared", Gate::compared, Gate::compared_grad, swapped));
+    out.push((compared(), gate(true, 0)));
+    out.push((compared(), swapped));
     out
 }
 
 #[test]
 fn gradients_match_central_differences_in_every_branch() {
     let x = 0.7;
-    for (name, f, grad, m) in cases() {
-        let what = format!("{name} (on = {}, k = {})", m.on, m.k);
-        let g = grad(&m, x);
+    for (it, m) in cases() {
+        let what = format!("{} (on = {}, k = {})", it.name, m.on, m.k);
+        let g = (it.grad)(&m, x);
         assert_eq!((g.0.on, g.0.k), (m.on, m.k), "{what}: constants copied");
-        assert_close(&flat_grad(&g), &central(&m, x, f), 1e-6, &what);
+        assert_close(&flat_grad(&g), &central(&m, x, it.f), 1e-6, &what);
     }
 }
 
@@ -193,49 +267,23 @@ fn gradients_match_hand_formulas() {
 #[test]
 fn value_and_grad_and_vjp_agree_with_grad() {
     let x = -0.35;
-    for (name, f, grad, m) in cases() {
-        let what = format!("{name} (on = {}, k = {})", m.on, m.k);
-        let g = flat_grad(&grad(&m, x));
-        let (v, vg) = match name {
-            "gated" => m.gated_value_and_grad(x),
-            "counted" => m.counted_value_and_grad(x),
-            "matched" => m.matched_value_and_grad(x),
-            "in_loop" => m.in_loop_value_and_grad(x),
-            "iterated" => m.iterated_value_and_grad(x),
-            _ => m.compared_value_and_grad(x),
-        };
-        assert_eq!(v, f(&m, x), "{what}: value");
+    for (it, m) in cases() {
+        let what = format!("{} (on = {}, k = {})", it.name, m.on, m.k);
+        let g = flat_grad(&(it.grad)(&m, x));
+        let (v, vg) = (it.value_and_grad)(&m, x);
+        assert_eq!(v, (it.f)(&m, x), "{what}: value");
         assert_close(&flat_grad(&vg), &g, 1e-12, &what);
-        let vjp = match name {
-            "gated" => m.gated_vjp(x, 3.0),
-            "counted" => m.counted_vjp(x, 3.0),
-            "matched" => m.matched_vjp(x, 3.0),
-            "in_loop" => m.in_loop_vjp(x, 3.0),
-            "iterated" => m.iterated_vjp(x, 3.0),
-            _ => m.compared_vjp(x, 3.0),
-        };
         let scaled: Vec<f64> = g.iter().map(|d| 3.0 * d).collect();
-        assert_close(&flat_grad(&vjp), &scaled, 1e-12, &what);
+        assert_close(&flat_grad(&(it.vjp)(&m, x, 3.0)), &scaled, 1e-12, &what);
     }
-}
-
-/// `m + s t`, leaf by leaf.
-fn shifted(m: &Gate, t: &Gate, s: f64) -> Gate {
-    let flat: Vec<f64> = m
-        .to_flat()
-        .iter()
-        .zip(t.to_flat())
-        .map(|(a, b)| a + s * b)
-        .collect();
-    m.from_flat(&flat)
 }
 
 #[test]
 fn jvp_and_hvp_match_directional_differences() {
     let (x, tx) = (0.45, 0.7);
     let h = 1e-5;
-    for (name, f, grad, m) in cases() {
-        let what = format!("{name} (on = {}, k = {})", m.on, m.k);
+    for (it, m) in cases() {
+        let what = format!("{} (on = {}, k = {})", it.name, m.on, m.k);
         let t = Gate {
             a: 0.3,
             b: -0.2,
@@ -243,27 +291,13 @@ fn jvp_and_hvp_match_directional_differences() {
             on: m.on,
             k: m.k,
         };
-        let (v, d) = match name {
-            "gated" => m.gated_jvp(x, &t, tx),
-            "counted" => m.counted_jvp(x, &t, tx),
-            "matched" => m.matched_jvp(x, &t, tx),
-            "in_loop" => m.in_loop_jvp(x, &t, tx),
-            "iterated" => m.iterated_jvp(x, &t, tx),
-            _ => m.compared_jvp(x, &t, tx),
-        };
-        assert_eq!(v, f(&m, x), "{what}: value");
-        let shift = |s: f64| f(&shifted(&m, &t, s), x + s * tx);
+        let (v, d) = (it.jvp)(&m, x, &t, tx);
+        assert_eq!(v, (it.f)(&m, x), "{what}: value");
+        let shift = |s: f64| (it.f)(&shifted(&m, &t, s), x + s * tx);
         let want = (shift(h) - shift(-h)) / (2.0 * h);
         assert!((d - want).abs() < 1e-6, "{what}: jvp {d} vs {want}");
-        let hv = match name {
-            "gated" => m.gated_hvp(x, &t, tx),
-            "counted" => m.counted_hvp(x, &t, tx),
-            "matched" => m.matched_hvp(x, &t, tx),
-            "in_loop" => m.in_loop_hvp(x, &t, tx),
-            "iterated" => m.iterated_hvp(x, &t, tx),
-            _ => m.compared_hvp(x, &t, tx),
-        };
-        let at = |s: f64| flat_grad(&grad(&shifted(&m, &t, s), x + s * tx));
+        let hv = (it.hvp)(&m, x, &t, tx);
+        let at = |s: f64| flat_grad(&(it.grad)(&shifted(&m, &t, s), x + s * tx));
         let fd: Vec<f64> = at(h)
             .iter()
             .zip(at(-h))

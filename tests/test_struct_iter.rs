@@ -5,6 +5,9 @@
 
 use autodiff::{differentiable, Differentiable, Tensor};
 
+mod support;
+use support::shifted;
+
 #[derive(Clone, Debug, Differentiable)]
 struct Ws {
     ws: Vec<f64>,
@@ -308,17 +311,6 @@ fn layers_iterated_match_the_index_form_and_central_differences() {
         assert_close(&g.to_flat(), &fd, 1e-6);
         let _ = name;
     }
-}
-
-/// `m + s t`, leaf by leaf.
-fn shifted(m: &Ws, t: &Ws, s: f64) -> Ws {
-    let flat: Vec<f64> = m
-        .to_flat()
-        .iter()
-        .zip(t.to_flat())
-        .map(|(a, b)| a + s * b)
-        .collect();
-    m.from_flat(&flat)
 }
 
 #[test]
