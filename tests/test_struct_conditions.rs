@@ -36,7 +36,8 @@ impl Gate {
 
     #[differentiable]
     fn compared(&self, x: f64) -> f64 {
-        if self.a > self.b {
+        // An integer literal against a float field is a float, as everywhere in a body.
+        if self.a > self.b && self.a > 0 {
             self.a * x.sin()
         } else {
             self.b * x.cos()
@@ -364,4 +365,23 @@ fn a_matched_enum_field() {
         let at = |w: f64| Layer { w, ..l.clone() }.fwd(x);
         assert!((g.w - (at(l.w + h) - at(l.w - h)) / (2.0 * h)).abs() < 1e-6);
     }
+}
+
+/// The same rule in a free function: a constant float parameter and a constant struct's
+/// integer field compared with integer literals, inside a condition kept as written.
+#[differentiable(wrt(x))]
+fn clipped(x: f64, c: f64, m: &Gate) -> f64 {
+    if c > 0 && c < 10 && m.k >= 2 {
+        c * x * x
+    } else {
+        x
+    }
+}
+
+#[test]
+fn literals_in_conditions_of_a_free_function() {
+    let m = gate(true, 2);
+    assert_eq!(clipped_grad(1.5, 2.0, &m), 6.0);
+    assert_eq!(clipped_grad(1.5, 20.0, &m), 1.0);
+    assert_eq!(clipped_grad(1.5, 2.0, &gate(true, 1)), 1.0);
 }

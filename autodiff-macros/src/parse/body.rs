@@ -852,8 +852,8 @@ impl Lower<'_> {
             let l = self.expr(&b.left)?;
             let r = self.expr(&b.right)?;
             // An expression kept as written (`self.k` of an integer field) compared with an
-            // integer literal: the comparison is kept as written too, so the literal takes the
-            // expression's own type instead of being read as a float.
+            // integer literal: the comparison is kept as written too, the literal converted to
+            // the expression's own type (an integer or a float: `self.t > 0` on an `f64`).
             let as_written = |id: Id| {
                 matches!(self.g[id].op, Op::Opaque(_))
                     && self.g.kind(id) == Kind::Unknown
@@ -863,7 +863,8 @@ impl Lower<'_> {
                 && ((is_int_literal(&b.right) && as_written(l))
                     || (is_int_literal(&b.left) && as_written(r)))
             {
-                return Some(self.opaque(whole, Kind::Bool));
+                let kept = self.typed_literals(whole);
+                return Some(self.opaque(&kept, Kind::Bool));
             }
             let (lk, rk) = (self.g.kind(l), self.g.kind(r));
             if lk == Kind::Int || rk == Kind::Int {
@@ -882,7 +883,9 @@ impl Lower<'_> {
         match b.op {
             BinOp::And(_) | BinOp::Or(_) => {
                 if !self.touches_active(whole) {
-                    return Some(self.opaque(whole, Kind::Bool));
+                    // Kept as written (it may short-circuit: `i < n && w[i] > 0`).
+                    let kept = self.typed_literals(whole);
+                    return Some(self.opaque(&kept, Kind::Bool));
                 }
                 let l = self.expr(&b.left)?;
                 let r = self.expr(&b.right)?;
@@ -1795,6 +1798,58 @@ impl Lower<'_> {
     }
 
     /// An expression kept as written, reading the current values of the locals it names.
+    /// A condition kept as written, each comparison of a value that is not an integer with an
+    /// integer literal (`self.t > 0`, `x > 1` of a constant float) written with the literal
+    /// in the value's type (`literal_like`), since integer literals are floats in a body but
+    /// rustc reads them as integers in code kept as written. Integers compare as written.
+    fn typed_literals(&mut self, e: &Expr) -> Expr {
+        match e {
+            Expr::Paren(p) => {
+                let inner = self.typed_literals(&p.expr);
+                syn::parse_quote!((#inner))
+            }
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
+                let inner = self.typed_literals(&u.expr);
+                syn::parse_quote!(!#inner)
+            }
+            Expr::Binary(b) if matches!(b.op, BinOp::And(_) | BinOp::Or(_)) => {
+                let (l, r) = (self.typed_literals(&b.left), self.typed_literals(&b.right));
+                let op = &b.op;
+                syn::parse_quote!(#l #op #r)
+            }
+            Expr::Binary(b)
+                if matches!(
+                    b.op,
+                    BinOp::Lt(_)
+                        | BinOp::Le(_)
+                        | BinOp::Gt(_)
+                        | BinOp::Ge(_)
+                        | BinOp::Eq(_)
+                        | BinOp::Ne(_)
+                ) && (is_int_literal(&b.left) != is_int_literal(&b.right)) =>
+            {
+                let (lit, other, lit_left) = match is_int_literal(&b.left) {
+                    true => (&b.left, &b.right, true),
+                    false => (&b.right, &b.left, false),
+                };
+                let is_int = self
+                    .expr(other)
+                    .is_some_and(|id| self.g.kind(id) == Kind::Int);
+                if is_int {
+                    return e.clone();
+                }
+                let like: Expr =
+                    syn::parse_quote!(::autodiff::__private::literal_like(&(#other), #lit));
+                let op = &b.op;
+                match lit_left {
+                    true => syn::parse_quote!(#like #op #other),
+                    false => syn::parse_quote!(#other #op #like),
+                }
+            }
+            _ => e.clone(),
+        }
+    }
+
     fn opaque(&mut self, e: &Expr, kind: Kind) -> Id {
         let (k, deps) = self.opaque_entry(e, kind);
         let id = self.g.add_raw(Op::Opaque(k), deps);
