@@ -81,6 +81,17 @@ impl Ws {
         s
     }
 
+    /// The element read inside an `if` in the body (bound once where the loop reads it).
+    #[rustfmt::skip]
+    #[differentiable]
+    fn branched(&self, x: f64) -> f64 {
+        let mut s = 0.0;
+        for (i, w) in self.ws.iter().enumerate() {
+            if i % 2 == 0 { s += w * x; } else { s -= w.abs() * x * x; }
+        }
+        s
+    }
+
     /// The weights read by a nested loop, the loops inside an `if`.
     #[rustfmt::skip]
     #[differentiable]
@@ -387,4 +398,35 @@ fn a_struct_parameter_iterated_by_a_free_function() {
     assert!((g.a - ga).abs() < 1e-12);
     assert!((dx - gx).abs() < 1e-12);
     assert_close(&g.to_flat(), &central(&m, |m| weighted(m, x)), 1e-6);
+}
+
+#[test]
+fn an_element_read_inside_an_if() {
+    let m = ws();
+    let x = 0.6;
+    let (g, dx) = m.branched_grad(x);
+    // Even i: + w x; odd i: - |w| x².
+    let want: Vec<f64> = (0..m.ws.len())
+        .map(|i| match i % 2 {
+            0 => x,
+            _ => -m.ws[i].signum() * x * x,
+        })
+        .collect();
+    assert_close(&g.ws, &want, 1e-12);
+    let want_dx: f64 = (0..m.ws.len())
+        .map(|i| match i % 2 {
+            0 => m.ws[i],
+            _ => -2.0 * m.ws[i].abs() * x,
+        })
+        .sum();
+    assert!((dx - want_dx).abs() < 1e-12);
+    assert_close(&g.to_flat(), &central(&m, |m| m.branched(x)), 1e-6);
+    let t = Ws {
+        ws: vec![0.3, -0.2, 0.9],
+        a: -0.6,
+    };
+    let (_, d) = m.branched_jvp(x, &t, 0.0);
+    let h = 1e-6;
+    let along = (shifted(&m, &t, h).branched(x) - shifted(&m, &t, -h).branched(x)) / (2.0 * h);
+    assert!((d - along).abs() < 1e-6, "{d} vs {along}");
 }

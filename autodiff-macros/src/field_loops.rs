@@ -130,7 +130,11 @@ fn for_loop(
     }
     // Substituted first, so that a nested loop over the element's field
     // (`for v in &l.vs`) is seen as one over the root's.
-    if rebinds(body.stream(), &w) {
+    // Bound once at the top of the body, too, when the element is read inside an `if` (or a
+    // `match`, a `while`) there as a float (no field or method of a struct element): the
+    // graph then reads it where the loop reads it, and the arm only uses it.
+    let float_in_branch = read_in_block(body.stream(), &w, false) && !struct_use(body.stream(), &w);
+    if rebinds(body.stream(), &w) || float_in_branch {
         inner.extend(quote!(let #w = &#element;));
         inner.extend(body.stream());
     } else {
@@ -260,6 +264,36 @@ fn rebinds(tokens: TokenStream, w: &Ident) -> bool {
             matches!(before, Some(TokenTree::Ident(b)) if b == "let" || b == "mut" || b == "ref" || b == "for")
                 || matches!(before, Some(TokenTree::Punct(p)) if p.as_char() == '|')
                 || matches!(after, Some(TokenTree::Punct(p)) if p.as_char() == '|' || p.as_char() == '@')
+        }
+        _ => false,
+    })
+}
+
+/// Whether `w` is read inside a `{ .. }` block nested in `tokens` (`nested`: already inside
+/// one).
+fn read_in_block(tokens: TokenStream, w: &Ident, nested: bool) -> bool {
+    tokens.into_iter().any(|t| match t {
+        TokenTree::Group(g) => {
+            read_in_block(g.stream(), w, nested || g.delimiter() == Delimiter::Brace)
+        }
+        TokenTree::Ident(id) => nested && id == *w,
+        _ => false,
+    })
+}
+
+/// Whether `w` is used as a struct is: `w.field`, or `w.method(..)` of a method that is not
+/// a float method with a derivative rule (`w.forward(&h)` of a layer).
+fn struct_use(tokens: TokenStream, w: &Ident) -> bool {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    trees.iter().enumerate().any(|(i, t)| match t {
+        TokenTree::Group(g) => struct_use(g.stream(), w),
+        TokenTree::Ident(id) if id == w => {
+            let dot = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.');
+            let float_method = match trees.get(i + 2) {
+                Some(TokenTree::Ident(m)) => crate::ir::ops::from_method(&m.to_string()).is_some(),
+                _ => false,
+            };
+            dot && !float_method
         }
         _ => false,
     })

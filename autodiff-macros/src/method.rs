@@ -623,28 +623,46 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     let Some(sig) = Sig::from_syn(&flat, &flat_args, &errors) else {
         return fail(errors, &func);
     };
-    let Some(lowered) = body::lower(&sig, &flat.block, &errors) else {
-        return fail(errors, &func);
-    };
-    let method_checks = method_call_checks(&lowered.graph, &sig);
-    let scalar = scalar_closed(&lowered.graph, &sig) && !mentions_roots(&flat.block, &roots);
-    let forward = !has_active_calls(&lowered.graph);
-    let generated = match Items::for_method(&flat, &sig).generate(lowered) {
-        Ok(t) => t,
-        Err(e) => {
-            errors.at_span(e.span(), e);
-            return fail(errors, &func);
-        }
-    };
-    let rewrite = Rewrite {
+    let mut rewrite = Rewrite {
         func: &func,
         sig: &sig,
         roots: &roots,
         leaves: &leaves,
         is_method,
         generic_impl: !added.is_empty(),
-        method_checks,
-        forward,
+        method_checks: TokenStream::new(),
+        forward: true,
+    };
+    // A failed body: the errors, and the items with stub bodies, rewritten to take the struct
+    // like the real ones, so that callers of `m.loss_grad(..)` see no second error.
+    let stubs = |rewrite: &Rewrite, errors: Errors| {
+        let err = errors.finish().expect_err("a failed expansion has errors");
+        let items = rewrite.items(crate::items::fallback::expand(err, Some(&flat), Some(&sig)));
+        // Stub bodies never return: what the rewrite adds after them is unreachable.
+        match syn::parse2::<syn::File>(items.clone()) {
+            Ok(mut file) => {
+                for item in &mut file.items {
+                    if let Item::Fn(f) = item {
+                        f.attrs.push(syn::parse_quote!(#[allow(unreachable_code)]));
+                    }
+                }
+                file.into_token_stream()
+            }
+            Err(_) => items,
+        }
+    };
+    let Some(lowered) = body::lower(&sig, &flat.block, &errors) else {
+        return stubs(&rewrite, errors);
+    };
+    rewrite.method_checks = method_call_checks(&lowered.graph, &sig);
+    rewrite.forward = !has_active_calls(&lowered.graph);
+    let scalar = scalar_closed(&lowered.graph, &sig) && !mentions_roots(&flat.block, &roots);
+    let generated = match Items::for_method(&flat, &sig).generate(lowered) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.at_span(e.span(), e);
+            return stubs(&rewrite, errors);
+        }
     };
     let mut out = rewrite.items(generated);
     // Not in a generic `impl<T: Float>` block: there `Self::Scalar` is not known to be `T`.

@@ -26,16 +26,36 @@ impl Ws {
         s
     }
 
-    // An element read inside an `if` in the loop body.
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Layer {
+    w: f64,
+}
+
+impl Layer {
+    #[differentiable]
+    fn forward(&self, x: f64) -> f64 {
+        (self.w * x).tanh()
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Stack {
+    layers: Vec<Layer>,
+}
+
+impl Stack {
+    // A layer's method called inside an `if` in the loop body (a float element is fine there).
     #[differentiable]
     fn guarded(&self, x: f64) -> f64 {
-        let mut s = 0.0;
-        for w in &self.ws {
-            if x > 0.0 {
-                s += w * x;
+        let mut h = x;
+        for l in &self.layers {
+            if h > 0.0 {
+                h = l.forward(h);
             }
         }
-        s
+        h
     }
 }
 

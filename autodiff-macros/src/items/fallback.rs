@@ -19,7 +19,7 @@ pub(crate) fn expand(error: syn::Error, func: Option<&ItemFn>, sig: Option<&Sig>
     let fsig = &func.sig;
     out.extend(quote! {
         #(#attrs)*
-        #[allow(unused_variables)]
+        #[allow(unused_variables, unreachable_code)]
         #vis #fsig #stub
     });
     if let Some(sig) = sig {
@@ -27,7 +27,7 @@ pub(crate) fn expand(error: syn::Error, func: Option<&ItemFn>, sig: Option<&Sig>
         out.extend(items.wrt_const());
         for header in items.headers() {
             out.extend(quote! {
-                #[allow(unused_variables, dead_code)]
+                #[allow(unused_variables, dead_code, unreachable_code)]
                 #header #stub
             });
         }
