@@ -280,6 +280,30 @@ impl Stack {
         (h.clone() * &h).sum()
     }
 
+    /// Layers applied under a condition: by the iterator form, and by an element bound
+    /// before the `if` in the index form. Odd layers are skipped; the even ones apply while
+    /// the activations' sum is above -10.
+    #[rustfmt::skip]
+    #[differentiable]
+    fn loss_guarded(&self, x: &Tensor<f64>) -> f64 {
+        let mut h = x.clone() * self.scale;
+        for (i, l) in self.layers.iter().enumerate() {
+            if i % 2 == 0 { h = l.forward(&h).tanh(); } else { h = h * 0.5; }
+        }
+        (h.clone() * &h).sum()
+    }
+
+    #[rustfmt::skip]
+    #[differentiable]
+    fn loss_guarded_index(&self, x: &Tensor<f64>) -> f64 {
+        let mut h = x.clone() * self.scale;
+        for i in 0..self.layers.len() {
+            let l = &self.layers[i];
+            if i % 2 == 0 { h = l.forward(&h).tanh(); } else { h = h * 0.5; }
+        }
+        (h.clone() * &h).sum()
+    }
+
     #[rustfmt::skip]
     #[differentiable]
     fn loss_index(&self, x: &Tensor<f64>) -> f64 {
@@ -429,4 +453,25 @@ fn an_element_read_inside_an_if() {
     let h = 1e-6;
     let along = (shifted(&m, &t, h).branched(x) - shifted(&m, &t, -h).branched(x)) / (2.0 * h);
     assert!((d - along).abs() < 1e-6, "{d} vs {along}");
+}
+
+#[test]
+fn layers_applied_inside_an_if() {
+    let mut m = stack();
+    // Three layers 2→3, 3→3 (skipped), 3→2.
+    let mid = m.layers[0].clone();
+    let mut square = mid.clone();
+    square.w = Tensor::from_vec((0..9).map(|k| (k as f64 * 0.21).cos()).collect(), &[3, 3]);
+    square.b = Tensor::from_vec(vec![0.1, -0.1, 0.0], &[3]);
+    m.layers.insert(1, square);
+    let x = Tensor::from_vec(vec![0.3, -0.7, 1.1, 0.2], &[2, 2]);
+    let (g, gx) = m.loss_guarded_grad(&x);
+    let (gi, gxi) = m.loss_guarded_index_grad(&x);
+    assert_close(&g.to_flat(), &gi.to_flat(), 1e-12);
+    assert_close(&gx.to_vec(), &gxi.to_vec(), 1e-12);
+    // The skipped layer gets a zero gradient; the others do not.
+    assert!(g.layers[1].to_flat().iter().all(|v| *v == 0.0));
+    assert!(g.layers[0].to_flat().iter().any(|v| *v != 0.0));
+    assert!(g.layers[2].to_flat().iter().any(|v| *v != 0.0));
+    assert_close(&g.to_flat(), &central(&m, |m| m.loss_guarded(&x)), 1e-6);
 }

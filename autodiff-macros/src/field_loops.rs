@@ -131,10 +131,10 @@ fn for_loop(
     // Substituted first, so that a nested loop over the element's field
     // (`for v in &l.vs`) is seen as one over the root's.
     // Bound once at the top of the body, too, when the element is read inside an `if` (or a
-    // `match`, a `while`) there as a float (no field or method of a struct element): the
-    // graph then reads it where the loop reads it, and the arm only uses it.
-    let float_in_branch = read_in_block(body.stream(), &w, false) && !struct_use(body.stream(), &w);
-    if rebinds(body.stream(), &w) || float_in_branch {
+    // `match`, a `while`) there, as a value or a receiver (`l.forward(&h)`), not by field:
+    // the graph then reads it where the loop reads it, and the arm only uses it.
+    let bind_in_branch = read_in_block(body.stream(), &w, false) && !field_read(body.stream(), &w);
+    if rebinds(body.stream(), &w) || bind_in_branch {
         inner.extend(quote!(let #w = &#element;));
         inner.extend(body.stream());
     } else {
@@ -281,19 +281,16 @@ fn read_in_block(tokens: TokenStream, w: &Ident, nested: bool) -> bool {
     })
 }
 
-/// Whether `w` is used as a struct is: `w.field`, or `w.method(..)` of a method that is not
-/// a float method with a derivative rule (`w.forward(&h)` of a layer).
-fn struct_use(tokens: TokenStream, w: &Ident) -> bool {
+/// Whether a field of `w` is read (`w.w`, `w.0`, not a method call `w.forward(&h)`): the
+/// derive's field readers apply to `self.layers[i].w` as written, not to a local.
+fn field_read(tokens: TokenStream, w: &Ident) -> bool {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     trees.iter().enumerate().any(|(i, t)| match t {
-        TokenTree::Group(g) => struct_use(g.stream(), w),
+        TokenTree::Group(g) => field_read(g.stream(), w),
         TokenTree::Ident(id) if id == w => {
             let dot = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.');
-            let float_method = match trees.get(i + 2) {
-                Some(TokenTree::Ident(m)) => crate::ir::ops::from_method(&m.to_string()).is_some(),
-                _ => false,
-            };
-            dot && !float_method
+            let call = matches!(trees.get(i + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+            dot && !call
         }
         _ => false,
     })

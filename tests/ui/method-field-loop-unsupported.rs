@@ -46,13 +46,14 @@ struct Stack {
 }
 
 impl Stack {
-    // A layer's method called inside an `if` in the loop body (a float element is fine there).
+    // A layer's field read inside an `if` in the loop body (its method, or a float
+    // element, is fine there).
     #[differentiable]
     fn guarded(&self, x: f64) -> f64 {
         let mut h = x;
         for l in &self.layers {
             if h > 0.0 {
-                h = l.forward(h);
+                h = h * l.w;
             }
         }
         h

@@ -444,6 +444,22 @@ impl<'a> Emitter<'a> {
             {
                 call(out, "seq_zeros", args)
             }
+            // A zero shaped like an element of a struct leaf, read as `&leaf[i]` (the element
+            // value is itself a reference for a struct element).
+            Style::Runtime
+                if op == Op::ZerosLike
+                    && self.leaf_like(id)
+                    && self.g[args[0]].op == Op::IndexDyn
+                    && self.g.kind(args[0]) == Kind::Unknown =>
+            {
+                let element = &self.g[args[0]].args;
+                out.push_str(RT);
+                out.push_str("leaf_zeros(&");
+                self.operand_text(element[0], false, out);
+                out.push('[');
+                self.operand_text(element[1], false, out);
+                out.push_str("])");
+            }
             Style::Runtime if op == Op::ZerosLike && self.leaf_like(id) => {
                 call(out, "leaf_zeros", args)
             }

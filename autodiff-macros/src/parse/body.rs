@@ -1188,10 +1188,10 @@ impl Lower<'_> {
     /// Names a parameter that stands for a leaf of a differentiated struct.
     fn is_leaf(&self, e: &Expr) -> bool {
         match e {
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|id| self.sig.params.iter().any(|p| p.leaf && p.ident == *id)),
+            Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
+                self.sig.params.iter().any(|p| p.leaf && p.ident == *id)
+                    || self.is_leaf_element(&id.to_string())
+            }),
             Expr::Paren(p) => self.is_leaf(&p.expr),
             Expr::Reference(r) => self.is_leaf(&r.expr),
             // `self.layers[i]` and its fields `self.layers[i].w` (see `method.rs`).
@@ -1202,6 +1202,18 @@ impl Lower<'_> {
             }
             _ => false,
         }
+    }
+
+    /// Whether the local `name` is bound to an element of a struct leaf read in a loop body
+    /// (`let l = &self.layers[i];`, and `for l in &self.layers` read inside an `if`), so that
+    /// `l.forward(h)` calls the element's method.
+    fn is_leaf_element(&self, name: &str) -> bool {
+        let Some(Some(v)) = self.lookup(name) else {
+            return false;
+        };
+        self.g[v].op == Op::IndexDyn
+            && self.g.kind(v) == Kind::Unknown
+            && matches!(self.g[self.g[v].args[0]].op, Op::Param(_))
     }
 
     /// `leaf.name(args)`: a call to a `#[differentiable]` method of a struct leaf
@@ -1421,7 +1433,7 @@ impl Lower<'_> {
                     && self.sig.params.iter().any(|p| p.leaf)
                     && self.touches_active(whole) =>
             {
-                return self.error(&ix.index, "an element of a differentiated struct's field (`self.layers[i]`) can be read with a loop variable directly in a `for` body (not inside an `if` or `match` there: bind a float element before it, `let w = self.ws[i];`), or with an integer literal (`self.layers[0]`); outside a loop, pass the whole collection to a #[differentiable] method or function");
+                return self.error(&ix.index, "an element of a differentiated struct's field (`self.layers[i]`) can be read with a loop variable directly in a `for` body (inside an `if` or `match` there, bind it before: `let l = &self.layers[i];`, then `l.forward(h)` or the float `*l`; read its fields outside the `if`), or with an integer literal (`self.layers[0]`); outside a loop, pass the whole collection to a #[differentiable] method or function");
             }
             _ if !self.touches_active(whole) => return Some(self.opaque(whole, Kind::Unknown)),
             // `x.shape()[0]`: a size, a constant like `x.len()`.
