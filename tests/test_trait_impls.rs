@@ -53,6 +53,28 @@ fn a_float_model_behind_a_trait() {
     let t = Quad { a: 1.0, b: 0.0 };
     let (_, d) = m.loss_jvp(x, &t, 0.0);
     assert!((d - g.a).abs() < 1e-12);
+    // Second order: flat parameters (a, b, x).
+    let s = (m.b * x).sin();
+    let hs = m.loss_hessian(x);
+    let want = [
+        [0.0, 0.0, 2.0 * x],
+        [0.0, -x * x * s, c - m.b * x * s],
+        [2.0 * x, c - m.b * x * s, 2.0 * m.a - m.b * m.b * s],
+    ];
+    for (row, w) in hs.iter().zip(want) {
+        for (a, b) in row.iter().zip(w) {
+            assert!((a - b).abs() < 1e-12, "{hs:?}");
+        }
+    }
+    let (hv, hx) = m.loss_hvp(x, &t, 0.0);
+    assert!((hv.a - want[0][0]).abs() < 1e-12 && (hv.b - want[1][0]).abs() < 1e-12);
+    assert!((hx - want[2][0]).abs() < 1e-12);
+    // The formulas and the trace name the fields.
+    let names: Vec<&str> = Quad::loss_grad_formulas().iter().map(|p| p.0).collect();
+    assert_eq!(names, ["self.a", "self.b", "x"]);
+    let tr = m.loss_trace(x);
+    assert_eq!(tr.value("x").item(), x);
+    assert!((tr.grad("x").item() - gx).abs() < 1e-12);
 }
 
 /// A generic trait and a generic impl.
