@@ -29,7 +29,7 @@ pub(crate) struct Formula<'a> {
     sig: &'a Sig,
     /// Each node's polynomial, computed once: the graph shares subexpressions, and a tree
     /// walk would revisit them exponentially often.
-    memo: std::cell::RefCell<FxHashMap<Id, Poly>>,
+    memo: std::cell::RefCell<FxHashMap<Id, Rc<Poly>>>,
     /// Each node's text as an operand, likewise.
     texts: std::cell::RefCell<FxHashMap<Id, String>>,
 }
@@ -52,13 +52,19 @@ impl<'a> Formula<'a> {
         }
     }
 
-    fn poly(&self, id: Id) -> Poly {
+    /// A node's polynomial, shared with the memo (a reader that changes it clones it).
+    fn poly(&self, id: Id) -> Rc<Poly> {
         if let Some(p) = self.memo.borrow().get(&id) {
-            return p.clone();
+            return Rc::clone(p);
         }
-        let p = self.poly_uncached(id);
-        self.memo.borrow_mut().insert(id, p.clone());
+        let p = Rc::new(self.poly_uncached(id));
+        self.memo.borrow_mut().insert(id, Rc::clone(&p));
         p
+    }
+
+    /// A node's polynomial, to change.
+    fn owned(&self, id: Id) -> Poly {
+        Rc::unwrap_or_clone(self.poly(id))
     }
 
     fn poly_uncached(&self, id: Id) -> Poly {
@@ -67,9 +73,9 @@ impl<'a> Formula<'a> {
         let a = |i: usize| node.args[i];
         match node.op {
             Op::Const(bits) => constant(f64::from_bits(bits)),
-            Op::Add => add(self.poly(a(0)), &self.poly(a(1)), 1.0),
-            Op::Sub => add(self.poly(a(0)), &self.poly(a(1)), -1.0),
-            Op::Neg => scale(self.poly(a(0)), -1.0),
+            Op::Add => add(self.owned(a(0)), &self.poly(a(1)), 1.0),
+            Op::Sub => add(self.owned(a(0)), &self.poly(a(1)), -1.0),
+            Op::Neg => scale(self.owned(a(0)), -1.0),
             Op::Mul => {
                 let (p, q) = (self.poly(a(0)), self.poly(a(1)));
                 if p.len() * q.len() > MAX_TERMS {
@@ -78,7 +84,7 @@ impl<'a> Formula<'a> {
                 mul(&p, &q)
             }
             Op::Div => match g.as_const(a(1)) {
-                Some(c) => scale(self.poly(a(0)), 1.0 / c),
+                Some(c) => scale(self.owned(a(0)), 1.0 / c),
                 None => {
                     // a / b = a · b⁻¹, so that b cancels against a factor b.
                     let p = self.poly(a(0));
@@ -116,7 +122,7 @@ impl<'a> Formula<'a> {
                 }
             }
             // Broadcasting is implicit in the text.
-            Op::SumTo | Op::BroadcastLike => self.poly(a(0)),
+            Op::SumTo | Op::BroadcastLike => self.owned(a(0)),
             // Component i of a call's pullback, d·∂ᵢf(args): the chain rule as a person writes
             // it, with the callee's derivative by name.
             Op::Project(i) => match g[a(0)].op {
