@@ -839,15 +839,7 @@ impl Lower<'_> {
             BinOp::Div(_) => Some(Op::Div),
             _ => None,
         };
-        let cmp = match b.op {
-            BinOp::Lt(_) => Some(Op::Lt),
-            BinOp::Le(_) => Some(Op::Le),
-            BinOp::Gt(_) => Some(Op::Gt),
-            BinOp::Ge(_) => Some(Op::Ge),
-            BinOp::Eq(_) => Some(Op::Eq),
-            BinOp::Ne(_) => Some(Op::Ne),
-            _ => None,
-        };
+        let cmp = comparison(&b.op);
         if let Some(op) = arith.or(cmp) {
             let l = self.expr(&b.left)?;
             let r = self.expr(&b.right)?;
@@ -1830,15 +1822,8 @@ impl Lower<'_> {
                 syn::parse_quote!(#l #op #r)
             }
             Expr::Binary(b)
-                if matches!(
-                    b.op,
-                    BinOp::Lt(_)
-                        | BinOp::Le(_)
-                        | BinOp::Gt(_)
-                        | BinOp::Ge(_)
-                        | BinOp::Eq(_)
-                        | BinOp::Ne(_)
-                ) && (is_int_literal(&b.left) != is_int_literal(&b.right)) =>
+                if comparison(&b.op).is_some()
+                    && (is_int_literal(&b.left) != is_int_literal(&b.right)) =>
             {
                 let (lit, other, lit_left) = match is_int_literal(&b.left) {
                     true => (&b.left, &b.right, true),
@@ -2013,6 +1998,19 @@ fn compound(op: &BinOp) -> Option<Op> {
         BinOp::SubAssign(_) => Some(Op::Sub),
         BinOp::MulAssign(_) => Some(Op::Mul),
         BinOp::DivAssign(_) => Some(Op::Div),
+        _ => None,
+    }
+}
+
+/// The graph's op of a comparison operator.
+fn comparison(op: &BinOp) -> Option<Op> {
+    match op {
+        BinOp::Lt(_) => Some(Op::Lt),
+        BinOp::Le(_) => Some(Op::Le),
+        BinOp::Gt(_) => Some(Op::Gt),
+        BinOp::Ge(_) => Some(Op::Ge),
+        BinOp::Eq(_) => Some(Op::Eq),
+        BinOp::Ne(_) => Some(Op::Ne),
         _ => None,
     }
 }
