@@ -68,6 +68,18 @@ impl Gate {
         s
     }
 
+    /// Every weight but the second, by the enumerate index.
+    #[differentiable]
+    fn skip_second(&self, x: f64) -> f64 {
+        let mut s = 0.0;
+        for (i, w) in self.ws.iter().enumerate() {
+            if i != 1 {
+                s += w * x;
+            }
+        }
+        s
+    }
+
     /// `k` steps of `s = s a + b`.
     #[differentiable]
     fn iterated(&self, x: f64) -> f64 {
@@ -384,4 +396,41 @@ fn literals_in_conditions_of_a_free_function() {
     assert_eq!(clipped_grad(1.5, 2.0, &m), 6.0);
     assert_eq!(clipped_grad(1.5, 20.0, &m), 1.0);
     assert_eq!(clipped_grad(1.5, 2.0, &gate(true, 1)), 1.0);
+}
+
+/// `!=` in a condition kept as written reads the locals it names, like `==`: a shadowed
+/// parameter (`let k = k + 1`) and a loop index bound again (`let i = j`). The `!` of `!=`
+/// once read as a macro name (`i!`), so the name was left as written: the primal then
+/// compared the parameter `k`, not the local, and `i` did not compile.
+#[differentiable(wrt(x))]
+fn shadowed(x: f64, k: usize) -> f64 {
+    let k = k + 1;
+    if k != 3 {
+        x * x
+    } else {
+        x
+    }
+}
+
+#[differentiable]
+fn aliased_index(ws: &[f64], x: f64) -> f64 {
+    let mut s = 0.0;
+    for j in 0..ws.len() {
+        let i = j;
+        let c = if i != 1 { 1.0 } else { 0.0 };
+        s += ws[j] * x * c;
+    }
+    s
+}
+
+#[test]
+fn not_equal_reads_the_locals_it_names() {
+    assert_eq!((shadowed(2.0, 2), shadowed_grad(2.0, 2)), (2.0, 1.0));
+    assert_eq!((shadowed(2.0, 1), shadowed_grad(2.0, 1)), (4.0, 4.0));
+    let ws = [1.0, 2.0, 3.0];
+    assert_eq!(aliased_index(&ws, 1.5), 6.0);
+    assert_eq!(aliased_index_grad(&ws, 1.5), (vec![1.5, 0.0, 1.5], 4.0));
+    let m = gate(true, 0);
+    // The enumerate index of a model's field, in a condition.
+    assert_eq!(m.skip_second_grad(1.5).0.ws, vec![1.5, 0.0, 1.5]);
 }

@@ -133,10 +133,13 @@ fn for_loop(
     // Bound once at the top of the body, too, when the element is read inside an `if` (or a
     // `match`, a `while`) there, as a value or a receiver (`l.forward(&h)`), not by field:
     // the graph then reads it where the loop reads it, and the arm only uses it.
-    let bind_in_branch = read_in_block(body.stream(), &w, false) && !field_read(body.stream(), &w);
-    if rebinds(body.stream(), &w) || bind_in_branch {
+    if rebinds(body.stream(), &w) {
         inner.extend(quote!(let #w = &#element;));
         inner.extend(body.stream());
+    } else if read_in_block(body.stream(), &w, false) {
+        // Its fields (`l.w`) through the derive's readers, as for `self.layers[i].w`.
+        inner.extend(quote!(let #w = &#element;));
+        inner.extend(field_readers(body.stream(), &w));
     } else {
         inner.extend(substitute(body.stream(), &w, &element));
     }
@@ -281,19 +284,66 @@ fn read_in_block(tokens: TokenStream, w: &Ident, nested: bool) -> bool {
     })
 }
 
-/// Whether a field of `w` is read (`w.w`, `w.0`, not a method call `w.forward(&h)`): the
-/// derive's field readers apply to `self.layers[i].w` as written, not to a local.
-fn field_read(tokens: TokenStream, w: &Ident) -> bool {
+/// `tokens` with each field read of the local `w` (`w.w`, `w.inner.b`) a call of the
+/// derive's readers (`w.__autodiff_field_w()`), which differentiate like the fields.
+fn field_readers(tokens: TokenStream, w: &Ident) -> TokenStream {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    trees.iter().enumerate().any(|(i, t)| match t {
-        TokenTree::Group(g) => field_read(g.stream(), w),
-        TokenTree::Ident(id) if id == w => {
-            let dot = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '.');
-            let call = matches!(trees.get(i + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
-            dot && !call
+    let mut out: Vec<TokenTree> = Vec::with_capacity(trees.len());
+    let mut i = 0;
+    while i < trees.len() {
+        match &trees[i] {
+            TokenTree::Group(g) => out.push(regroup(g, field_readers(g.stream(), w))),
+            TokenTree::Ident(id)
+                if id == w
+                    && !matches!(out.last(), Some(TokenTree::Punct(p)) if p.as_char() == '.') =>
+            {
+                out.push(trees[i].clone());
+                i = element_fields(&trees, i + 1, &mut out);
+                continue;
+            }
+            other => out.push(other.clone()),
         }
-        _ => false,
-    })
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// After an element read `leaf[i]`, the field reads `.w` (`.l1.w`) become calls of the
+/// derive's hidden readers, `.__autodiff_field_w()`: differentiable methods whose pullback puts
+/// the cotangent in that field of a zero element. A method call (`.forward(x)`) is left as it
+/// is. Returns the position after the last field read.
+pub(crate) fn element_fields(trees: &[TokenTree], mut j: usize, out: &mut Vec<TokenTree>) -> usize {
+    while j + 1 < trees.len() {
+        let TokenTree::Punct(dot) = &trees[j] else {
+            break;
+        };
+        if dot.as_char() != '.' || dot.spacing() != proc_macro2::Spacing::Alone {
+            break;
+        }
+        let (name, span) = match &trees[j + 1] {
+            TokenTree::Ident(id) => (id.to_string(), id.span()),
+            TokenTree::Literal(l) if l.to_string().parse::<u32>().is_ok() => {
+                (l.to_string(), l.span())
+            }
+            _ => break,
+        };
+        let call = matches!(trees.get(j + 2), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+            || matches!(trees.get(j + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+        if call {
+            break;
+        }
+        out.push(trees[j].clone());
+        out.push(TokenTree::Ident(Ident::new(
+            &format!("{}{name}", crate::names::FIELD_READER),
+            span,
+        )));
+        out.push(TokenTree::Group(Group::new(
+            Delimiter::Parenthesis,
+            TokenStream::new(),
+        )));
+        j += 2;
+    }
+    j
 }
 
 /// `tokens` spanned at `at`, except `self` (whose span decides what it refers to).

@@ -271,7 +271,7 @@ impl Collect<'_> {
                         ng.set_span(g.span());
                         out.push(TokenTree::Group(ng));
                         j += 1;
-                        j = element_fields(&trees, j, &mut out);
+                        j = crate::field_loops::element_fields(&trees, j, &mut out);
                         i = j;
                         continue;
                     }
@@ -325,44 +325,6 @@ fn integer_arguments(out: &[TokenTree]) -> bool {
         && matches!(&out[n - 2], TokenTree::Punct(p) if p.as_char() == ':')
         && matches!(&out[n - 3], TokenTree::Punct(p) if p.as_char() == ':')
         && matches!(&out[n - 4], TokenTree::Ident(t) if t == "Tensor")
-}
-
-/// After an element read `leaf[i]`, the field reads `.w` (`.l1.w`) become calls of the
-/// derive's hidden readers, `.__autodiff_field_w()`: differentiable methods whose pullback puts
-/// the cotangent in that field of a zero element. A method call (`.forward(x)`) is left as it
-/// is. Returns the position after the last field read.
-fn element_fields(trees: &[TokenTree], mut j: usize, out: &mut Vec<TokenTree>) -> usize {
-    while j + 1 < trees.len() {
-        let TokenTree::Punct(dot) = &trees[j] else {
-            break;
-        };
-        if dot.as_char() != '.' || dot.spacing() != proc_macro2::Spacing::Alone {
-            break;
-        }
-        let (name, span) = match &trees[j + 1] {
-            TokenTree::Ident(id) => (id.to_string(), id.span()),
-            TokenTree::Literal(l) if l.to_string().parse::<u32>().is_ok() => {
-                (l.to_string(), l.span())
-            }
-            _ => break,
-        };
-        let call = matches!(trees.get(j + 2), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
-            || matches!(trees.get(j + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-        if call {
-            break;
-        }
-        out.push(trees[j].clone());
-        out.push(TokenTree::Ident(Ident::new(
-            &format!("{}{name}", crate::names::FIELD_READER),
-            span,
-        )));
-        out.push(TokenTree::Group(proc_macro2::Group::new(
-            proc_macro2::Delimiter::Parenthesis,
-            TokenStream::new(),
-        )));
-        j += 2;
-    }
-    j
 }
 
 /// The typed parameters: name and type.

@@ -46,14 +46,14 @@ struct Stack {
 }
 
 impl Stack {
-    // A layer's field read inside an `if` in the loop body (its method, or a float
-    // element, is fine there).
+    // An element read with the loop index inside an `if` in the loop body: bind it
+    // before the `if` (`let l = &self.layers[i];`).
     #[differentiable]
     fn guarded(&self, x: f64) -> f64 {
         let mut h = x;
-        for l in &self.layers {
+        for i in 0..self.layers.len() {
             if h > 0.0 {
-                h = h * l.w;
+                h = h * self.layers[i].w;
             }
         }
         h

@@ -787,6 +787,15 @@ impl Lower<'_> {
                 self.expr(&ifx)
             }
             Expr::Index(ix) => self.index(e, ix),
+            // A field of a local bound to a struct leaf's element (`let l = &self.layers[i];`
+            // then `l.w`): the derive's reader, which differentiates like the field.
+            Expr::Field(f) if self.is_leaf(&f.base) => {
+                let name = crate::names::member_name(&f.member);
+                let reader = crate::names::field_reader(&name);
+                let base = &f.base;
+                let call: syn::ExprMethodCall = syn::parse_quote_spanned!(f.member.span()=> #base.#reader());
+                self.method_call(&call)
+            }
             // `[a, b]` of differentiated values: a `[T; M]` value (a call's argument).
             Expr::Array(a) if self.touches_active(e) => {
                 let mut parts = Vec::with_capacity(a.elems.len());
@@ -1425,7 +1434,7 @@ impl Lower<'_> {
                     && self.sig.params.iter().any(|p| p.leaf)
                     && self.touches_active(whole) =>
             {
-                return self.error(&ix.index, "an element of a differentiated struct's field (`self.layers[i]`) can be read with a loop variable directly in a `for` body (inside an `if` or `match` there, bind it before: `let l = &self.layers[i];`, then `l.forward(h)` or the float `*l`; read its fields outside the `if`), or with an integer literal (`self.layers[0]`); outside a loop, pass the whole collection to a #[differentiable] method or function");
+                return self.error(&ix.index, "an element of a differentiated struct's field (`self.layers[i]`) can be read with a loop variable directly in a `for` body (inside an `if` or `match` there, bind it before: `let l = &self.layers[i];`, then `l.forward(h)`, `l.w`, or the float `*l`), or with an integer literal (`self.layers[0]`); outside a loop, pass the whole collection to a #[differentiable] method or function");
             }
             _ if !self.touches_active(whole) => return Some(self.opaque(whole, Kind::Unknown)),
             // `x.shape()[0]`: a size, a constant like `x.len()`.
@@ -1974,7 +1983,8 @@ fn is_local_position(trees: &[TokenTree], i: usize) -> bool {
     let after_dot = i > 0 && punct(i - 1, '.') && !(i > 1 && punct(i - 2, '.'));
     let after_path = i > 1 && punct(i - 1, ':') && punct(i - 2, ':');
     let before_path = punct(i + 1, ':') && punct(i + 2, ':');
-    let macro_name = punct(i + 1, '!');
+    // `name!(..)`, not `i != 1` (whose `!` is joined to the `=`).
+    let macro_name = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!' && p.spacing() == proc_macro2::Spacing::Alone);
     !(after_dot || after_path || before_path || macro_name)
 }
 
