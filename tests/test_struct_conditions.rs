@@ -383,7 +383,7 @@ fn a_matched_enum_field() {
 /// integer field compared with integer literals, inside a condition kept as written.
 #[differentiable(wrt(x))]
 fn clipped(x: f64, c: f64, m: &Gate) -> f64 {
-    if c > 0 && c < 10 && m.k >= 2 {
+    if c > 0 && c < 10 && m.k >= 2 && c > -5 {
         c * x * x
     } else {
         x

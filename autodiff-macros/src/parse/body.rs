@@ -2025,7 +2025,14 @@ fn comparison(op: &BinOp) -> Option<Op> {
     }
 }
 
-/// An integer literal without a float suffix (`1`, `0usize`).
+/// An integer literal without a float suffix (`1`, `0usize`, `-1`).
 fn is_int_literal(e: &Expr) -> bool {
-    matches!(strip(e), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if !matches!(i.suffix(), "f32" | "f64"))
+    match strip(e) {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => !matches!(i.suffix(), "f32" | "f64"),
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => is_int_literal(&u.expr),
+        _ => false,
+    }
 }
