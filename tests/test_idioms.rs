@@ -1059,3 +1059,27 @@ fn untyped_bounds_and_integer_remainders() {
     assert_eq!(untyped_bound_grad(2.0, 6), 32.0);
     assert_eq!(untyped_bound_grad(2.0, 5), -32.0);
 }
+
+/// An expression kept as written with a closure whose parameter has the name of a local
+/// (`v`): the closure's `v` is its own, the local `t` is read.
+#[differentiable(wrt(x))]
+fn closure_param_named_like_a_local(x: f64, xs: &[f64]) -> f64 {
+    let v = 3.0;
+    let t = 0.5;
+    let n = xs.iter().filter(|v| **v > t).count();
+    let m = xs
+        .iter()
+        .map(|&v| v * 2.0)
+        .fold(0.0, |acc: f64, v| acc.max(v));
+    x * n as f64 * v + m
+}
+
+#[test]
+fn closures_kept_as_written_bind_their_own_names() {
+    let xs = [1.0, 0.2, 3.0];
+    assert_eq!(
+        closure_param_named_like_a_local(2.0, &xs),
+        2.0 * 2.0 * 3.0 + 6.0
+    );
+    assert_eq!(closure_param_named_like_a_local_grad(2.0, &xs), 6.0);
+}

@@ -1796,12 +1796,29 @@ impl Lower<'_> {
     }
 
     fn visit_locals(&self, tokens: TokenStream, f: &mut dyn FnMut(&Ident, Option<Id>)) {
+        self.visit_locals_in(tokens, &[], f)
+    }
+
+    /// `visit_locals` where `shadowed` are names bound by an enclosing closure.
+    fn visit_locals_in(
+        &self,
+        tokens: TokenStream,
+        shadowed: &[String],
+        f: &mut dyn FnMut(&Ident, Option<Id>),
+    ) {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let scopes = closure_scopes(&trees);
         for (i, tt) in trees.iter().enumerate() {
             match tt {
-                TokenTree::Group(g) => self.visit_locals(g.stream(), f),
+                TokenTree::Group(g) => {
+                    self.visit_locals_in(g.stream(), &bound_at(&scopes, shadowed, i), f)
+                }
                 TokenTree::Ident(id) if is_local_position(&trees, i) => {
-                    if let Some(v) = self.lookup(&id.to_string()) {
+                    let name = id.to_string();
+                    if is_bound(&scopes, shadowed, i, &name) {
+                        continue;
+                    }
+                    if let Some(v) = self.lookup(&name) {
                         f(id, v);
                     }
                 }
@@ -1878,20 +1895,36 @@ impl Lower<'_> {
     }
 
     fn substitute(&self, tokens: TokenStream, deps: &mut Vec<Id>) -> TokenStream {
+        self.substitute_in(tokens, &[], deps)
+    }
+
+    /// `substitute` where `shadowed` are names bound by an enclosing closure (`|v| **v > t`
+    /// reads the local `t`, not a local `v`).
+    fn substitute_in(
+        &self,
+        tokens: TokenStream,
+        shadowed: &[String],
+        deps: &mut Vec<Id>,
+    ) -> TokenStream {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        let scopes = closure_scopes(&trees);
         let mut out = Vec::with_capacity(trees.len());
         for (i, tt) in trees.iter().enumerate() {
             match tt {
                 TokenTree::Group(g) => {
-                    let mut ng =
-                        proc_macro2::Group::new(g.delimiter(), self.substitute(g.stream(), deps));
+                    let inner =
+                        self.substitute_in(g.stream(), &bound_at(&scopes, shadowed, i), deps);
+                    let mut ng = proc_macro2::Group::new(g.delimiter(), inner);
                     ng.set_span(g.span());
                     out.push(TokenTree::Group(ng));
                 }
                 TokenTree::Ident(id) if id == POW => {
                     out.extend(quote!(::autodiff::__private::pow));
                 }
-                TokenTree::Ident(id) if is_local_position(&trees, i) => {
+                TokenTree::Ident(id)
+                    if is_local_position(&trees, i)
+                        && !is_bound(&scopes, shadowed, i, &id.to_string()) =>
+                {
                     match self.lookup(&id.to_string()) {
                         Some(Some(v)) => {
                             let k = deps.iter().position(|&d| d == v).unwrap_or_else(|| {
@@ -1911,6 +1944,82 @@ impl Lower<'_> {
         }
         out.into_iter().collect()
     }
+}
+
+/// The closures written in `trees` at this level (`|v| **v > t`, `move |(i, w)| ..`): for
+/// each, the token range its parameters are bound in (from its first `|` to the next `,` at
+/// this level, or the end) and the names its parameters bind.
+fn closure_scopes(trees: &[TokenTree]) -> Vec<(usize, usize, Vec<String>)> {
+    let bar = |j: usize| matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == '|');
+    let mut scopes = Vec::new();
+    let mut i = 0;
+    while i < trees.len() {
+        let starts = bar(i)
+            && match i.checked_sub(1).map(|p| &trees[p]) {
+                None => true,
+                Some(TokenTree::Punct(p)) => matches!(p.as_char(), ',' | '=' | '('),
+                Some(TokenTree::Ident(id)) => id == "move",
+                _ => false,
+            };
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let Some(close) = (i + 1..trees.len()).find(|&j| bar(j)) else {
+            break;
+        };
+        let mut names = Vec::new();
+        for t in &trees[i + 1..close] {
+            collect_idents(t, &mut names);
+        }
+        let end = (close..trees.len())
+            .find(|&j| matches!(&trees[j], TokenTree::Punct(p) if p.as_char() == ','))
+            .unwrap_or(trees.len());
+        scopes.push((i, end, names));
+        i = close + 1;
+    }
+    scopes
+}
+
+fn collect_idents(t: &TokenTree, out: &mut Vec<String>) {
+    match t {
+        TokenTree::Ident(id) => out.push(id.to_string()),
+        TokenTree::Group(g) => g.stream().into_iter().for_each(|t| collect_idents(&t, out)),
+        _ => {}
+    }
+}
+
+/// The names bound by closures around position `i`: `shadowed` from outside, and those of
+/// this level's closures whose scope holds `i`. Borrowed when no closure of this level does.
+fn bound_at<'a>(
+    scopes: &[(usize, usize, Vec<String>)],
+    shadowed: &'a [String],
+    i: usize,
+) -> std::borrow::Cow<'a, [String]> {
+    let mut around = scopes
+        .iter()
+        .filter(|(start, end, _)| (*start..*end).contains(&i));
+    let Some(first) = around.next() else {
+        return std::borrow::Cow::Borrowed(shadowed);
+    };
+    let mut out = shadowed.to_vec();
+    for (_, _, names) in std::iter::once(first).chain(around) {
+        out.extend(names.iter().cloned());
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `name` at position `i` is bound by a closure (see `bound_at`).
+fn is_bound(
+    scopes: &[(usize, usize, Vec<String>)],
+    shadowed: &[String],
+    i: usize,
+    name: &str,
+) -> bool {
+    shadowed.iter().any(|s| s == name)
+        || scopes.iter().any(|(start, end, names)| {
+            (*start..*end).contains(&i) && names.iter().any(|n| n == name)
+        })
 }
 
 /// Names assigned (`x = ..`, `x += ..`) anywhere in a loop body.
