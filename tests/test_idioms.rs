@@ -1083,3 +1083,45 @@ fn closures_kept_as_written_bind_their_own_names() {
     );
     assert_eq!(closure_param_named_like_a_local_grad(2.0, &xs), 6.0);
 }
+
+/// `if let` on a constant `Option`: as a value and as a statement, with an arm reading a
+/// differentiated value, an `else if let`, and an `if let` that reads none (kept as written).
+/// Its binding may have the name of a local (`m`), which the arm's binding shadows.
+#[differentiable(wrt(x))]
+fn if_let_forms(x: f64, o: Option<usize>, p: Option<f64>) -> f64 {
+    let m: usize = 10;
+    let a = if let Some(m) = o { x * m as f64 } else { x * x };
+    let mut s = a;
+    if let Some(c) = p {
+        s += c * x;
+    } else if let Some(k) = o {
+        s += (k + m) as f64;
+    }
+    let j = if let Some(m) = o { m } else { m };
+    let same = matches!(o, Some(m) if m > 2);
+    s * j as f64 + if same { 1.0 } else { 0.0 }
+}
+
+#[test]
+fn if_let_on_constants() {
+    let h = 1e-6;
+    for (o, p) in [
+        (Some(3), Some(0.5)),
+        (None, Some(0.5)),
+        (Some(1), None),
+        (None, None),
+    ] {
+        let x = 1.5;
+        let d = (if_let_forms(x + h, o, p) - if_let_forms(x - h, o, p)) / (2.0 * h);
+        let g = if_let_forms_grad(x, o, p);
+        assert!((g - d).abs() < 1e-6, "{o:?} {p:?}: {g} vs {d}");
+    }
+    // o = Some(3), p = Some(0.5): a = 3x, s = 3x + 0.5x, j = 3, same = true.
+    assert_eq!(
+        if_let_forms(2.0, Some(3), Some(0.5)),
+        (6.0 + 1.0) * 3.0 + 1.0
+    );
+    assert_eq!(if_let_forms_grad(2.0, Some(3), Some(0.5)), 3.5 * 3.0);
+    // o = None, p = None: a = x², j = 10.
+    assert_eq!(if_let_forms_grad(2.0, None, None), 4.0 * 10.0);
+}

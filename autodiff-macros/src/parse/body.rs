@@ -154,6 +154,17 @@ impl Lower<'_> {
                         None => continue,
                     }
                 }
+                // `if let` is a `match` with one arm and `_`.
+                Stmt::Expr(Expr::If(ifx), semi) if matches!(*ifx.cond, Expr::Let(_)) => {
+                    let m = desugar::if_let_to_match(ifx).expect("an `if let`");
+                    match self.match_to_if(&m) {
+                        Some(e) => {
+                            rewritten = Stmt::Expr(e, *semi);
+                            &rewritten
+                        }
+                        None => continue,
+                    }
+                }
                 other => other,
             };
             match stmt {
@@ -769,6 +780,15 @@ impl Lower<'_> {
             Expr::Unary(u) => self.unary(e, u),
             Expr::MethodCall(m) => self.method(e, m),
             Expr::Call(c) => self.call(e, c),
+            // `if let`: kept as written when it reads no differentiated value, else a `match`.
+            Expr::If(ifx) if matches!(*ifx.cond, Expr::Let(_)) && !self.touches_active(e) => {
+                Some(self.opaque(e, Kind::Unknown))
+            }
+            Expr::If(ifx) if matches!(*ifx.cond, Expr::Let(_)) => {
+                let m = desugar::if_let_to_match(ifx).expect("an `if let`");
+                let chain = self.match_to_if(&m)?;
+                self.expr(&chain)
+            }
             Expr::If(ifx) => match self.lower_if(ifx, None, Mode::Inner)? {
                 Flow::Open(Some(v)) | Flow::Return(v) => Some(v),
                 Flow::Open(None) => self.error(ifx.if_token, "this `if` has no value: give it an `else` arm and end both arms with an expression"),
@@ -1796,23 +1816,28 @@ impl Lower<'_> {
     }
 
     fn visit_locals(&self, tokens: TokenStream, f: &mut dyn FnMut(&Ident, Option<Id>)) {
-        self.visit_locals_in(tokens, &[], f)
+        self.visit_locals_in(tokens, &[], Binders::Plain, f)
     }
 
-    /// `visit_locals` where `shadowed` are names bound by an enclosing closure.
+    /// `visit_locals` where `shadowed` are names bound around `tokens` (by a closure, a
+    /// `match` arm, an `if let`); `arms`: `tokens` are a `match`'s arms.
     fn visit_locals_in(
         &self,
         tokens: TokenStream,
         shadowed: &[String],
+        arms: Binders,
         f: &mut dyn FnMut(&Ident, Option<Id>),
     ) {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
-        let scopes = closure_scopes(&trees);
+        let scopes = binder_scopes(&trees, arms);
         for (i, tt) in trees.iter().enumerate() {
             match tt {
-                TokenTree::Group(g) => {
-                    self.visit_locals_in(g.stream(), &bound_at(&scopes, shadowed, i), f)
-                }
+                TokenTree::Group(g) => self.visit_locals_in(
+                    g.stream(),
+                    &bound_at(&scopes, shadowed, i),
+                    is_match_body(&trees, i),
+                    f,
+                ),
                 TokenTree::Ident(id) if is_local_position(&trees, i) => {
                     let name = id.to_string();
                     if is_bound(&scopes, shadowed, i, &name) {
@@ -1895,25 +1920,31 @@ impl Lower<'_> {
     }
 
     fn substitute(&self, tokens: TokenStream, deps: &mut Vec<Id>) -> TokenStream {
-        self.substitute_in(tokens, &[], deps)
+        self.substitute_in(tokens, &[], Binders::Plain, deps)
     }
 
-    /// `substitute` where `shadowed` are names bound by an enclosing closure (`|v| **v > t`
-    /// reads the local `t`, not a local `v`).
+    /// `substitute` where `shadowed` are names bound around `tokens` (`|v| **v > t` reads the
+    /// local `t`, not a local `v`; likewise `match` arms and `if let`); `arms`: `tokens` are
+    /// a `match`'s arms.
     fn substitute_in(
         &self,
         tokens: TokenStream,
         shadowed: &[String],
+        arms: Binders,
         deps: &mut Vec<Id>,
     ) -> TokenStream {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
-        let scopes = closure_scopes(&trees);
+        let scopes = binder_scopes(&trees, arms);
         let mut out = Vec::with_capacity(trees.len());
         for (i, tt) in trees.iter().enumerate() {
             match tt {
                 TokenTree::Group(g) => {
-                    let inner =
-                        self.substitute_in(g.stream(), &bound_at(&scopes, shadowed, i), deps);
+                    let inner = self.substitute_in(
+                        g.stream(),
+                        &bound_at(&scopes, shadowed, i),
+                        is_match_body(&trees, i),
+                        deps,
+                    );
                     let mut ng = proc_macro2::Group::new(g.delimiter(), inner);
                     ng.set_span(g.span());
                     out.push(TokenTree::Group(ng));
@@ -1946,15 +1977,77 @@ impl Lower<'_> {
     }
 }
 
-/// The closures written in `trees` at this level (`|v| **v > t`, `move |(i, w)| ..`): for
-/// each, the token range its parameters are bound in (from its first `|` to the next `,` at
-/// this level, or the end) and the names its parameters bind.
-fn closure_scopes(trees: &[TokenTree]) -> Vec<(usize, usize, Vec<String>)> {
-    let bar = |j: usize| matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == '|');
+/// The names bound at this level of `trees` and where: a closure's parameters (`|v| ..`,
+/// `move |(i, w)| ..`) from its first `|` to the next `,` at this level or the end; an
+/// `if let` pattern in the pattern and the block after it; and, when `trees` are a `match`'s
+/// arms (`arms`), each arm's pattern in the arm. Each entry: a token range and the names.
+fn binder_scopes(trees: &[TokenTree], arms: Binders) -> Vec<(usize, usize, Vec<String>)> {
+    let punct =
+        |j: usize, c: char| matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let brace = |j: usize| matches!(trees.get(j), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Brace);
+    let names_in = |range: std::ops::Range<usize>| {
+        let mut names = Vec::new();
+        for t in &trees[range] {
+            collect_idents(t, &mut names);
+        }
+        names
+    };
     let mut scopes = Vec::new();
+    if arms == Binders::MatchesArgs {
+        // `matches!(e, pat if guard)`: the pattern binds in itself and the guard.
+        if let Some(comma) = (0..trees.len()).find(|&j| punct(j, ',')) {
+            let guard = (comma..trees.len())
+                .find(|&j| matches!(&trees[j], TokenTree::Ident(id) if id == "if"));
+            let names = names_in(comma + 1..guard.unwrap_or(trees.len()));
+            scopes.push((comma + 1, trees.len(), names));
+        }
+        return scopes;
+    }
+    if arms == Binders::Arms {
+        let mut start = 0;
+        while start < trees.len() {
+            // `pat (if guard)? => body`, the body a block or up to the next `,`.
+            let Some(arrow) = (start..trees.len()).find(|&j| punct(j, '=') && punct(j + 1, '>'))
+            else {
+                break;
+            };
+            let guard =
+                (start..arrow).find(|&j| matches!(&trees[j], TokenTree::Ident(id) if id == "if"));
+            let names = names_in(start..guard.unwrap_or(arrow));
+            let end = if brace(arrow + 2) {
+                arrow + 3
+            } else {
+                (arrow + 2..trees.len())
+                    .find(|&j| punct(j, ','))
+                    .unwrap_or(trees.len())
+            };
+            scopes.push((start, end, names));
+            start = end + usize::from(punct(end, ','));
+        }
+        return scopes;
+    }
     let mut i = 0;
     while i < trees.len() {
-        let starts = bar(i)
+        // `if let pat = expr { .. }`: the pattern and the block, not the expression.
+        let if_let = matches!(&trees[i], TokenTree::Ident(id) if id == "let")
+            && matches!(i.checked_sub(1).map(|p| &trees[p]), Some(TokenTree::Ident(id)) if id == "if" || id == "while");
+        let eq = if_let
+            .then(|| {
+                (i + 1..trees.len()).find(|&j| {
+                    matches!(&trees[j], TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Alone)
+                })
+            })
+            .flatten();
+        if let Some(eq) = eq {
+            let names = names_in(i + 1..eq);
+            if let Some(body) = (eq + 1..trees.len()).find(|&j| brace(j)) {
+                scopes.push((body, body + 1, names.clone()));
+            }
+            scopes.push((i + 1, eq, names));
+            i = eq + 1;
+            continue;
+        }
+        let starts = punct(i, '|')
             && match i.checked_sub(1).map(|p| &trees[p]) {
                 None => true,
                 Some(TokenTree::Punct(p)) => matches!(p.as_char(), ',' | '=' | '('),
@@ -1965,20 +2058,54 @@ fn closure_scopes(trees: &[TokenTree]) -> Vec<(usize, usize, Vec<String>)> {
             i += 1;
             continue;
         }
-        let Some(close) = (i + 1..trees.len()).find(|&j| bar(j)) else {
+        let Some(close) = (i + 1..trees.len()).find(|&j| punct(j, '|')) else {
             break;
         };
-        let mut names = Vec::new();
-        for t in &trees[i + 1..close] {
-            collect_idents(t, &mut names);
-        }
+        let names = names_in(i + 1..close);
         let end = (close..trees.len())
-            .find(|&j| matches!(&trees[j], TokenTree::Punct(p) if p.as_char() == ','))
+            .find(|&j| punct(j, ','))
             .unwrap_or(trees.len());
         scopes.push((i, end, names));
         i = close + 1;
     }
     scopes
+}
+
+/// What binds names in a token stream besides closures and `if let`: nothing more, a
+/// `match`'s arms, or the arguments of `matches!(e, pat)`.
+#[derive(Clone, Copy, PartialEq)]
+enum Binders {
+    Plain,
+    Arms,
+    MatchesArgs,
+}
+
+/// What the group at `i` is: a `match`'s arms (`match` before it at this level, with no
+/// block or `;` between), the arguments of `matches!`, or neither.
+fn is_match_body(trees: &[TokenTree], i: usize) -> Binders {
+    let TokenTree::Group(g) = &trees[i] else {
+        return Binders::Plain;
+    };
+    if g.delimiter() == proc_macro2::Delimiter::Parenthesis && i >= 2 {
+        let bang = matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '!');
+        if bang && matches!(&trees[i - 2], TokenTree::Ident(id) if id == "matches") {
+            return Binders::MatchesArgs;
+        }
+    }
+    if g.delimiter() != proc_macro2::Delimiter::Brace {
+        return Binders::Plain;
+    }
+    for t in trees[..i].iter().rev() {
+        match t {
+            TokenTree::Ident(id) if id == "match" => return Binders::Arms,
+            TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                return Binders::Plain
+            }
+            TokenTree::Punct(p) if p.as_char() == ';' => return Binders::Plain,
+            _ => {}
+        }
+    }
+    Binders::Plain
 }
 
 fn collect_idents(t: &TokenTree, out: &mut Vec<String>) {

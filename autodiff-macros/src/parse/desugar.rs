@@ -667,6 +667,20 @@ pub(crate) fn reduction(
     })
 }
 
+/// `if let pat = e { a } else { b }` as `match e { pat => { a } _ => { b } }` (an empty
+/// `else` without one), which `match_to_if` lowers. `None` for another `if`.
+pub(crate) fn if_let_to_match(ifx: &syn::ExprIf) -> Option<syn::ExprMatch> {
+    let Expr::Let(l) = &*ifx.cond else {
+        return None;
+    };
+    let (pat, scrut, then) = (&l.pat, &l.expr, &ifx.then_branch);
+    let otherwise: Expr = match &ifx.else_branch {
+        Some((_, e)) => (**e).clone(),
+        None => parse_quote!({}),
+    };
+    Some(parse_quote!(match #scrut { #pat => #then, _ => #otherwise }))
+}
+
 /// `match` as an `if` chain; `active`: the scrutinee depends on a differentiated value (a
 /// `bool`: the arms must be `true`, `false` or `_`).
 pub(crate) fn match_to_if(m: &syn::ExprMatch, active: bool) -> Result<Expr, DesugarError> {
@@ -708,7 +722,13 @@ pub(crate) fn match_to_if(m: &syn::ExprMatch, active: bool) -> Result<Expr, Desu
                     };
                 ));
             }
-            Some(parse_quote!(::core::matches!(#scrut, #pat #guard)))
+            // The bindings are read in the arm (`prefix`); the test binds nothing unless its
+            // guard reads them.
+            let test_pat = match guard {
+                Some(_) => pat.clone(),
+                None => without_bindings(pat),
+            };
+            Some(parse_quote!(::core::matches!(#scrut, #test_pat #guard)))
         };
         let body = &arm.body;
         let block: syn::Block = match &**body {
@@ -739,6 +759,41 @@ pub(crate) fn match_to_if(m: &syn::ExprMatch, active: bool) -> Result<Expr, Desu
 fn bindings(pat: &Pat) -> Vec<syn::Ident> {
     let mut out = Vec::new();
     collect_bindings(pat, &mut out);
+    out
+}
+
+/// `pat` with each binding (as `collect_bindings` finds them) a `_`: `Some(m)` is `Some(_)`,
+/// `P { x, .. }` is `P { x: _, .. }`, `v @ 1..=3` is `1..=3`.
+fn without_bindings(pat: &Pat) -> Pat {
+    let is_binding = |id: &syn::Ident| {
+        let s = id.to_string();
+        s.starts_with(|c: char| c.is_lowercase() || c == '_') && s != "_"
+    };
+    let mut out = pat.clone();
+    match &mut out {
+        Pat::Ident(p) if is_binding(&p.ident) => {
+            return match &p.subpat {
+                Some((_, sub)) => without_bindings(sub),
+                None => parse_quote!(_),
+            }
+        }
+        Pat::Or(o) => o.cases.iter_mut().for_each(|c| *c = without_bindings(c)),
+        Pat::Paren(p) => *p.pat = without_bindings(&p.pat),
+        Pat::Reference(r) => *r.pat = without_bindings(&r.pat),
+        Pat::Slice(s) => s.elems.iter_mut().for_each(|p| *p = without_bindings(p)),
+        Pat::Struct(s) => {
+            for f in s.fields.iter_mut() {
+                if f.colon_token.is_none() {
+                    f.colon_token = Some(Default::default());
+                }
+                *f.pat = without_bindings(&f.pat);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter_mut().for_each(|p| *p = without_bindings(p)),
+        Pat::TupleStruct(t) => t.elems.iter_mut().for_each(|p| *p = without_bindings(p)),
+        Pat::Type(t) => *t.pat = without_bindings(&t.pat),
+        _ => {}
+    }
     out
 }
 
