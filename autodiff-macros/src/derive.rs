@@ -49,6 +49,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         errors.at(&input.ident, "this struct has no field to differentiate; give it a float, array, `Vec`, tensor or `Differentiable` struct field that is not `#[autodiff(skip)]`");
         return errors.finish().map(|_| TokenStream::new());
     };
+    mixed_floats(&model, &errors);
     errors.finish()?;
 
     let rt = quote!(::autodiff::Differentiable);
@@ -126,6 +127,39 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 }
 
 /// Each field of the struct, leaf or constant; a leaf of a type with no gradient is an error.
+/// The leaves share one float type (`Scalar`): a leaf naming `f32` beside one naming `f64`
+/// is an error at the second, rather than a type mismatch inside the derived code.
+fn mixed_floats(model: &[Field], errors: &Errors) {
+    fn float_in(tokens: TokenStream) -> Option<String> {
+        tokens.into_iter().find_map(|t| match t {
+            proc_macro2::TokenTree::Ident(id) if id == "f32" || id == "f64" => Some(id.to_string()),
+            proc_macro2::TokenTree::Group(g) => float_in(g.stream()),
+            _ => None,
+        })
+    }
+    let mut first: Option<(String, &Field)> = None;
+    for f in model.iter().filter(|f| f.leaf) {
+        let Some(float) = float_in(f.ty.to_token_stream()) else {
+            continue;
+        };
+        match &first {
+            None => first = Some((float, f)),
+            Some((seen, at)) if *seen != float => {
+                errors.at(
+                    f.ty,
+                    format!(
+                        "the leaves of a `Differentiable` struct share one float type: `{}` is `{seen}` and `{}` is `{float}`; use one type for both, or mark this field `#[autodiff(skip)]`",
+                        member_name(&at.member),
+                        member_name(&f.member),
+                    ),
+                );
+                return;
+            }
+            Some(_) => {}
+        }
+    }
+}
+
 fn classify<'a>(fields: &'a syn::Fields, errors: &Errors) -> Vec<Field<'a>> {
     let mut model = Vec::new();
     for (i, f) in fields.iter().enumerate() {
