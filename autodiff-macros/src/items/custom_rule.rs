@@ -2,7 +2,8 @@
 //! the rule.
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::Ident;
 
 use crate::ir::Kind;
@@ -28,18 +29,22 @@ impl Items<'_> {
         let one = quote!(::autodiff::__private::lit::<#float>(1.0));
         let mut out = primal;
         let mut headers = self.headers().into_iter();
+        // The rule is called in `f_vjp` only, spanned at the rule's path, so that a rule of
+        // the wrong signature is one error there; every other item calls `f_vjp`.
+        let vjp: syn::Path = self.ident("vjp").into();
+        let rule_call = quote_spanned!(rule.span()=> #rule(#(#names,)* __cotangent));
         if self.sig.ret_kind == Kind::Scalar {
             let h = headers.next().unwrap();
-            out.extend(quote!(#h { #rule(#(#names,)* #one) }));
+            out.extend(quote!(#h { #vjp(#(#names,)* #one) }));
             let h = headers.next().unwrap();
             out.extend(
-                quote!(#h { let __value = #f(#(#cloned),*); (__value, #rule(#(#names,)* #one)) }),
+                quote!(#h { let __value = #f(#(#cloned),*); (__value, #vjp(#(#names,)* #one)) }),
             );
         }
         let h = headers.next().unwrap();
-        out.extend(quote!(#h { #rule(#(#names,)* __cotangent) }));
+        out.extend(quote!(#h { #rule_call }));
         let h = headers.next().unwrap();
-        out.extend(self.pullback_item(h, &rule.to_token_stream()));
+        out.extend(self.pullback_item(h, &vjp.to_token_stream()));
         let h = headers.next().unwrap();
         if second_order {
             // f'' = ∂rule/∂x at cotangent 1: the rule's own pullback.
@@ -52,11 +57,12 @@ impl Items<'_> {
                 }
             });
             out.extend(self.hessian_item(float.clone(), quote!(#rule_pb(#x, #one, &#one).0)));
+            // These also call the rule's own pullback, named after the rule.
             out.extend(self.dual_by_rule(rule));
             out.extend(self.wrt_const());
             out.extend(self.custom_forward_items(rule, jvp, true));
             out.extend(self.rule_formulas());
-            out.extend(self.rule_trace(rule));
+            out.extend(self.rule_trace(&vjp));
             return out;
         }
         let msg = format!(
@@ -78,7 +84,7 @@ impl Items<'_> {
         out.extend(self.wrt_const());
         out.extend(self.custom_forward_items(rule, jvp, false));
         out.extend(self.rule_formulas());
-        out.extend(self.rule_trace(rule));
+        out.extend(self.rule_trace(&vjp));
         out
     }
 

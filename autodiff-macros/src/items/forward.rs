@@ -274,7 +274,9 @@ impl Items<'_> {
         let scalar = self.sig.ret_kind == Kind::Scalar;
         let body = match jvp {
             Some(fwd) => quote!(#fwd(#(#names,)* #(#tangents),*)),
-            None if scalar => self.jvp_by_vjp_rule(rule),
+            // Through `f_vjp`, which calls the rule (and is where a rule of the wrong
+            // signature is reported).
+            None if scalar => self.jvp_by_vjp_rule(&self.ident("vjp").into()),
             None => {
                 let msg = format!(
                     "forward mode through `{f}` is not available: it has a custom `vjp` rule \
