@@ -1081,3 +1081,26 @@ fn element_reads_inside_an_if_in_a_loop() {
         .collect();
     check_vec(&guarded_next_grad(&x), &closed, &fd_all(guarded_next, &x));
 }
+
+/// `to_vec()` of a differentiated slice is the slice itself (its gradient passes through).
+#[differentiable]
+fn copied_then_summed(v: &[f64]) -> f64 {
+    let w = v.to_vec();
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * w[i] * v[i];
+    }
+    s
+}
+
+#[test]
+fn to_vec_passes_the_gradient() {
+    let v = [1.0, -2.0, 0.5];
+    // f = Σ v³: 3 v².
+    let closed: Vec<f64> = v.iter().map(|x| 3.0 * x * x).collect();
+    check_vec(
+        &copied_then_summed_grad(&v),
+        &closed,
+        &fd_all(copied_then_summed, &v),
+    );
+}

@@ -1046,7 +1046,7 @@ impl Lower<'_> {
             return self.error(&m.method, format!("an iterator chain must end in `sum::<T>()`, `product::<T>()` or `fold(init, |acc, x| ..)`, or be looped over with `for`, in a #[differentiable] body; `{name}` does not end one"));
         }
         // A copy is the value itself in the graph: its gradient passes straight through.
-        if matches!(name.as_str(), "clone" | "to_owned")
+        if matches!(name.as_str(), "clone" | "to_owned" | "to_vec")
             && m.args.is_empty()
             && m.turbofish.is_none()
             && self.touches_active(whole)
