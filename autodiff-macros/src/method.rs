@@ -481,45 +481,7 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
         .inputs
         .iter()
         .any(|i| matches!(i, FnArg::Receiver(_)));
-    // The roots.
-    let mut roots = Vec::new();
-    for (pos, input) in func.sig.inputs.iter().enumerate() {
-        match input {
-            FnArg::Receiver(r) => {
-                let ident = Ident::new("self", r.self_token.span);
-                let diff = match &args.wrt {
-                    None => true,
-                    Some(w) => w.iter().any(|n| n == "self"),
-                };
-                roots.push(Root {
-                    ident,
-                    pos,
-                    grad_ty: quote!(Self),
-                    by_ref: r.self_token.to_token_stream(),
-                    diff,
-                });
-            }
-            FnArg::Typed(t) => {
-                let Pat::Ident(p) = &*t.pat else { continue };
-                let named = args.wrt.as_ref().is_some_and(|w| w.contains(&p.ident));
-                if !named || !is_struct_type(&t.ty, &func) {
-                    continue;
-                }
-                let x = &p.ident;
-                let (grad_ty, by_ref) = match &*t.ty {
-                    Type::Reference(r) => (r.elem.to_token_stream(), quote!(#x)),
-                    other => (other.to_token_stream(), quote!(&#x)),
-                };
-                roots.push(Root {
-                    ident: p.ident.clone(),
-                    pos,
-                    grad_ty,
-                    by_ref,
-                    diff: true,
-                });
-            }
-        }
-    }
+    let roots = roots(&func, &args);
     // The leaves, and the body reading them.
     let mut collect = Collect {
         roots: &roots,
@@ -633,6 +595,50 @@ pub(crate) fn expand(args: Args, func: ItemFn) -> TokenStream {
     }
     crate::expand::debug_print(&func.sig.ident, &out);
     out
+}
+
+/// The differentiated structs of `func`: `self` (unless `wrt(..)` leaves it out), and each
+/// struct parameter named in `wrt(..)`.
+fn roots(func: &ItemFn, args: &Args) -> Vec<Root> {
+    let mut roots = Vec::new();
+    for (pos, input) in func.sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(r) => {
+                let ident = Ident::new("self", r.self_token.span);
+                let diff = match &args.wrt {
+                    None => true,
+                    Some(w) => w.iter().any(|n| n == "self"),
+                };
+                roots.push(Root {
+                    ident,
+                    pos,
+                    grad_ty: quote!(Self),
+                    by_ref: r.self_token.to_token_stream(),
+                    diff,
+                });
+            }
+            FnArg::Typed(t) => {
+                let Pat::Ident(p) = &*t.pat else { continue };
+                let named = args.wrt.as_ref().is_some_and(|w| w.contains(&p.ident));
+                if !named || !is_struct_type(&t.ty, func) {
+                    continue;
+                }
+                let x = &p.ident;
+                let (grad_ty, by_ref) = match &*t.ty {
+                    Type::Reference(r) => (r.elem.to_token_stream(), quote!(#x)),
+                    other => (other.to_token_stream(), quote!(&#x)),
+                };
+                roots.push(Root {
+                    ident: p.ident.clone(),
+                    pos,
+                    grad_ty,
+                    by_ref,
+                    diff: true,
+                });
+            }
+        }
+    }
+    roots
 }
 
 /// Whether every differentiated value of the flat function is a float when its result is:

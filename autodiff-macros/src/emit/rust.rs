@@ -1162,29 +1162,10 @@ impl<'a> Emitter<'a> {
                 // does not have).
                 post.extend(quote!(let __s = #sum; #acc = __s;));
             }
-            for b in body.ids() {
-                if body[b].op != Op::IndexDyn
-                    || Some(body[b].args[0]) != param
-                    || body.block_of(b) != ROOT
-                {
-                    continue;
-                }
-                let Some(a) = adj_of(b) else { continue };
-                let at = body[b].args[1];
-                roots.push(a);
-                roots.push(at);
-                let (a, at) = (node_ref(a), node_ref(at));
-                if elements {
-                    post.extend(quote!(::autodiff::__private::leaf_add_at(&mut #acc, #at, &#a);));
-                    continue;
-                }
-                if body.is_element_slot(b) {
-                    post.extend(
-                        quote!(if #at < #acc.len() { let __e = #acc[#at]; #acc[#at] = __e + #a; }),
-                    );
-                } else {
-                    post.extend(quote!(let __e = #acc[#at]; #acc[#at] = __e + #a;));
-                }
+            if let Some(param) = param {
+                post.extend(element_scatter(
+                    body, adj, param, &acc, elements, &mut roots,
+                ));
             }
             grads.push((2 + p, acc));
         }
@@ -1512,6 +1493,42 @@ fn lex(text: &str) -> TokenStream {
         let msg = format!("#[differentiable] generated code that does not lex ({e}); please report this with the function");
         quote!(::core::compile_error!(#msg);)
     })
+}
+
+/// The backward loop body's scatter of each element read `param[at]` at its top into the
+/// accumulator `acc` (`elements`: a struct leaf's elements, added with `Differentiable`);
+/// the adjoints and indices it reads go to `roots`.
+fn element_scatter(
+    body: &Graph,
+    adj: &[Option<Id>],
+    param: Id,
+    acc: &proc_macro2::Ident,
+    elements: bool,
+    roots: &mut Vec<Id>,
+) -> TokenStream {
+    let mut post = TokenStream::new();
+    for b in body.ids() {
+        if body[b].op != Op::IndexDyn || body[b].args[0] != param || body.block_of(b) != ROOT {
+            continue;
+        }
+        let Some(a) = adj.get(b.index()).copied().flatten() else {
+            continue;
+        };
+        let at = body[b].args[1];
+        roots.push(a);
+        roots.push(at);
+        let (a, at) = (node_ref(a), node_ref(at));
+        post.extend(if elements {
+            quote!(::autodiff::__private::leaf_add_at(&mut #acc, #at, &#a);)
+        } else if body.is_element_slot(b) {
+            // The guard of an `if` may be what keeps `at` in range; the adjoint is zero
+            // where it does not hold.
+            quote!(if #at < #acc.len() { let __e = #acc[#at]; #acc[#at] = __e + #a; })
+        } else {
+            quote!(let __e = #acc[#at]; #acc[#at] = __e + #a;)
+        });
+    }
+    post
 }
 
 /// `@N`: a placeholder for body node N, filled in once the body's emitter exists.
