@@ -682,14 +682,6 @@ impl Items<'_> {
                 quote!(#rt::flat_len(&#x))
             }
         };
-        let shape_of = |p: &Param| -> TokenStream {
-            let x = &p.ident;
-            if p.kind == Kind::Scalar {
-                quote!(::std::vec::Vec::<usize>::new())
-            } else {
-                quote!(#rt::flat_shape(&#x))
-            }
-        };
         let lens: Vec<TokenStream> = diff.iter().map(|(_, p)| len_of(p)).collect();
         // Forward passes: columns of each block.
         let mut fwd = TokenStream::new();
@@ -730,53 +722,8 @@ impl Items<'_> {
             };
             rev_push.extend(quote!(#rows.push(#flat);));
         }
-        // Assembling each block from columns or rows.
-        let assemble = |from_cols: bool| -> TokenStream {
-            let blocks: Vec<TokenStream> = diff
-                .iter()
-                .enumerate()
-                .map(|(a, (_, p))| {
-                    let src = if from_cols {
-                        format_ident!("__c{}", a)
-                    } else {
-                        format_ident!("__r{}", a)
-                    };
-                    // Entry (o, j) of the block.
-                    let at = |o: TokenStream, j: TokenStream| {
-                        if from_cols {
-                            quote!(#src[#j][#o])
-                        } else {
-                            quote!(#src[#o][#j])
-                        }
-                    };
-                    match (self.sig.ret_kind, p.kind) {
-                        (Kind::Array, Kind::Scalar) => {
-                            let e = at(quote!(__o), quote!(0));
-                            quote!(::core::array::from_fn(|__o| #e))
-                        }
-                        (Kind::Array, Kind::Array) => {
-                            let e = at(quote!(__o), quote!(__j));
-                            quote!(::core::array::from_fn(|__o| ::core::array::from_fn(|__j| #e)))
-                        }
-                        _ => {
-                            let shape = shape_of(p);
-                            if from_cols {
-                                quote!(#rt::jac_from_columns(#src, &__out_shape, &#shape))
-                            } else {
-                                quote!(#rt::jac_from_rows(#src, &__out_shape, &#shape))
-                            }
-                        }
-                    }
-                })
-                .collect();
-            if k == 1 {
-                blocks[0].clone()
-            } else {
-                quote!((#(#blocks),*))
-            }
-        };
-        let from_cols = assemble(true);
-        let from_rows = assemble(false);
+        let from_cols = self.jacobian_blocks(&diff, true);
+        let from_rows = self.jacobian_blocks(&diff, false);
         let reverse = quote! {
             #rev_init
             for __o in 0..__n_out {
@@ -807,6 +754,64 @@ impl Items<'_> {
             }
         };
         self.forward_item(self.ident("jacobian"), Some(&doc), &[], ty, body)
+    }
+
+    /// Each block of the Jacobian from the columns (`__c{a}`, forward passes) or the rows
+    /// (`__r{a}`, reverse passes) of differentiated parameter `a`; a tuple of them for more
+    /// than one.
+    fn jacobian_blocks(&self, diff: &[(usize, &Param)], from_cols: bool) -> TokenStream {
+        let rt = quote!(::autodiff::__private);
+        let k = diff.len();
+        let shape_of = |p: &Param| -> TokenStream {
+            let x = &p.ident;
+            if p.kind == Kind::Scalar {
+                quote!(::std::vec::Vec::<usize>::new())
+            } else {
+                quote!(#rt::flat_shape(&#x))
+            }
+        };
+        let blocks: Vec<TokenStream> = diff
+            .iter()
+            .enumerate()
+            .map(|(a, (_, p))| {
+                let src = if from_cols {
+                    format_ident!("__c{}", a)
+                } else {
+                    format_ident!("__r{}", a)
+                };
+                // Entry (o, j) of the block.
+                let at = |o: TokenStream, j: TokenStream| {
+                    if from_cols {
+                        quote!(#src[#j][#o])
+                    } else {
+                        quote!(#src[#o][#j])
+                    }
+                };
+                match (self.sig.ret_kind, p.kind) {
+                    (Kind::Array, Kind::Scalar) => {
+                        let e = at(quote!(__o), quote!(0));
+                        quote!(::core::array::from_fn(|__o| #e))
+                    }
+                    (Kind::Array, Kind::Array) => {
+                        let e = at(quote!(__o), quote!(__j));
+                        quote!(::core::array::from_fn(|__o| ::core::array::from_fn(|__j| #e)))
+                    }
+                    _ => {
+                        let shape = shape_of(p);
+                        if from_cols {
+                            quote!(#rt::jac_from_columns(#src, &__out_shape, &#shape))
+                        } else {
+                            quote!(#rt::jac_from_rows(#src, &__out_shape, &#shape))
+                        }
+                    }
+                }
+            })
+            .collect();
+        if k == 1 {
+            blocks[0].clone()
+        } else {
+            quote!((#(#blocks),*))
+        }
     }
 
     /// `f_hvp(params.., v..) -> G`: the gradient of `<∇f, v>`, the reverse sweep of the
