@@ -944,3 +944,47 @@ fn functions_written_by_macro_rules() {
     assert_eq!(trace.value("z").item(), 3.0);
     assert_eq!(trace.grad("x").item(), 18.0);
 }
+
+/// `_value_and_grad`'s value is `f`'s, bit for bit, also where the gradient is rewritten in
+/// Horner form: found by a random corpus, `(x² + 3)² - (2.5 + 2x)` at -1.8578 differed in the
+/// last bit when the value was evaluated in Horner form too.
+#[rustfmt::skip]
+#[differentiable]
+fn squared_quadratic(x: f64) -> f64 {
+    (x * x + 1.0 + 2)**2 - (2.5 + (x + x))
+}
+
+#[rustfmt::skip]
+#[differentiable]
+fn after_a_loop(w: [f64; 3]) -> f64 {
+    let u = (w[2] * w[2] + 2.0).powi(-1);
+    let mut s = u;
+    for i in 0..=3 - 1 {
+        let t = w[i] / w[i].exp();
+        s -= s.exp_m1().tan() * t;
+    }
+    -(s + 5)**2
+}
+
+#[test]
+fn value_and_grad_value_is_the_primal_bit_for_bit() {
+    for x in [-1.8578, -0.3, 0.7, 2.2, 13.0] {
+        assert_eq!(
+            squared_quadratic_value_and_grad(x).0,
+            squared_quadratic(x),
+            "at {x}"
+        );
+        assert_eq!(
+            squared_quadratic_jvp(x, 1.0).0,
+            squared_quadratic(x),
+            "jvp at {x}"
+        );
+    }
+    for w in [[0.2583, 1.2507, -1.5337], [0.2873, 1.2222, 0.777]] {
+        assert_eq!(
+            after_a_loop_value_and_grad(w).0,
+            after_a_loop(w),
+            "at {w:?}"
+        );
+    }
+}

@@ -32,16 +32,6 @@ pub(crate) fn rewrite(g: &mut Graph, adj: &mut [Option<Id>]) {
     }
 }
 
-/// `id` in Horner form when it is a polynomial in one value, else `id`: the value that
-/// `_value_and_grad` returns, evaluated as cheaply as its gradient (not bit for bit the
-/// value `f` computes as written, but within rounding of it).
-pub(crate) fn value(g: &mut Graph, id: Id) -> Id {
-    if g.kind(id) != Kind::Scalar {
-        return id;
-    }
-    horner(g, id).unwrap_or(id)
-}
-
 /// `root` in Horner form, if it is a polynomial of degree at least 2 with two or more terms
 /// in one value.
 fn horner(g: &mut Graph, root: Id) -> Option<Id> {

@@ -76,11 +76,11 @@ impl Items<'_> {
             None => (g.clone(), adj_one.clone(), adj_cot.clone()),
         };
         // `_grad` and `_value_and_grad` read polynomial gradient components in Horner form.
-        // `_value_and_grad`'s value in the same form.
-        let mut vag_value = output;
+        // `_value_and_grad`'s value is the primal's, operation for operation, so that it
+        // equals `f(..)` exactly (a Horner form of it differs in the last bits).
+        let vag_value = output;
         if let Some(adj) = adj_one_f.as_mut() {
             crate::ir::horner::rewrite(&mut fg, adj);
-            vag_value = crate::ir::horner::value(&mut fg, output);
         }
         let hessian = adj_one
             .as_ref()
