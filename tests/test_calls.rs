@@ -860,3 +860,30 @@ fn calls_written_by_macro_rules() {
     let want = 2.0 * ((2.0 * x).sin() + 2.0 * x * (2.0 * x).cos()) + 16.0 * x;
     close(hygienic_grad(x), want, 1e-12, "hygienic_grad");
 }
+
+/// A call whose arguments are all constants is kept as written; an integer literal there is
+/// a float like everywhere in a body (`scale_by(c, 2)` with `k: f64`), and stays an integer
+/// for an integer parameter (`repeat(c, 3)` with `n: usize`). Found by a random corpus.
+#[differentiable(wrt(a))]
+fn scale_by(a: f64, k: f64) -> f64 {
+    k * a
+}
+
+fn repeat(a: f64, n: usize) -> f64 {
+    a * n as f64
+}
+
+#[differentiable(wrt(x))]
+fn constant_calls_with_integer_literals(x: f64) -> f64 {
+    let c = x.round();
+    let s = Some(2);
+    x * scale_by(c, 2) + repeat(c, 3) * x + s.unwrap_or(0) as f64
+}
+
+#[test]
+fn integer_literals_in_constant_calls() {
+    let x = 1.2;
+    // c = 1: f = 2x + 3x + 2.
+    assert_eq!(constant_calls_with_integer_literals(x), 5.0 * x + 2.0);
+    assert_eq!(constant_calls_with_integer_literals_grad(x), 5.0);
+}

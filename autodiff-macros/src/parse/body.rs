@@ -1304,7 +1304,27 @@ impl Lower<'_> {
             }
         }
         if !self.touches_active(whole) {
-            return Some(self.opaque(whole, Kind::Unknown));
+            // Kept as written. An integer literal argument of a function (`helper(a, 2)`,
+            // not a constructor `Some(2)` or an associated `f64::from(2)`) is a float in a
+            // body but an integer to rustc: converted to the parameter's type (every float
+            // and integer type but `i8` is `From<u8>`).
+            let function = path.get_ident().is_some_and(|id| {
+                id.to_string()
+                    .starts_with(|c: char| c.is_lowercase() || c == '_')
+            });
+            let mut kept = c.clone();
+            for a in kept.args.iter_mut().filter(|_| function) {
+                let small = match strip(a) {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Int(i), ..
+                    }) if i.suffix().is_empty() => i.base10_parse::<u8>().ok(),
+                    _ => None,
+                };
+                if let Some(v) = small {
+                    *a = syn::parse_quote_spanned!(a.span()=> ::core::convert::Into::into(#v))
+                }
+            }
+            return Some(self.opaque(&Expr::Call(kept), Kind::Unknown));
         }
         // `Tensor::scalar(x)`, `Tensor::from_vec(..)`: the runtime's constructors have no
         // generated pullback; only a `#[differentiable]` function can be called with a
