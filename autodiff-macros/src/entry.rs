@@ -12,7 +12,7 @@ use crate::method;
 pub(crate) fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let started = std::time::Instant::now();
     if impl_block::is_impl(&item) {
-        return impl_block::expand(args, item);
+        return impl_block::expand(args, item, differentiable);
     }
     match expand::prepare(args, &item) {
         Err(tokens) => tokens,

@@ -9,8 +9,6 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::{ImplItem, Item, ItemFn, ItemImpl};
 
-use crate::entry;
-
 /// Whether `item` is an `impl` block (after its attributes and `unsafe`).
 pub(crate) fn is_impl(item: &TokenStream) -> bool {
     let mut tokens = item.clone().into_iter().peekable();
@@ -28,8 +26,13 @@ pub(crate) fn is_impl(item: &TokenStream) -> bool {
     false
 }
 
-/// `#[differentiable(args)] impl .. { .. }`.
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+/// `#[differentiable(args)] impl .. { .. }`; `expand_method` expands one method's attribute
+/// (`entry::differentiable`, passed in so that this module does not import its caller).
+pub(crate) fn expand(
+    args: TokenStream,
+    item: TokenStream,
+    expand_method: fn(TokenStream, TokenStream) -> TokenStream,
+) -> TokenStream {
     let mut imp: ItemImpl = match syn::parse2(item.clone()) {
         Ok(i) => i,
         // rustc reports the syntax error itself, at the token.
@@ -69,7 +72,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             sig: method.sig.clone(),
             block: Box::new(method.block.clone()),
         };
-        let expanded = entry::differentiable(method_args, func.into_token_stream());
+        let expanded = expand_method(method_args, func.into_token_stream());
         let file: syn::File = match syn::parse2(expanded.clone()) {
             Ok(f) => f,
             Err(_) => {
