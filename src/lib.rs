@@ -336,7 +336,7 @@
 //!
 //! The macro crate (`autodiff-macros/src`) is a pipeline; every import points down it
 //! (`lib → entry → expand → items → {diff, emit} → ir ← parse`), and no file imports one that
-//! imports it:
+//! imports it (the test `autodiff-macros/tests/layout.rs` checks this):
 //!
 //! | module | job |
 //! |---|---|
