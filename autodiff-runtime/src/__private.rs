@@ -31,9 +31,10 @@ pub fn lit<T: Float>(v: f64) -> T {
 }
 
 /// An integer literal compared with a value kept as written (`self.k > 1`, `self.t > 0`):
-/// the literal in that value's own type, an integer or a float.
+/// the literal in that value's own type, an integer or a float. The value comes as a closure
+/// that is never called: only its type is read, so the value is computed once.
 #[inline(always)]
-pub fn literal_like<T: NumCast>(_: &T, v: i64) -> T {
+pub fn literal_like<T: NumCast>(_: impl FnOnce() -> T, v: i64) -> T {
     <T as NumCast>::from(v).expect("the literal is a value of the type it is compared with")
 }
 

@@ -1907,7 +1907,7 @@ impl Lower<'_> {
                     return e.clone();
                 }
                 let like: Expr =
-                    syn::parse_quote!(::autodiff::__private::literal_like(&(#other), #lit));
+                    syn::parse_quote!(::autodiff::__private::literal_like(|| #other, #lit));
                 let op = &b.op;
                 match lit_left {
                     true => syn::parse_quote!(#like #op #other),
