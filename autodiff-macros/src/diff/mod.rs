@@ -5,4 +5,4 @@
 pub(crate) mod forward;
 pub(crate) mod reverse;
 
-pub(crate) use reverse::{reverse, reverse_from, SweepError};
+pub(crate) use reverse::{reverse, reverse_from, reverse_within, SweepError};

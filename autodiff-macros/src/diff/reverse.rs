@@ -37,6 +37,19 @@ pub(crate) fn reverse_from(
     g: &mut Graph,
     seeds: &[(Id, Id)],
 ) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
+    reverse_within(g, seeds, usize::MAX)
+}
+
+/// `reverse_from`, giving up (an error) once the sweep has added more than `budget` nodes:
+/// a second-order sweep through many branches can grow the graph exponentially (each
+/// branch's values recomputed in the mirror of each later one), and its caller has a
+/// cheaper form to fall back on.
+pub(crate) fn reverse_within(
+    g: &mut Graph,
+    seeds: &[(Id, Id)],
+    budget: usize,
+) -> Result<Vec<Option<Id>>, Vec<SweepError>> {
+    let start = g.len();
     g.clear_mirrors();
     // Nothing after the last output can be on a path to it.
     let n = seeds.iter().map(|(o, _)| o.index() + 1).max().unwrap_or(0);
@@ -69,6 +82,13 @@ pub(crate) fn reverse_from(
     order.sort_by_key(|&b| std::cmp::Reverse(g.branches[b as usize].start));
     let mut next = 0;
     for i in (0..n).rev() {
+        if g.len() - start > budget {
+            g.current = ROOT;
+            return Err(vec![SweepError {
+                span: None,
+                message: format!("the sweep grew past {budget} nodes"),
+            }]);
+        }
         let id = g.id(i);
         while next < order.len() && g.branches[order[next] as usize].start as usize > id.index() {
             sweep.finish_branch(g, order[next]);

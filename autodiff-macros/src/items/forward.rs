@@ -28,6 +28,11 @@ use crate::ir::{Graph, Id, Kind, Op};
 use crate::names;
 use crate::parse::sig::Param;
 
+/// The most nodes a reverse sweep over the forward sweep (`_hvp`, `__f_pushforward_pullback`)
+/// may add: past it (a long chain of `if`s, whose second-order sweep grows exponentially)
+/// the item says so when called rather than the expansion running out of memory.
+const SECOND_ORDER_LIMIT: usize = 200_000;
+
 impl Items<'_> {
     /// `fn name<generics>(params.., extra..) -> ty { body }`.
     fn forward_item(
@@ -491,7 +496,9 @@ impl Items<'_> {
         g.current = ROOT;
         let cot = g.add_raw(Op::Cotangent, vec![]);
         let adj = match adj_of(&tan, output) {
-            Some(t) => diff::reverse(&mut g, t, cot).map_err(join)?,
+            Some(t) => {
+                diff::reverse_within(&mut g, &[(t, cot)], SECOND_ORDER_LIMIT).map_err(join)?
+            }
             None => vec![None; g.len()],
         };
         g.current = ROOT;
@@ -902,7 +909,7 @@ impl Items<'_> {
         let adj = match adj_of(&tan, output) {
             Some(t) => {
                 let one = g.constant(1.0);
-                diff::reverse(&mut g, t, one).map_err(join)?
+                diff::reverse_within(&mut g, &[(t, one)], SECOND_ORDER_LIMIT).map_err(join)?
             }
             None => vec![None; g.len()],
         };

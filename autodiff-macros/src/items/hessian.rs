@@ -41,7 +41,13 @@ impl Items<'_> {
             let Some(gi) = adj_of(adj, params[i]) else {
                 continue;
             };
-            let Ok(second) = diff::reverse(g, gi, one) else {
+            // Past the size where hyper-dual numbers are cheaper, stop the sweep early: a
+            // chain of `if`s can make it grow exponentially.
+            let budget = match self.dual_obstacle(g, output) {
+                None => SYMBOLIC_LIMIT,
+                Some(_) => usize::MAX,
+            };
+            let Ok(second) = diff::reverse_within(g, &[(gi, one)], budget) else {
                 // No second-order rule (a loop): hyper-dual numbers through the forward code,
                 // when nothing in it needs more than floats.
                 return self

@@ -11,6 +11,10 @@ use crate::ir::{Graph, Id, Kind};
 use super::ctx::{adj_of, has_grad_type, Items};
 use crate::names;
 
+/// The most nodes `__f_pullback2`'s symbolic sweep may add before the hyper-dual form is
+/// used instead (the second-order sweep through a chain of `if`s can grow exponentially).
+const PULLBACK2_LIMIT: usize = 20_000;
+
 impl Items<'_> {
     /// `__f_pullback2`: the vjp of the pullback, so that callers can take second derivatives
     /// through `f`: a reverse sweep over the pullback's graph seeded by `seeds`. For a function
@@ -54,7 +58,8 @@ impl Items<'_> {
         let second = if pairs.is_empty() {
             vec![None; g.len()]
         } else {
-            match diff::reverse_from(g, &pairs) {
+            // Past a size, the hyper-dual form (four times the primal) is the cheaper one.
+            match diff::reverse_within(g, &pairs, PULLBACK2_LIMIT) {
                 Ok(a) => a,
                 Err(_) => match self.dual_obstacle(g, output) {
                     None => return self.pullback2_by_dual(header),
