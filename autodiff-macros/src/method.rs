@@ -1348,7 +1348,7 @@ impl Rewrite<'_> {
             ReturnType::Default => quote!(()),
         };
         let dual = format!("__{}_dual", self.func.sig.ident);
-        if mentions(f.block.to_token_stream(), &dual) {
+        if body::mentions(&f.block.to_token_stream(), &dual) {
             return self.unavailable(&f.attrs, "hessian", &[], out);
         }
         let (attrs, block) = (&f.attrs, &f.block);
@@ -1570,13 +1570,4 @@ fn method_call_checks(g: &crate::ir::Graph, sig: &Sig) -> TokenStream {
         }
     }
     out
-}
-
-/// Whether `tokens` name the identifier `name` anywhere.
-fn mentions(tokens: TokenStream, name: &str) -> bool {
-    tokens.into_iter().any(|tt| match tt {
-        TokenTree::Ident(id) => id == name,
-        TokenTree::Group(g) => mentions(g.stream(), name),
-        _ => false,
-    })
 }

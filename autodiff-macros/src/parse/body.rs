@@ -1314,12 +1314,7 @@ impl Lower<'_> {
             });
             let mut kept = c.clone();
             for a in kept.args.iter_mut().filter(|_| function) {
-                let small = match strip(a) {
-                    Expr::Lit(syn::ExprLit {
-                        lit: Lit::Int(i), ..
-                    }) if i.suffix().is_empty() => i.base10_parse::<u8>().ok(),
-                    _ => None,
-                };
+                let small = int_literal(a).and_then(|v| u8::try_from(v).ok());
                 if let Some(v) = small {
                     *a = syn::parse_quote_spanned!(a.span()=> ::core::convert::Into::into(#v))
                 }
@@ -2190,7 +2185,7 @@ impl<'ast> syn::visit::Visit<'ast> for Assigned {
 }
 
 /// Whether `tokens` name the local `name`.
-fn mentions(tokens: &TokenStream, name: &str) -> bool {
+pub(crate) fn mentions(tokens: &TokenStream, name: &str) -> bool {
     let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
     trees.iter().enumerate().any(|(i, tt)| match tt {
         TokenTree::Group(g) => mentions(&g.stream(), name),
@@ -2283,12 +2278,5 @@ fn comparison(op: &BinOp) -> Option<Op> {
 
 /// An integer literal without a float suffix (`1`, `0usize`, `-1`).
 fn is_int_literal(e: &Expr) -> bool {
-    match strip(e) {
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Int(i),
-            ..
-        }) => !matches!(i.suffix(), "f32" | "f64"),
-        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => is_int_literal(&u.expr),
-        _ => false,
-    }
+    int_literal(e).is_some()
 }
